@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Configures and builds Apiary into ./build (or $APIARY_BUILD_DIR), after
+# installing the Debian packages it needs. Extra arguments go to cmake.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+BUILD_DIR=${APIARY_BUILD_DIR:-build}
+JOBS=${APIARY_JOBS:-$(nproc)}
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${APIARY_BUILD_TYPE:-RelWithDebInfo} "$@" >/dev/null
+cmake --build "$BUILD_DIR" -j "$JOBS"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every build, test and tool dependency of Apiary from Debian's
+# packages. Safe to run repeatedly; needs root (or sudo) and apt.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libyaml-cpp-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libboost-graph-dev libeigen3-dev nlohmann-json3-dev libcli11-dev
+  libspdlog-dev librapidcheck-dev libcpp-httplib-dev libssl-dev
+  gnuplot-nox
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists when they are missing or older than a day.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -1)" ]; then
+  $SUDO apt-get update -qq
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
