@@ -1,0 +1,250 @@
+// SchedulerImpl: the engine behind apiary::cell::Scheduler (not installed).
+#pragma once
+
+#include <map>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "scheduler_internal.h"
+
+namespace apiary::cell {
+
+using SuggestedSet = std::unordered_set<NodeId>;
+// A group's cells: [member (leaf count ascending)][slot][leaf].
+using GroupCells = std::vector<std::vector<std::vector<int32_t>>>;
+
+struct Placement {
+  GroupCells phys;
+  GroupCells virt;
+  bool has_virtual = false;
+  ChainId chain = kNone;
+};
+
+// A new group's scheduling request, members sorted by leaf count.
+struct Request {
+  std::string group_name;
+  VcId vc = kNone;
+  int32_t priority = 0;
+  std::string pinned_id;
+  bool ignore_suggested = true;
+  bool lazy_enable = false;
+  std::vector<int32_t> leaf_counts;
+  std::vector<int32_t> pod_numbers;
+
+  std::vector<int32_t> SortedPods() const;
+  GroupCells ToGroupCells(const std::vector<std::vector<int32_t>>& per_pod) const;
+};
+
+// Working copies for one mapping attempt (6.5).
+struct MapCtx {
+  ChainId chain = kNone;
+  std::vector<std::vector<CellId>> free;
+  std::vector<int32_t> vc_free;
+  const SuggestedSet* suggested = nullptr;
+  bool ignore_suggested = true;
+  std::unordered_map<VCellId, std::vector<VCellId>> children_to_bind;
+  std::unordered_map<VCellId, CellId> bindings;
+};
+
+struct TypeInfo {
+  const CellTypeSpec* spec = nullptr;
+  bool derived = false;
+  int32_t level = 0;
+  int32_t leaves = 0;
+  std::string leaf_type;
+  bool at_or_above_node = false;
+  bool node_level = false;
+};
+
+class SchedulerImpl {
+ public:
+  explicit SchedulerImpl(const Clock* clock) : clock_(clock) {}
+
+  Status Build(const Config& config);
+
+  ScheduleResult Schedule(const PodRef& pod, const PodSchedulingSpec& spec,
+                          const std::vector<std::string>* suggested_nodes,
+                          SchedulingPhase phase);
+  Status AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec& spec,
+                         const PodBindInfo& info,
+                         const std::optional<LazyPreemptionMark>& mark);
+  void FinishRecovery();
+  Status DeleteAllocatedPod(std::string_view uid);
+  bool DeleteUnallocatedPod(std::string_view uid);
+  void SetNodeBad(NodeId n);
+  void SetNodeHealthy(NodeId n);
+
+  std::vector<CellStatus> PhysicalCluster() const;
+  std::vector<CellStatus> VirtualClusterStatus(VcId vc) const;
+  AffinityGroupStatus GroupStatus(GroupId gid) const;
+  std::vector<AffinityGroupStatus> AffinityGroups() const;
+  std::string CheckInvariants() const;
+  Scheduler::Usage GetUsage() const;
+
+  // Construction.
+  CellId NewPCell(ChainId chain, const std::string& type, CellId parent,
+                  const std::string& address);
+  void BuildPhysicalSubtree(CellId id, const PhysicalCellSpec& spec, int64_t default_number);
+  VCellId NewVCell(VcId vc, ChainId chain, int32_t level, VCellId parent,
+                   const std::string& address, int32_t pinned_index);
+  void BuildVirtualSubtree(VCellId id);
+  void AppendVirtualFull(VCellId v, std::vector<std::vector<VCellId>>& full);
+  int32_t LevelOfType(ChainId chain, const std::string& type) const;
+  int32_t NewTas(bool is_virtual, bool cross_priority_pack, ChainId chain,
+                 const std::vector<std::vector<int32_t>>& full);
+
+  // Free lists and counters.
+  void FreeAppend(CellId c);
+  void FreeRemove(CellId c);
+  void BadFreeAppend(CellId c);
+  void BadFreeRemove(CellId c);
+  void DoomedAppend(VcId vc, CellId c);
+  void DoomedRemove(CellId c);
+  int32_t Take(CellId c);
+  int32_t Give(CellId c);
+  bool InFreeCellList(CellId c) const;
+  std::string SafetyCheck(ChainId ch, int32_t l) const;
+  std::string AllocatePreassigned(CellId c, VcId vc, bool doomed);
+  void ReleasePreassigned(CellId c, VcId vc, bool doomed);
+
+  // Health.
+  VCellId FirstUnboundChild(VCellId v) const;
+  void BindBadToParentVirtual(CellId c);
+  void AllocateBadCell(CellId c);
+  void ReleaseBadCell(CellId c);
+  int32_t Healthy(ChainId ch, int32_t l) const;
+  void TryBindDoomed(ChainId ch, int32_t l);
+  void TryUnbindDoomed(ChainId ch, int32_t l);
+  void SetBadCell(CellId c);
+  void SetHealthyCell(CellId c);
+
+  // Priorities, usage, binding.
+  void SetPPriority(CellId c, int32_t p);
+  void SetVPriority(VCellId c, int32_t p);
+  void AddPUsage(CellId c, int32_t p, int32_t delta);
+  void AddVUsage(VCellId c, int32_t p, int32_t delta);
+  void SetCellState(CellId c, CellState s);
+  void BindCell(CellId p, VCellId v);
+  void UnbindCell(CellId c);
+  std::string AllocateLeaf(CellId pleaf, VCellId vleaf, int32_t p, VcId vc);
+  void ReleaseLeaf(CellId pleaf, VcId vc);
+
+  // Topology-aware placement.
+  bool NodeSuggested(NodeId n, const SuggestedSet* s) const;
+  NodeId FirstNodeOf(CellId c) const;
+  int32_t CellLevel(bool is_virtual, int32_t c) const;
+  int32_t CellParent(bool is_virtual, int32_t c) const;
+  int32_t Lca(bool is_virtual, int32_t a, int32_t b) const;
+  void CollectNodeLeaves(bool is_virtual, int32_t c, int32_t p,
+                         std::vector<int32_t>& free_leaves,
+                         std::vector<int32_t>& preemptible) const;
+  void RefreshTas(Tas& t, int32_t p, const SuggestedSet* suggested, bool ignore_suggested);
+  std::string TasNodeAddress(const Tas& t, const TasNode& n) const;
+  bool FindNodesForPods(const Tas& t, const std::vector<int32_t>& pods,
+                        std::vector<int32_t>& picked, std::string& reason) const;
+  std::vector<int32_t> FindLeavesInNode(const Tas& t, int32_t need,
+                                        std::vector<int32_t>& avail) const;
+  bool TasSchedule(int32_t tas, const std::vector<int32_t>& pods, int32_t priority,
+                   const SuggestedSet* suggested, bool ignore_suggested,
+                   std::vector<std::vector<int32_t>>& out, std::string& reason);
+
+  // Mapping.
+  bool Usable(CellId c, const MapCtx& ctx) const;
+  void UsableSorted(const std::vector<CellId>& list, const MapCtx& ctx,
+                    std::vector<CellId>& out) const;
+  bool Match(const std::vector<VCellId>& vcells, const std::vector<CellId>& candidates,
+             MapCtx& ctx, CellId* picked_first);
+  bool BuddyDown(VCellId v, int32_t L, int32_t l, MapCtx& ctx);
+  bool BuddyAlloc(VCellId v, int32_t L, MapCtx& ctx, bool& safety_broken);
+  bool RelaxedBuddyAlloc(VCellId v, int32_t L, MapCtx& ctx, bool& safety_broken);
+  bool MapVirtualToPhysical(ChainId chain, const GroupCells& vplace,
+                            const SuggestedSet* suggested, bool ignore_suggested,
+                            GroupCells& pplace, bool& safety_broken);
+
+  // Lazy preemption.
+  GroupCells VirtOf(const Group& g) const;
+  GroupCells PhysOf(const Group& g) const;
+  void LazyPreemptGroup(GroupId gid, const std::string& preemptor);
+  void RevertLazyPreempt(GroupId gid, const GroupCells& virt);
+  std::vector<std::pair<GroupId, GroupCells>> TryLazyPreempt(const GroupCells& vplace,
+                                                             const std::string& preemptor);
+  void LazyPreemptCell(VCellId v, const std::string& preemptor);
+
+  // Scheduling.
+  std::string FormatVirtualPlacement(const Request& req, const GroupCells& v) const;
+  bool ScheduleGuaranteed(const Request& req, ChainId chain, const SuggestedSet* suggested,
+                          Placement& out, std::string& reason);
+  bool ScheduleOpportunistic(const Request& req, ChainId chain,
+                             const SuggestedSet* suggested, Placement& out,
+                             std::string& reason);
+  int ScheduleForLeafType(const Request& req, const std::string& leaf_type,
+                          bool type_specified, const SuggestedSet* suggested,
+                          Placement& out, std::string& reason, bool& tried_any);
+  std::vector<int32_t> LeafIndices(const std::vector<CellId>& leaves) const;
+  const std::string& NodeNameOf(CellId c) const;
+  void FillBindResult(const Group* g, const Request& req, const Placement& pl,
+                      int32_t member, int32_t slot, ScheduleResult& r) const;
+  Placement PlacementOf(const Group& g) const;
+  Request RequestOf(const Group& g) const;
+  void CollectVictims(const GroupCells& pplace, std::vector<Victim>& victims,
+                      std::vector<GroupId>& preemptors) const;
+  void FillPreemptResult(const GroupCells& pplace, std::vector<Victim> victims,
+                         ScheduleResult& r) const;
+  bool PlacementBadOrNotSuggested(const Group& g, const SuggestedSet* suggested) const;
+
+  // Groups.
+  GroupId NewGroup(const Request& req, GroupState state);
+  void RemoveGroup(GroupId gid);
+  void CreatePreemptingGroup(const Request& req, const Placement& pl, const PodRef& pod);
+  void CancelPreemption(GroupId gid);
+  void AllocatePreemptingGroup(GroupId gid);
+  void DeleteAllocatedGroup(GroupId gid);
+  CellId FindPhysicalLeaf(const std::string& chain, const std::string& node,
+                          int32_t index) const;
+  VCellId LowestPriorityVirtual(const VCellId* cells, size_t n, int32_t p) const;
+  VCellId MapPhysicalToVirtual(CellId c, const std::vector<std::vector<VCellId>>& vccl,
+                               int32_t level, int32_t p, std::string& message) const;
+  CellId FindAllocatedLeaf(const PodPlacementInfo& ppi, size_t index, bool has_types,
+                           const std::string& chain, bool lazy_so_far, const Group& g,
+                           VCellId& vleaf, int& lazy) const;
+  void SetPodSlot(GroupId gid, int32_t member, int32_t slot, const PodRef& pod,
+                  const std::string& node);
+
+  // Inspection.
+  static std::string EmitIndices(const std::vector<int32_t>& v);
+  CellStatus PStatus(CellId c, bool children, bool bound) const;
+  CellStatus VStatus(VCellId v, bool children, bool bound) const;
+
+  const Clock* clock_;
+  std::unordered_map<std::string, TypeInfo> types_;
+  std::vector<Chain> chains_;
+  std::unordered_map<std::string, ChainId> chain_index_;
+  std::map<std::string, std::vector<ChainId>> chains_by_leaf_;
+  std::vector<PCell> pcells_;
+  std::vector<CellId> pchildren_;
+  std::vector<VCell> vcells_;
+  std::vector<VCellId> vchildren_;
+  std::unordered_map<std::string, CellId> pinned_cells_;
+  std::unordered_map<std::string, NodeId> node_index_;
+  std::vector<std::string> node_names_;
+  std::vector<std::vector<CellId>> node_leaves_;
+  std::vector<char> node_bad_;
+  std::vector<std::vector<std::vector<CellId>>> free_;      // [chain][level]
+  std::vector<std::vector<std::vector<CellId>>> bad_free_;  // [chain][level]
+  std::vector<std::vector<int32_t>> all_vc_free_;           // [chain][level]
+  std::vector<std::vector<int32_t>> total_left_;            // [chain][level]
+  std::vector<Vc> vcs_;  // ascending name
+  std::unordered_map<std::string, VcId> vc_index_;
+  std::vector<Tas> tas_;
+  std::vector<int32_t> opp_tas_;  // [chain]
+  std::vector<Group> groups_;
+  std::vector<GroupId> free_group_ids_;
+  std::map<std::string, GroupId> group_index_;
+  std::unordered_map<std::string, PodLocation> pod_locs_;
+  std::unordered_map<std::string, std::string> preempting_pod_groups_;
+};
+
+}  // namespace apiary::cell

@@ -1,0 +1,208 @@
+// Internal state of the scheduler (not installed). See scheduler.h for the
+// contract and hived.md for the semantics every function here reproduces.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "apiary/cell/scheduler.h"
+
+namespace apiary::cell {
+
+using CellId = int32_t;  // index into SchedulerImpl::pcells_
+using VCellId = int32_t;  // index into SchedulerImpl::vcells_
+using ChainId = int32_t;
+using VcId = int32_t;
+using GroupId = int32_t;
+using NodeId = int32_t;
+inline constexpr int32_t kNone = -1;
+
+enum class CellState : uint8_t { kFree, kUsed, kReserving, kReserved };
+
+// Leaves in use below a cell, per priority. Few distinct priorities occur, so
+// a small sorted vector beats a map; it never shrinks its capacity, so steady
+// state churn does not allocate.
+class UsedLeaves {
+ public:
+  void Add(int32_t priority, int32_t delta) {
+    for (auto& e : entries_) {
+      if (e.first == priority) {
+        e.second += delta;
+        return;
+      }
+    }
+    entries_.emplace_back(priority, delta);
+  }
+  int32_t At(int32_t p) const {
+    for (const auto& e : entries_)
+      if (e.first == p) return e.second;
+    return 0;
+  }
+  int32_t Total() const {
+    int32_t s = 0;
+    for (const auto& e : entries_) s += e.second;
+    return s;
+  }
+  int32_t AtOrAbove(int32_t p) const {
+    int32_t s = 0;
+    for (const auto& e : entries_)
+      if (e.first >= p) s += e.second;
+    return s;
+  }
+  int32_t Above(int32_t p) const {
+    int32_t s = 0;
+    for (const auto& e : entries_)
+      if (e.first > p) s += e.second;
+    return s;
+  }
+
+ private:
+  std::vector<std::pair<int32_t, int32_t>> entries_;
+};
+
+struct PCell {
+  ChainId chain = kNone;
+  int32_t level = 0;
+  CellId parent = kNone;
+  int32_t child_begin = 0;  // into SchedulerImpl::pchildren_
+  int32_t child_count = 0;
+  bool at_or_above_node = false;
+  bool node_level = false;  // effective node level
+  bool healthy = true;
+  bool split = false;
+  bool pinned = false;
+  CellState state = CellState::kFree;
+  int32_t priority = kFreePriority;
+  int32_t total_leaves = 1;
+  int32_t free_pos = kNone;      // position in free_[chain][level]
+  int32_t bad_free_pos = kNone;  // position in bad_free_[chain][level]
+  int32_t doomed_pos = kNone;    // position in its VC's doomed list
+  VcId doomed_vc = kNone;
+  VCellId vcell = kNone;  // bound virtual cell
+  GroupId using_group = kNone;
+  GroupId reserving_group = kNone;
+  VcId opp_vc = kNone;  // VC of the opportunistic user (leaves)
+  NodeId node = kNone;  // node-level and below
+  int32_t leaf_index = -1;
+  UsedLeaves used;
+  std::string address;
+  std::vector<NodeId> nodes;  // multi-node cells: every node below
+};
+
+struct VCell {
+  VcId vc = kNone;
+  ChainId chain = kNone;
+  int32_t level = 0;
+  VCellId parent = kNone;
+  int32_t child_begin = 0;  // into SchedulerImpl::vchildren_
+  int32_t child_count = 0;
+  bool at_or_above_node = false;
+  bool node_level = false;
+  int32_t priority = kFreePriority;
+  int32_t total_leaves = 1;
+  VCellId preassigned = kNone;  // top ancestor
+  CellId pcell = kNone;         // bound physical cell
+  int32_t pinned_index = kNone; // index into Vc::pinned when in a pinned tree
+  UsedLeaves used;
+  std::string address;
+};
+
+struct Chain {
+  std::string name;  // the top cell type
+  std::string leaf_type;
+  int32_t top_level = 0;
+  std::vector<std::string> type_at_level;     // [level], index 0 unused
+  std::vector<int32_t> child_number_at_level; // [level]: children per cell
+  std::vector<int32_t> leaves_at_level;       // [level]: leaves per cell
+  std::vector<std::vector<CellId>> full;      // [level], construction order
+  std::vector<CellId> tops;
+};
+
+// A topology-aware scheduler's persistent node array (hived.md 6.3).
+struct TasNode {
+  int32_t cell = kNone;  // VCellId or CellId
+  int32_t free_at_priority = 0;
+  int32_t used_same = 0;
+  int32_t used_higher = 0;
+  bool healthy = true;
+  bool suggested = true;
+};
+
+struct Tas {
+  bool is_virtual = true;
+  bool cross_priority_pack = true;
+  ChainId chain = kNone;
+  std::vector<TasNode> nodes;
+};
+
+struct ChainVc {
+  bool has_nonpinned = false;
+  bool has_any = false;  // non-pinned or pinned cells in this chain
+  std::vector<std::vector<VCellId>> full;         // [level], non-pinned
+  std::vector<std::vector<VCellId>> preassigned;  // [level], non-pinned
+  std::vector<int32_t> vc_free;                   // [level]
+  std::vector<std::vector<CellId>> doomed;        // [level]
+  int32_t tas = kNone;  // index into SchedulerImpl::tas_
+};
+
+struct PinnedVc {
+  std::string id;
+  CellId pcell = kNone;
+  VCellId vtop = kNone;
+  std::vector<std::vector<VCellId>> full;  // [level] of the pinned tree
+  int32_t tas = kNone;
+};
+
+struct Vc {
+  std::string name;
+  std::vector<ChainVc> chains;  // [chain]
+  std::vector<PinnedVc> pinned;
+  std::vector<VCellId> status_cells;  // preassigned cells, address order
+  std::vector<CellId> opp_cells;      // leaves of opportunistic use, in order
+};
+
+enum class GroupState : uint8_t { kAllocated, kPreempting, kBeingPreempted };
+
+struct GroupMember {
+  int32_t leaf_count = 0;
+  int32_t pod_number = 0;
+  std::vector<std::optional<PodRef>> pods;  // slots
+  std::vector<std::string> pod_nodes;       // node of each allocated pod
+  std::vector<std::vector<CellId>> phys;    // [slot][i], kNone = missing
+  std::vector<std::vector<VCellId>> virt;   // [slot][i], kNone = none
+};
+
+struct Group {
+  bool live = false;
+  std::string name;
+  VcId vc = kNone;
+  std::string vc_name;
+  int32_t priority = 0;
+  bool lazy_enable = false;
+  bool ignore_suggested = true;
+  std::string pinned_id;
+  GroupState state = GroupState::kAllocated;
+  std::vector<GroupMember> members;  // leaf count ascending
+  bool has_virtual = false;
+  std::vector<PodRef> preempting_pods;
+  std::optional<LazyPreemptionMark> lazy;
+  bool lazy_pending_check = false;  // restored mark awaiting FinishRecovery
+  PodBindInfo original_bind_info;   // for leaves missing after reconfig
+
+  int32_t MemberOf(int32_t leaf_count) const;
+};
+
+struct PodLocation {
+  GroupId group = kNone;
+  int32_t member = 0;
+  int32_t slot = 0;
+};
+
+}  // namespace apiary::cell
