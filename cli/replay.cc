@@ -1,0 +1,356 @@
+#include "replay.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+
+#include "apiary/cell/annotations.h"
+#include "apiary/cell/config_loader.h"
+#include "apiary/wire/inspect_json.h"
+
+namespace apiary::cli {
+
+using Json = nlohmann::ordered_json;
+using cell::ScheduleResult;
+using cell::Status;
+
+namespace {
+
+Json ErrorResult(Json out, const std::string& message) {
+  out["result"] = "error";
+  out["code"] = 400;
+  out["message"] = message;
+  return out;
+}
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::string FullName(const std::string& name) {
+  return name.find('/') == std::string::npos ? "default/" + name : name;
+}
+
+}  // namespace
+
+cell::Result<std::unique_ptr<Replayer>> Replayer::Create(const std::string& config_path) {
+  auto loaded = cell::LoadConfigFile(config_path);
+  if (!loaded.ok()) return loaded.status();
+  std::unique_ptr<Replayer> r(new Replayer(config_path));
+  r->clock_.Set(0);
+  auto sched = cell::Scheduler::Create(loaded->config, &r->clock_, /*start_healthy=*/true);
+  if (!sched.ok()) return sched.status();
+  r->scheduler_ = std::move(sched).value();
+  return r;
+}
+
+void Replayer::Run(std::istream& in, std::ostream& out) {
+  std::string line;
+  int64_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    std::string result = HandleLine(line, n);
+    if (!result.empty()) out << result << '\n';
+  }
+  out.flush();
+}
+
+std::string Replayer::HandleLine(const std::string& raw, int64_t line_number) {
+  std::string line = Trim(raw);
+  if (line.empty() || line[0] == '#') return "";
+  clock_.Set(line_number);
+  Json out;
+  nlohmann::json event;
+  try {
+    event = nlohmann::json::parse(line);
+  } catch (const nlohmann::json::exception& e) {
+    out["op"] = nullptr;
+    out = ErrorResult(std::move(out), "line " + std::to_string(line_number) +
+                                          ": invalid JSON: " + e.what());
+    return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  out = Handle(event);
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Json Replayer::Handle(const nlohmann::json& event) {
+  Json out;
+  if (!event.is_object()) {
+    out["op"] = nullptr;
+    return ErrorResult(std::move(out), "event: must be a JSON object");
+  }
+  auto op_it = event.find("op");
+  if (op_it == event.end() || !op_it->is_string()) {
+    out["op"] = op_it == event.end() ? Json(nullptr) : Json(*op_it);
+    return ErrorResult(std::move(out), "op: missing or not a string");
+  }
+  const std::string op = op_it->get<std::string>();
+  out["op"] = op;
+  try {
+    if (op == "schedule") return Schedule(event, std::move(out));
+    if (op == "allocated") return Allocated(event, std::move(out));
+    if (op == "delete") return Delete(event, std::move(out));
+    if (op == "node") return Node(event, std::move(out));
+    if (op == "inspect") return Inspect(event, std::move(out));
+    if (op == "restart") return Restart(event, std::move(out));
+  } catch (const nlohmann::json::exception& e) {
+    return ErrorResult(std::move(out), std::string("malformed event: ") + e.what());
+  }
+  return ErrorResult(std::move(out), "op: unknown operation \"" + op +
+                                         "\" (expected schedule, allocated, delete, node, "
+                                         "inspect or restart)");
+}
+
+Json Replayer::Schedule(const nlohmann::json& event, Json out) {
+  auto pit = event.find("pod");
+  if (pit == event.end()) return ErrorResult(std::move(out), "pod: missing");
+  auto pod = wire::PodFromJson(*pit);
+  if (!pod.ok()) return ErrorResult(std::move(out), pod.status().message());
+  out["pod"] = pod->ref.FullName();
+
+  cell::SchedulingPhase phase = cell::SchedulingPhase::kPreempting;
+  if (auto it = event.find("phase"); it != event.end() && !it->is_null()) {
+    if (!it->is_string() || (*it != "filtering" && *it != "preempting"))
+      return ErrorResult(std::move(out), "phase: must be \"filtering\" or \"preempting\"");
+    if (*it == "filtering") phase = cell::SchedulingPhase::kFiltering;
+  }
+  std::vector<std::string> suggested;
+  bool has_suggested = false;
+  if (auto it = event.find("suggestedNodes"); it != event.end() && !it->is_null()) {
+    if (!it->is_array()) return ErrorResult(std::move(out), "suggestedNodes: must be an array or null");
+    for (const auto& n : *it) {
+      if (!n.is_string())
+        return ErrorResult(std::move(out), "suggestedNodes: every entry must be a string");
+      suggested.push_back(n.get<std::string>());
+    }
+    has_suggested = true;
+  }
+  bool commit = false;
+  if (auto it = event.find("commit"); it != event.end() && !it->is_null()) {
+    if (!it->is_boolean()) return ErrorResult(std::move(out), "commit: must be true or false");
+    commit = it->get<bool>();
+  }
+  auto spec = cell::ParsePodSchedulingSpec(
+      pod->Annotation(cell::kAnnotationPodSchedulingSpec), pod->ref.ns, pod->ref.name);
+  if (!spec.ok()) return ErrorResult(std::move(out), spec.status().message());
+
+  const std::string name = pod->ref.FullName();
+  auto rit = pods_.find(name);
+  if (rit == pods_.end() || !rit->second.allocated) {
+    PodRecord record;
+    record.pod = *pod;
+    record.spec = *spec;
+    rit = pods_.insert_or_assign(name, std::move(record)).first;
+  }
+  ScheduleResult r = scheduler_->Schedule(pod->ref, *spec, has_suggested ? &suggested : nullptr,
+                                          phase);
+  switch (r.kind) {
+    case ScheduleResult::Kind::kBind: {
+      if (commit) {
+        PodRecord& record = rit->second;
+        record.pod = *pod;
+        record.spec = *spec;
+        Status st = Commit(record, r.bind_info);
+        if (!st.ok()) return ErrorResult(std::move(out), "commit failed: " + st.message());
+      }
+      out["result"] = "bind";
+      out["node"] = r.node;
+      out["leafCells"] = r.leaf_cells;
+      out["cellChain"] = r.cell_chain;
+      out["bindInfo"] = cell::EmitPodBindInfo(r.bind_info);
+      Json gp = Json::array();
+      for (const auto& m : r.group_placement) {
+        Json pods = Json::array();
+        for (const auto& p : m.pods) {
+          Json pj;
+          pj["node"] = p.node;
+          pj["leafCells"] = p.leaf_cells;
+          pods.push_back(pj);
+        }
+        Json mj;
+        mj["leafCellNumber"] = m.leaf_cell_number;
+        mj["pods"] = pods;
+        gp.push_back(mj);
+      }
+      out["groupPlacement"] = gp;
+      return out;
+    }
+    case ScheduleResult::Kind::kPreempt: {
+      out["result"] = "preempt";
+      Json victims = Json::array();
+      for (const auto& v : r.victims) {
+        Json vj;
+        vj["pod"] = v.pod.FullName();
+        vj["uid"] = v.pod.uid;
+        vj["node"] = v.node;
+        victims.push_back(vj);
+      }
+      out["victims"] = victims;
+      Json placement = Json::object();
+      for (const auto& [node, leaves] : r.placement) placement[node] = leaves;
+      out["placement"] = placement;
+      return out;
+    }
+    case ScheduleResult::Kind::kWait:
+      out["result"] = "wait";
+      out["reason"] = r.message;
+      return out;
+    case ScheduleResult::Kind::kError:
+      return ErrorResult(std::move(out), r.message);
+  }
+  return out;
+}
+
+Status Replayer::Commit(PodRecord& record, const cell::PodBindInfo& info) {
+  Status st = scheduler_->AddAllocatedPod(record.pod.ref, record.spec, info);
+  if (!st.ok()) return st;
+  if (!record.allocated) record.allocated_seq = ++next_seq_;
+  record.allocated = true;
+  record.bind_info = info;
+  return Status::Ok();
+}
+
+Json Replayer::Allocated(const nlohmann::json& event, Json out) {
+  auto pit = event.find("pod");
+  if (pit == event.end()) return ErrorResult(std::move(out), "pod: missing");
+  auto pod = wire::PodFromJson(*pit);
+  if (!pod.ok()) return ErrorResult(std::move(out), pod.status().message());
+  out["pod"] = pod->ref.FullName();
+  auto spec = cell::ParsePodSchedulingSpec(
+      pod->Annotation(cell::kAnnotationPodSchedulingSpec), pod->ref.ns, pod->ref.name);
+  if (!spec.ok()) return ErrorResult(std::move(out), spec.status().message());
+  std::string text = pod->Annotation(cell::kAnnotationPodBindInfo);
+  if (text.empty())
+    return ErrorResult(std::move(out), std::string("pod ") + pod->ref.FullName() +
+                                           ": annotation " + cell::kAnnotationPodBindInfo +
+                                           " is missing or empty");
+  auto info = cell::ParsePodBindInfo(text);
+  if (!info.ok())
+    return ErrorResult(std::move(out), std::string("annotation ") + cell::kAnnotationPodBindInfo +
+                                           ": " + info.status().message());
+  const std::string name = pod->ref.FullName();
+  PodRecord candidate;
+  auto it = pods_.find(name);
+  if (it != pods_.end()) candidate = it->second;
+  candidate.pod = *pod;
+  candidate.spec = *spec;
+  Status st = Commit(candidate, *info);
+  if (!st.ok()) return ErrorResult(std::move(out), st.message());
+  pods_[name] = std::move(candidate);
+  out["result"] = "ok";
+  return out;
+}
+
+Json Replayer::Delete(const nlohmann::json& event, Json out) {
+  auto pit = event.find("pod");
+  if (pit == event.end()) return ErrorResult(std::move(out), "pod: missing");
+  std::string name;
+  if (pit->is_string()) {
+    name = FullName(pit->get<std::string>());
+  } else {
+    auto pod = wire::PodFromJson(*pit);
+    if (!pod.ok()) return ErrorResult(std::move(out), pod.status().message());
+    name = pod->ref.FullName();
+  }
+  out["pod"] = name;
+  auto it = pods_.find(name);
+  if (it == pods_.end()) return ErrorResult(std::move(out), "pod " + name + " is not known");
+  if (it->second.allocated) {
+    // A pod whose cells vanished in a reconfiguration is not held by the
+    // scheduler any more; deleting it is still fine.
+    (void)scheduler_->DeleteAllocatedPod(it->second.pod.ref.uid);
+  } else {
+    scheduler_->DeleteUnallocatedPod(it->second.pod.ref.uid);
+  }
+  pods_.erase(it);
+  out["result"] = "ok";
+  return out;
+}
+
+Json Replayer::Node(const nlohmann::json& event, Json out) {
+  auto nit = event.find("node");
+  if (nit == event.end() || !nit->is_string())
+    return ErrorResult(std::move(out), "node: missing or not a string");
+  out["node"] = *nit;
+  auto hit = event.find("healthy");
+  if (hit == event.end() || !hit->is_boolean())
+    return ErrorResult(std::move(out), "healthy: missing or not true/false");
+  Status st = scheduler_->SetNodeHealth(nit->get<std::string>(), hit->get<bool>());
+  if (!st.ok()) return ErrorResult(std::move(out), st.message());
+  out["result"] = "ok";
+  return out;
+}
+
+Json Replayer::Inspect(const nlohmann::json& event, Json out) {
+  auto wit = event.find("what");
+  if (wit == event.end() || !wit->is_string())
+    return ErrorResult(std::move(out), "what: missing (groups, group, vc or physical)");
+  const std::string what = wit->get<std::string>();
+  std::string name;
+  if (auto it = event.find("name"); it != event.end() && it->is_string()) name = *it;
+  Json value;
+  if (what == "groups") {
+    value = wire::AffinityGroupListToJson(scheduler_->AffinityGroups());
+  } else if (what == "group") {
+    if (name.empty()) return ErrorResult(std::move(out), "name: missing for what=group");
+    auto g = scheduler_->AffinityGroup(name);
+    if (!g.ok()) return ErrorResult(std::move(out), g.status().message());
+    value = wire::AffinityGroupToJson(*g);
+  } else if (what == "vc") {
+    if (name.empty()) return ErrorResult(std::move(out), "name: missing for what=vc");
+    auto v = scheduler_->VirtualCluster(name);
+    if (!v.ok()) return ErrorResult(std::move(out), v.status().message());
+    value = wire::CellListToJson(*v, false);
+  } else if (what == "physical") {
+    value = wire::CellListToJson(scheduler_->PhysicalCluster(), true);
+  } else {
+    return ErrorResult(std::move(out), "what: unknown view \"" + what +
+                                           "\" (expected groups, group, vc or physical)");
+  }
+  out["result"] = "ok";
+  out["value"] = std::move(value);
+  return out;
+}
+
+std::string Replayer::ResolveConfigPath(const std::string& path) const {
+  namespace fs = std::filesystem;
+  if (fs::path(path).is_absolute() || fs::exists(path)) return path;
+  fs::path relative = fs::path(config_path_).parent_path() / path;
+  if (fs::exists(relative)) return relative.string();
+  return path;
+}
+
+Json Replayer::Restart(const nlohmann::json& event, Json out) {
+  std::string path = config_path_;
+  if (auto it = event.find("config"); it != event.end() && !it->is_null()) {
+    if (!it->is_string()) return ErrorResult(std::move(out), "config: must be a path or null");
+    path = ResolveConfigPath(it->get<std::string>());
+  }
+  auto loaded = cell::LoadConfigFile(path);
+  if (!loaded.ok()) return ErrorResult(std::move(out), loaded.status().message());
+  auto fresh = cell::Scheduler::Create(loaded->config, &clock_, /*start_healthy=*/true);
+  if (!fresh.ok()) return ErrorResult(std::move(out), fresh.status().message());
+  std::vector<PodRecord*> allocated;
+  for (auto& [name, record] : pods_)
+    if (record.allocated) allocated.push_back(&record);
+  std::sort(allocated.begin(), allocated.end(), [](const PodRecord* a, const PodRecord* b) {
+    return a->allocated_seq < b->allocated_seq;
+  });
+  int64_t recovered = 0;
+  for (PodRecord* record : allocated) {
+    auto mark = scheduler_->LazyMarkOfPod(record->pod.ref.uid);
+    Status st = (*fresh)->AddAllocatedPod(record->pod.ref, record->spec, record->bind_info, mark);
+    if (st.ok()) ++recovered;
+  }
+  (*fresh)->FinishRecovery();
+  scheduler_ = std::move(fresh).value();
+  config_path_ = path;
+  out["result"] = "ok";
+  out["recovered"] = recovered;
+  return out;
+}
+
+}  // namespace apiary::cli

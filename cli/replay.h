@@ -1,0 +1,66 @@
+// `apiary replay`: libcell driven by a JSON Lines script of cluster events
+// (see ../shared/protocol/replay.md, mirrored in docs/replay.md). One result
+// line per event, deterministic, on a logical clock (event N happens at N
+// seconds after the epoch).
+#pragma once
+
+#include <istream>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "apiary/cell/scheduler.h"
+#include "apiary/wire/pod_json.h"
+
+namespace apiary::cli {
+
+class Replayer {
+ public:
+  // Loads the configuration; a bad one is an error naming the field.
+  static cell::Result<std::unique_ptr<Replayer>> Create(const std::string& config_path);
+
+  // Handles one input line (line_number counts every line read, from 1).
+  // Returns the result line, or an empty string for a blank or '#' line.
+  std::string HandleLine(const std::string& line, int64_t line_number);
+
+  // Reads every line of `in` and writes one result line per event to `out`.
+  void Run(std::istream& in, std::ostream& out);
+
+  const cell::Scheduler& scheduler() const { return *scheduler_; }
+
+ private:
+  struct PodRecord {
+    wire::PodObject pod;
+    cell::PodSchedulingSpec spec;
+    bool allocated = false;
+    cell::PodBindInfo bind_info;
+    int64_t allocated_seq = 0;  // commit order, for restart
+  };
+
+  explicit Replayer(std::string config_path) : config_path_(std::move(config_path)) {}
+  nlohmann::ordered_json Handle(const nlohmann::json& event);
+  nlohmann::ordered_json Schedule(const nlohmann::json& event, nlohmann::ordered_json out);
+  nlohmann::ordered_json Allocated(const nlohmann::json& event, nlohmann::ordered_json out);
+  nlohmann::ordered_json Delete(const nlohmann::json& event, nlohmann::ordered_json out);
+  nlohmann::ordered_json Node(const nlohmann::json& event, nlohmann::ordered_json out);
+  nlohmann::ordered_json Inspect(const nlohmann::json& event, nlohmann::ordered_json out);
+  nlohmann::ordered_json Restart(const nlohmann::json& event, nlohmann::ordered_json out);
+  cell::Status Commit(PodRecord& record, const cell::PodBindInfo& info);
+  std::string ResolveConfigPath(const std::string& path) const;
+
+  std::string config_path_;
+  cell::ManualClock clock_;
+  std::unique_ptr<cell::Scheduler> scheduler_;
+  std::map<std::string, PodRecord> pods_;  // by namespace/name
+  int64_t next_seq_ = 0;
+};
+
+// `apiary validate CONFIG`: prints the summary (or every error) and returns
+// the exit code (0 valid, 2 invalid).
+int RunValidate(const std::string& config_path, std::ostream& out, std::ostream& err);
+
+}  // namespace apiary::cli

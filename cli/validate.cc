@@ -1,0 +1,26 @@
+#include <ostream>
+
+#include "apiary/cell/config_derived.h"
+#include "apiary/cell/config_loader.h"
+#include "replay.h"
+
+namespace apiary::cli {
+
+int RunValidate(const std::string& config_path, std::ostream& out, std::ostream& err) {
+  auto loaded = cell::LoadConfigFile(config_path);
+  if (!loaded.ok()) {
+    err << loaded.status().message();
+    if (!loaded.status().message().empty() && loaded.status().message().back() != '\n')
+      err << '\n';
+    return 2;
+  }
+  std::string warnings = loaded->diagnostics.Format(cell::Diagnostic::Severity::kWarning);
+  if (!warnings.empty()) {
+    err << warnings;
+    if (warnings.back() != '\n') err << '\n';
+  }
+  out << config_path << ": valid\n" << cell::SummarizeConfig(loaded->config);
+  return 0;
+}
+
+}  // namespace apiary::cli
