@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 BUILD_DIR=${APIARY_BUILD_DIR:-build}
+# Let ccache share objects between clones in different folders (CI builds a
+# fresh clone every time).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 JOBS=${APIARY_JOBS:-$(nproc)}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${APIARY_BUILD_TYPE:-RelWithDebInfo} "$@" >/dev/null
 cmake --build "$BUILD_DIR" -j "$JOBS"
