@@ -1,11 +1,17 @@
 // `apiary`: the command-line front door to libcell.
 //   apiary validate CONFIG
 //   apiary replay --config CONFIG [EVENTS.jsonl | -]
+//   apiary generate --layout LAYOUT [--vcs VCS] [-o CONFIG] [--services-configuration FILE]
+//   apiary diff OLD NEW [--pods PODS.json] [--fail-on-findings]
+//   apiary check-layout LAYOUT CONFIG
 #include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
+#include "openpai_check.h"
+#include "openpai_diff.h"
+#include "openpai_generate.h"
 #include "replay.h"
 
 int main(int argc, char** argv) {
@@ -28,6 +34,40 @@ int main(int argc, char** argv) {
   replay->add_option("--config", replay_config, "Scheduler config file")->required();
   replay->add_option("EVENTS", events, "Events file, or - for standard input (default)");
 
+  // OpenPAI operator workflows (docs/openpai.md).
+  apiary::cli::openpai::GenerateOptions gen;
+  auto* generate = app.add_subcommand(
+      "generate", "Generate a HiveD config from OpenPAI's layout.yaml: skuTypes, cell types per "
+                  "machine-type (leaf -> node -> node pool), physicalCells with the worker "
+                  "hostnames, and virtualClusters from a VC file (or one `default` VC owning "
+                  "everything). Exit 0 when written, 2 on bad input.");
+  generate->add_option("--layout", gen.layout_path, "OpenPAI layout.yaml")->required();
+  generate->add_option("--vcs", gen.vcs_path, "VC file: per VC and machine-type a node count, "
+                                              "a share (\"50%\") or {nodes, leaves}");
+  generate->add_option("-o,--output", gen.output_path, "Write the config here (default: stdout)");
+  generate->add_option("--services-configuration", gen.services_path,
+                       "Also write the hivedscheduler section of services-configuration.yaml");
+
+  apiary::cli::openpai::DiffOptions diff_opts;
+  auto* diff = app.add_subcommand(
+      "diff", "What changing the scheduler config from OLD to NEW means: nodes added/removed, "
+              "VC quotas before/after, capacity in no VC, assignments that no longer fit, and "
+              "with --pods the groups that would be lazily preempted or lose cells. Exit 0 "
+              "(1 with --fail-on-findings and findings), 2 on bad input.");
+  diff->add_option("OLD", diff_opts.old_path, "Current config")->required();
+  diff->add_option("NEW", diff_opts.new_path, "Proposed config")->required();
+  diff->add_option("--pods", diff_opts.pods_path, "`kubectl get pods -A -o json` output");
+  diff->add_flag("--fail-on-findings", diff_opts.fail_on_findings,
+                 "Exit 1 when the report has findings (marked !!)");
+
+  std::string check_layout_path, check_config_path;
+  auto* check_layout = app.add_subcommand(
+      "check-layout", "Check that every layout.yaml worker is a node of CONFIG and vice versa, "
+                      "with the device count of its machine-type. Exit 0 when they agree, 2 "
+                      "otherwise.");
+  check_layout->add_option("LAYOUT", check_layout_path, "OpenPAI layout.yaml")->required();
+  check_layout->add_option("CONFIG", check_config_path, "Scheduler config")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -36,6 +76,12 @@ int main(int argc, char** argv) {
   }
 
   if (*validate) return apiary::cli::RunValidate(validate_config, std::cout, std::cerr);
+
+  if (*generate) return apiary::cli::openpai::RunGenerate(gen, std::cout, std::cerr);
+  if (*diff) return apiary::cli::openpai::RunDiff(diff_opts, std::cout, std::cerr);
+  if (*check_layout)
+    return apiary::cli::openpai::RunCheckLayout(check_layout_path, check_config_path, std::cout,
+                                                std::cerr);
 
   if (*replay) {
     auto r = apiary::cli::Replayer::Create(replay_config);
