@@ -733,7 +733,17 @@ void SchedulerImpl::TryUnbindDoomed(ChainId ch, int32_t l) {
     ChainVc& cv = vcs_[v].chains[ch];
     if (!cv.has_any) continue;
     while (!cv.doomed[l].empty() && cv.vc_free[l] < Healthy(ch, l)) {
-      CellId pc = cv.doomed[l][0];
+      // The first doomed cell in list order (8.2) -- skipping cells in use:
+      // a doomed cell can be used by its VC, and releasing it would put a
+      // cell with running pods back into the free list (HiveD does).
+      CellId pc = kNone;
+      for (CellId d : cv.doomed[l]) {
+        if (pcells_[d].priority < kMinGuaranteedPriority) {
+          pc = d;
+          break;
+        }
+      }
+      if (pc == kNone) break;
       VCellId vc = pcells_[pc].vcell;
       if (vc != kNone) vcells_[vc].pcell = kNone;
       pcells_[pc].vcell = kNone;
@@ -908,9 +918,19 @@ void SchedulerImpl::ReleaseLeaf(CellId pleaf, VcId vc) {
     CellId pac_phys = vcells_[pac].pcell;
     if (pcells_[pleaf].healthy) UnbindCell(pleaf);
     if (pac_phys != kNone && !pcells_[pac_phys].pinned &&
-        vcells_[pac].priority < kMinGuaranteedPriority &&
-        pcells_[pac_phys].doomed_vc != vcells_[pac].vc) {
-      ReleasePreassigned(pac_phys, vcells_[pac].vc, /*doomed=*/false);
+        vcells_[pac].priority < kMinGuaranteedPriority) {
+      if (pcells_[pac_phys].doomed_vc != vcells_[pac].vc) {
+        ReleasePreassigned(pac_phys, vcells_[pac].vc, /*doomed=*/false);
+      } else if (vcells_[pac].pcell == kNone) {
+        // A doomed cell (8.2) may be used; if its node healed meanwhile, 8.1
+        // left it doomed (it was in use). Its last use just ended and the
+        // bottom-up unbinding (5.1) unbound it, so it is no longer bound
+        // because bad: release it as the heal would have (8.1), instead of
+        // leaving an unbound cell in the doomed list with its quota lost, as
+        // HiveD does.
+        DoomedRemove(pac_phys);
+        ReleasePreassigned(pac_phys, vcells_[pac].vc, /*doomed=*/true);
+      }
     }
   } else {
     VcId owner = pcells_[pleaf].opp_vc;
@@ -923,6 +943,29 @@ void SchedulerImpl::ReleaseLeaf(CellId pleaf, VcId vc) {
   }
   AddPUsage(pleaf, pcells_[pleaf].priority, -1);
   SetPPriority(pleaf, kFreePriority);
+}
+
+// Hands a guaranteed leaf, bound to `v`, to another user of the same virtual
+// leaf (a preemptor taking a victim's leaf, 7.3, or a victim getting it back,
+// 7.4) without unbinding it. Used instead of release + allocate only when
+// the leaf's preassigned physical cell is bad: releasing it there can let the
+// doomed-cell bind rule (8.2) re-bind the cell and its bad descendants onto
+// the very virtual cells about to be re-allocated, which HiveD then corrupts.
+// With a healthy preassigned cell no rebinding can intervene, and the
+// release + allocate of 5.3 (with its free-list reordering) is kept.
+bool SchedulerImpl::TransferInBadCell(CellId c, VCellId v) const {
+  if (v == kNone || pcells_[c].vcell != v || vcells_[v].pcell != c) return false;
+  CellId pac_phys = vcells_[vcells_[v].preassigned].pcell;
+  return pac_phys != kNone && !pcells_[pac_phys].healthy;
+}
+
+void SchedulerImpl::TransferLeaf(CellId c, VCellId v, int32_t p) {
+  AddVUsage(v, vcells_[v].priority, -1);
+  SetVPriority(v, p);
+  AddVUsage(v, p, +1);
+  AddPUsage(c, pcells_[c].priority, -1);
+  SetPPriority(c, p);
+  AddPUsage(c, p, +1);
 }
 
 // ---------------------------------------------------------------------------
@@ -1416,8 +1459,13 @@ void SchedulerImpl::LazyPreemptGroup(GroupId gid, const std::string& preemptor) 
         for (size_t i = 0; i < g.members[m].virt[s].size(); ++i) {
           VCellId v = g.members[m].virt[s][i];
           if (v == kNone) continue;
-          CellId p = vcells_[v].pcell;
-          if (p == kNone) continue;
+          // The group's own leaf, and only while the group holds it: a leaf
+          // a preemptor has reserved (Reserving) is allocated to that
+          // preemptor, not to this group (7.3).
+          CellId p = g.members[m].phys[s][i];
+          if (p == kNone || vcells_[v].pcell != p || pcells_[p].using_group != gid ||
+              pcells_[p].state != CellState::kUsed)
+            continue;
           ReleaseLeaf(p, g.vc);
           AllocateLeaf(p, kNone, kOpportunisticPriority, g.vc);
         }
@@ -1432,6 +1480,25 @@ void SchedulerImpl::LazyPreemptGroup(GroupId gid, const std::string& preemptor) 
 
 void SchedulerImpl::RevertLazyPreempt(GroupId gid, const GroupCells& virt) {
   Group& g = groups_[gid];
+  // 6.4 reverts by re-allocating each leaf with its old virtual leaf. That
+  // is only possible while each old virtual leaf is unbound or still bound
+  // to its own physical leaf. Releasing the group's last leaf in a bad
+  // preassigned cell releases that cell, and the doomed-cell bind rule
+  // (8.2) may bind it again at once, re-binding its bad descendants to the
+  // first unbound virtual children -- possibly the group's old ones. HiveD
+  // then re-allocates on a virtual leaf bound elsewhere and corrupts its
+  // bindings; Apiary leaves such a group lazily preempted (it keeps running
+  // as an opportunistic group, a consistent state).
+  for (size_t m = 0; m < g.members.size(); ++m)
+    for (size_t s = 0; s < g.members[m].phys.size(); ++s)
+      for (size_t i = 0; i < g.members[m].phys[s].size(); ++i) {
+        CellId p = g.members[m].phys[s][i];
+        VCellId v = virt[m][s][i];
+        if (p == kNone || v == kNone) continue;
+        if ((vcells_[v].pcell != kNone && vcells_[v].pcell != p) ||
+            (pcells_[p].vcell != kNone && pcells_[p].vcell != v))
+          return;
+      }
   for (size_t m = 0; m < g.members.size(); ++m) {
     for (size_t s = 0; s < g.members[m].phys.size(); ++s) {
       for (size_t i = 0; i < g.members[m].phys[s].size(); ++i) {
@@ -1536,10 +1603,26 @@ bool SchedulerImpl::ScheduleGuaranteed(const Request& req, ChainId chain,
   }
   GroupCells vplace = req.ToGroupCells(per_pod);
   auto lazy = TryLazyPreempt(vplace, req.group_name);
+  // The intra-VC scheduler only picks healthy nodes, so a virtual leaf of the
+  // placement is bound to a bad physical leaf only when the lazy preemption
+  // just re-bound it: releasing the victim's preassigned cell, which
+  // contains a bad node, lets the doomed-cell bind rule (8.2) bind that
+  // cell again with its bad descendants on the first unbound virtual
+  // children. 6.5 step 1 takes bound leaves as they are, so HiveD would
+  // place the new group on the bad node. Apiary treats this as a failed
+  // mapping (new pods avoid bad nodes, section 8).
+  bool bound_to_bad = false;
+  if (!lazy.empty()) {
+    ForEachLeaf(vplace, [&](size_t, size_t, size_t, int32_t v) {
+      CellId p = vcells_[v].pcell;
+      if (p != kNone && !pcells_[p].healthy) bound_to_bad = true;
+    });
+  }
   GroupCells pplace;
   bool safety_broken = false;
   ChainId map_chain = req.pinned_id.empty() ? chain : kNone;
-  if (MapVirtualToPhysical(map_chain, vplace, suggested, req.ignore_suggested, pplace,
+  if (!bound_to_bad &&
+      MapVirtualToPhysical(map_chain, vplace, suggested, req.ignore_suggested, pplace,
                            safety_broken)) {
     out.phys = std::move(pplace);
     out.virt = std::move(vplace);
@@ -1896,6 +1979,28 @@ ScheduleResult SchedulerImpl::Schedule(const PodRef& pod, const PodSchedulingSpe
   if (phase == SchedulingPhase::kPreempting) {
     for (GroupId p : preemptors)
       if (groups_[p].live && groups_[p].state == GroupState::kPreempting) CancelPreemption(p);
+    // The placement is not recomputed after the cancellations (6.1 step 4).
+    // A cancellation that releases a bad preassigned cell lets the doomed-
+    // cell bind rule (8.2) bind it again, its bad descendants on the first
+    // unbound virtual children -- possibly virtual leaves of this placement,
+    // which can then no longer be bound to their physical leaves. HiveD
+    // would allocate them anyway and corrupt its bindings; Apiary waits and
+    // lets the next call compute a fresh placement.
+    bool bindable = true;
+    if (pl.has_virtual && !preemptors.empty()) {
+      ForEachLeaf(pl.phys, [&](size_t m, size_t s, size_t i, int32_t c) {
+        VCellId v = pl.virt[m][s][i];
+        if ((vcells_[v].pcell != kNone && vcells_[v].pcell != c) ||
+            (pcells_[c].vcell != kNone && pcells_[c].vcell != v))
+          bindable = false;
+      });
+    }
+    if (!bindable) {
+      r.kind = ScheduleResult::Kind::kWait;
+      r.message = "Mapping the virtual placement would need to use at least one bad node "
+                  "(virtual placement : " + FormatVirtualPlacement(req, pl.virt) + ")";
+      return r;
+    }
     if (!victims.empty()) CreatePreemptingGroup(req, pl, pod);
   }
   int32_t member = kNone;
@@ -1979,12 +2084,18 @@ void SchedulerImpl::CreatePreemptingGroup(const Request& req, const Placement& p
   ForEachLeaf(pl.phys, [&](size_t m, size_t s, size_t i, int32_t c) {
     VCellId v = pl.has_virtual ? pl.virt[m][s][i] : kNone;
     bool was_used = pcells_[c].state == CellState::kUsed;
+    bool transfer = false;
     if (was_used) {
       GroupId u = pcells_[c].using_group;
-      ReleaseLeaf(c, groups_[u].vc);
+      transfer = TransferInBadCell(c, v);
+      if (!transfer) ReleaseLeaf(c, groups_[u].vc);
       groups_[u].state = GroupState::kBeingPreempted;
     }
-    AllocateLeaf(c, v, req.priority, req.vc);
+    if (transfer) {
+      TransferLeaf(c, v, req.priority);
+    } else {
+      AllocateLeaf(c, v, req.priority, req.vc);
+    }
     pcells_[c].reserving_group = gid;
     SetCellState(c, was_used ? CellState::kReserving : CellState::kReserved);
   });
@@ -1997,21 +2108,57 @@ void SchedulerImpl::CreatePreemptingGroup(const Request& req, const Placement& p
 void SchedulerImpl::CancelPreemption(GroupId gid) {
   GroupCells pplace = PhysOf(groups_[gid]);
   VcId vc = groups_[gid].vc;
+  const std::string preemptor = groups_[gid].name;
+  std::vector<GroupId> degraded;  // victims that could not get their cells back
   ForEachLeaf(pplace, [&](size_t, size_t, size_t, int32_t c) {
     if (c == kNone) return;
+    if (pcells_[c].state == CellState::kReserving) {
+      // The victim gets its leaf back on the same virtual leaf.
+      GroupId u = pcells_[c].using_group;
+      VCellId back = kNone;
+      if (u != kNone && groups_[u].has_virtual)
+        for (const auto& m : groups_[u].members)
+          for (size_t s = 0; s < m.phys.size(); ++s)
+            for (size_t i = 0; i < m.phys[s].size(); ++i)
+              if (m.phys[s][i] == c) back = m.virt[s][i];
+      if (back != kNone && back == pcells_[c].vcell && TransferInBadCell(c, back)) {
+        pcells_[c].reserving_group = kNone;
+        SetCellState(c, CellState::kUsed);
+        TransferLeaf(c, back, groups_[u].priority);
+        return;
+      }
+    }
     ReleaseLeaf(c, vc);
     pcells_[c].reserving_group = kNone;
     if (pcells_[c].state == CellState::kReserving) {
       SetCellState(c, CellState::kUsed);
       GroupId u = pcells_[c].using_group;
       if (u == kNone) return;
-      const Group& ug = groups_[u];
+      Group& ug = groups_[u];
       VCellId v = kNone;
+      VCellId* slot = nullptr;
       if (ug.has_virtual) {
-        for (const auto& m : ug.members)
+        for (auto& m : ug.members)
           for (size_t s = 0; s < m.phys.size(); ++s)
             for (size_t i = 0; i < m.phys[s].size(); ++i)
-              if (m.phys[s][i] == c) v = m.virt[s][i];
+              if (m.phys[s][i] == c) {
+                v = m.virt[s][i];
+                slot = &m.virt[s][i];
+              }
+      }
+      // Releasing the preemptor's last leaf in a bad preassigned cell
+      // releases that cell, and the doomed-cell bind rule (8.2) may bind it
+      // again at once with its bad descendants on the first unbound virtual
+      // children -- possibly the victim's old virtual leaf. HiveD then
+      // re-allocates on a virtual leaf bound elsewhere and corrupts its
+      // bindings. Apiary gives the leaf back at -1 instead and lets the
+      // victim continue lazily preempted (6.4), a consistent state.
+      if (v != kNone && ((vcells_[v].pcell != kNone && vcells_[v].pcell != c) ||
+                         (pcells_[c].vcell != kNone && pcells_[c].vcell != v))) {
+        *slot = kNone;
+        v = kNone;
+        if (std::find(degraded.begin(), degraded.end(), u) == degraded.end())
+          degraded.push_back(u);
       }
       AllocateLeaf(c, v, v == kNone ? kOpportunisticPriority : ug.priority, ug.vc);
     } else {
@@ -2019,6 +2166,8 @@ void SchedulerImpl::CancelPreemption(GroupId gid) {
     }
   });
   RemoveGroup(gid);
+  for (GroupId u : degraded)
+    if (groups_[u].live && groups_[u].has_virtual) LazyPreemptGroup(u, preemptor);
 }
 
 void SchedulerImpl::AllocatePreemptingGroup(GroupId gid) {
@@ -2216,6 +2365,13 @@ Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec
   }
   int found = 0;
   std::unordered_set<CellId> seen;
+  // A Filtering-phase bind cancels nothing (6.1 step 4), so its placement
+  // may cover cells Reserved by a lower-priority Preempting group (its
+  // victims already gone). HiveD then allocates those cells twice. Apiary
+  // cancels such a preemption when the bind is committed, as a higher-
+  // priority placement overlapping it does in the Preempting phase (7.4),
+  // in the order the preemptors are first met in the bind info.
+  std::vector<GroupId> overlapped_preemptors;
   for (const auto& mbi : info.affinity_group_bind_info) {
     for (const auto& pp : mbi.pod_placements) {
       for (int32_t idx : pp.physical_leaf_cell_indices) {
@@ -2226,6 +2382,15 @@ Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec
           return Status::Invalid("pod " + pod.FullName() + ": bind info names leaf cell " +
                                  std::to_string(idx) + " on node " + pp.physical_node +
                                  " twice");
+        GroupId reserver = pcells_[c].reserving_group;
+        if (pcells_[c].using_group == kNone && reserver != kNone &&
+            groups_[reserver].state == GroupState::kPreempting &&
+            groups_[reserver].priority < spec.priority) {
+          if (std::find(overlapped_preemptors.begin(), overlapped_preemptors.end(),
+                        reserver) == overlapped_preemptors.end())
+            overlapped_preemptors.push_back(reserver);
+          continue;
+        }
         if (pcells_[c].using_group != kNone || pcells_[c].reserving_group != kNone) {
           GroupId other = pcells_[c].using_group != kNone ? pcells_[c].using_group
                                                           : pcells_[c].reserving_group;
@@ -2241,6 +2406,7 @@ Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec
     return Status::Invalid("pod " + pod.FullName() +
                            ": bind info matches no leaf cell of the configuration (node " +
                            info.node + ")");
+  for (GroupId p : overlapped_preemptors) CancelPreemption(p);
 
   GroupId gid = NewGroup(req, GroupState::kAllocated);
   groups_[gid].original_bind_info = info;
@@ -2587,6 +2753,11 @@ std::string SchedulerImpl::CheckInvariants() const {
       expect = c.priority == kFreePriority ? 0 : 1;
       if (c.used.At(c.priority) != expect)
         return fail("virtual leaf " + c.address + " usage counter mismatch");
+      // A used virtual leaf is bound to the physical leaf it is used on.
+      if (c.priority != kFreePriority &&
+          (c.pcell == kNone || pcells_[c.pcell].priority != c.priority))
+        return fail("virtual leaf " + c.address + " is used at priority " +
+                    std::to_string(c.priority) + " but not bound to a leaf used so");
     } else {
       for (int32_t k = 0; k < c.child_count; ++k)
         expect += vcells_[vchildren_[c.child_begin + k]].used.Total();

@@ -131,6 +131,8 @@ class SchedulerImpl {
   void UnbindCell(CellId c);
   std::string AllocateLeaf(CellId pleaf, VCellId vleaf, int32_t p, VcId vc);
   void ReleaseLeaf(CellId pleaf, VcId vc);
+  bool TransferInBadCell(CellId c, VCellId v) const;
+  void TransferLeaf(CellId c, VCellId v, int32_t p);
 
   // Topology-aware placement.
   bool NodeSuggested(NodeId n, const SuggestedSet* s) const;
