@@ -1,0 +1,124 @@
+// The discrete-event engine: replays a workload on a cluster under one
+// placement policy and records what happened to every job.
+//
+// Model:
+//  * Events are job arrivals and job completions, ordered by (time,
+//    sequence); arrivals take sequence numbers 0..n-1 in workload order, so
+//    at equal times arrivals come first, then completions in the order they
+//    were scheduled. Same workload + cluster + options => the same result,
+//    bit for bit.
+//  * After all events of one instant, one scheduling pass: waiting jobs are
+//    tried in each VC's queue order (VCs in workload order). A job that does
+//    not fit is skipped and later ones may still start (kube-scheduler style).
+//    Waiting jobs are retried only when cells were released since they last
+//    failed (a completion or a preemption): there is no polling over time.
+//    Jobs are skipped without asking the policy when the policy's Headroom()
+//    is below their size, or when a job of the same shape (pods, GPUs per
+//    pod, model, priority) of the same VC failed since the last release.
+//  * With SimOptions::borrow, a guaranteed job that does not fit its VC's
+//    quota is offered to the policy once more as an opportunistic job.
+//  * Preemption: the policy names victims; they are killed at once (their
+//    GPUs released) and requeued with their original queue key, restarting
+//    from scratch or from their last checkpoint.
+//  * Durations scale with the SKU a job lands on: a job of D reference
+//    seconds runs ScaleDuration(D, speed) seconds (traces/gpu_sku.h).
+//
+// Not thread-safe; independent simulations may run on different threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "apiary/sim/allocator.h"
+#include "apiary/sim/cluster.h"
+#include "apiary/sim/workload.h"
+
+namespace apiary::sim {
+
+enum class QueuePolicy {
+  kFifo,           // by submit time (default)
+  kShortestFirst,  // by remaining reference duration, then submit time
+};
+Result<QueuePolicy> ParseQueuePolicy(const std::string& name);  // fifo|sjf
+const char* QueuePolicyName(QueuePolicy q);
+
+// A custom per-VC queue order: jobs with a smaller key go first (after
+// priority; ties by workload index). `remaining_s` is the job's remaining
+// work in reference seconds. Must be deterministic.
+using QueueKeyFn = std::function<int64_t(const SimJob& job, int64_t remaining_s)>;
+
+struct SimOptions {
+  QueuePolicy queue = QueuePolicy::kFifo;
+  // When set, replaces `queue` (a plug-in queue policy).
+  QueueKeyFn queue_key;
+  // 0: a preempted job restarts from scratch. > 0: it resumes from its last
+  // checkpoint, taken every this many seconds of (reference) progress.
+  int64_t checkpoint_interval_s = 0;
+  UnknownVc unknown_vc = UnknownVc::kOpportunistic;
+  // Borrowing: a guaranteed job that finds no room within its VC's quota
+  // runs opportunistically (priority -1) on idle GPUs instead of waiting,
+  // and is preempted (then requeued) when the owners need them. HiveD users
+  // do this with low-priority jobs; capacity schedulers call it elasticity.
+  // hived and quota lend; static partitions never do. Breaks the isolation
+  // VC sizing relies on.
+  bool borrow = false;
+  // Width of the time-series bins.
+  int64_t bin_s = 3600;
+  // Audit the policy's invariants after every scheduling pass (slow; tests).
+  bool check_invariants = false;
+  // Print a progress line to stderr (when it is a terminal and the run
+  // lasts over a second), prefixed by this label; empty = never.
+  std::string progress_label;
+};
+
+enum class JobOutcome : int8_t { kDone, kRejected, kUnfinished };
+
+struct JobRecord {
+  JobOutcome outcome = JobOutcome::kUnfinished;
+  int64_t submit_s = 0;
+  int64_t first_start_s = -1;
+  int64_t finish_s = -1;
+  int64_t wait_s = 0;        // total time queued (all waits, incl. after preemption)
+  int64_t last_run_s = 0;    // length of the final (completed) run
+  int64_t gpu_seconds = 0;   // GPUs x time over every run, killed ones too
+  int64_t lost_gpu_seconds = 0;  // of which thrown away by preemption
+  int32_t preemptions = 0;
+  int32_t sku = -1;          // SKU of the last run
+  int64_t jct_s() const { return finish_s < 0 ? -1 : finish_s - submit_s; }
+};
+
+struct SimResult {
+  PolicyKind policy = PolicyKind::kHived;
+  std::vector<JobRecord> jobs;  // workload order
+  std::vector<std::pair<std::string, int64_t>> reject_reasons;  // sorted
+  int64_t makespan_s = 0;       // last completion
+  int64_t preemptions = 0;
+  int64_t events = 0;           // arrivals + completions + kills
+  int64_t place_calls = 0;      // TryPlace calls
+  int64_t borrowed_starts = 0;  // runs started opportunistically by borrowing
+  double wall_s = 0;            // engine time, excluding setup
+
+  // Time series: bin k covers [k * bin_s, (k + 1) * bin_s). Integrals in
+  // GPU-seconds (or job-seconds), so a bin's average = value / bin_s.
+  int64_t bin_s = 3600;
+  int64_t total_gpus = 0;
+  std::vector<std::vector<int64_t>> vc_alloc;  // [workload vc][bin]
+  std::vector<int64_t> waiting;                // job-seconds waiting
+  // GPU-seconds free while some job waits ("free GPUs no waiting job can
+  // use": after every scheduling pass, nothing waiting fits them).
+  std::vector<int64_t> idle_while_waiting;
+  // GPU-seconds free within a VC's quota (capped by free GPUs) while that VC
+  // has a waiting job small enough for it: what placement (topology,
+  // fragmentation) wastes, as opposed to quota.
+  std::vector<int64_t> fragmented;
+  int64_t bins() const { return static_cast<int64_t>(waiting.size()); }
+};
+
+// Runs one simulation. Errors: the policy cannot be built (e.g. an invalid
+// HiveD configuration).
+Result<SimResult> Simulate(const ClusterModel& cluster, const Workload& workload,
+                           PolicyKind policy, const SimOptions& options);
+
+}  // namespace apiary::sim

@@ -1,0 +1,109 @@
+// VC sizing: for a workload and a target ("the p95 wait of every VC is at
+// most 30 minutes"), the smallest quota per VC, in cells of a chosen level
+// (GPU, node or rack), found by simulation.
+//
+// Why VCs can be sized together: under hived (and static partitioning) a
+// VC's guaranteed jobs see only its own cells — HiveD's isolation guarantee —
+// so one simulation with quota vector (q_1..q_n) measures every VC at its own
+// q_v at once. The cluster of each simulation is generated to hold exactly
+// the quotas (sum of cells, of the scenario's SKU and node size). The
+// 'quota' policy shares GPUs across VCs and is not isolated, so it cannot be
+// sized this way.
+//
+// The per-VC metric is the chosen percentile of waits over all the VC's
+// jobs; a job that is rejected or never finishes counts as waiting forever.
+//
+// Two ways to search:
+//  * local: a (T+1)-ary search per VC on a thread pool of T workers: each
+//    round runs T simulations in parallel, probing T quotas per VC, until
+//    every VC's interval is one cell wide; then one verification run.
+//  * sharded sweep: every quota from the lower to the upper bound (point i
+//    gives each VC min(lo_v + i, hi_v) cells); shard k of K runs points
+//    i = k, k + K, ... and writes them to a file; Merge() reads all shards
+//    and picks, per VC, the smallest quota from which the target holds at
+//    every larger quota swept. Shards run as a Kubernetes Indexed Job
+//    (JOB_COMPLETION_INDEX = shard index), see examples/kubernetes/.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "apiary/sim/scenario.h"
+#include "apiary/sim/simulator.h"
+
+namespace apiary::sim {
+
+struct SizingOptions {
+  QuotaLevel level = QuotaLevel::kNode;
+  int32_t rack_nodes = 4;     // nodes per rack cell
+  double percentile = 0.95;   // in (0, 1]
+  int64_t max_wait_s = 1800;  // target: percentile wait <= this
+  PolicyKind policy = PolicyKind::kHived;
+  // Per-VC bounds in cells; 0 = automatic: lower = the fewest cells that
+  // hold the VC's largest job, upper = the cells that hold the VC's peak
+  // concurrent demand if nothing waited (at least lower).
+  int64_t min_cells = 0;
+  int64_t max_cells = 0;
+  int threads = 0;  // 0 = hardware concurrency
+  SimOptions sim;
+  std::string progress_label;  // empty = no progress line
+};
+
+struct VcSizing {
+  std::string vc;
+  int64_t lo = 0, hi = 0;  // search bounds (cells)
+  int64_t cells = 0;       // the answer
+  int64_t gpus = 0;        // cells x GPUs per cell
+  bool met = false;        // the target holds at `cells`
+  int64_t wait_s = 0;      // the VC's metric at `cells` (-1 = infinite)
+  int64_t jobs = 0;
+};
+
+struct SizingResult {
+  std::string level;
+  int64_t unit_gpus = 0;
+  double percentile = 0.95;
+  int64_t max_wait_s = 0;
+  std::string policy;
+  std::vector<VcSizing> vcs;  // workload VC order
+  int64_t total_cells = 0;
+  int64_t simulations = 0;
+  double wall_s = 0;
+  bool all_met = false;
+};
+
+// One sweep point's per-VC metric (wait at the percentile; -1 = infinite).
+struct SweepPoint {
+  int64_t index = 0;
+  std::vector<int64_t> cells;
+  std::vector<int64_t> metric;
+};
+
+// The search bounds (per workload VC) for `scenario` under `options`.
+struct SizingBounds {
+  std::vector<int64_t> lo, hi;
+  int64_t unit_gpus = 0;
+  int64_t points() const;  // sweep points: max(hi - lo + 1)
+};
+Result<SizingBounds> ComputeBounds(const Scenario& scenario, const SizingOptions& options);
+
+// The local search.
+Result<SizingResult> SizeVcs(const Scenario& scenario, const SizingOptions& options);
+
+// Runs the sweep points of one shard (shard_index in [0, shard_count)).
+Result<std::vector<SweepPoint>> RunSweepShard(const Scenario& scenario,
+                                              const SizingOptions& options,
+                                              int64_t shard_index, int64_t shard_count);
+// A shard's points as JSON text (with the options, to check at merge time).
+std::string ShardJson(const Scenario& scenario, const SizingOptions& options,
+                      const SizingBounds& bounds, int64_t shard_index, int64_t shard_count,
+                      const std::vector<SweepPoint>& points);
+// Merges shard files' texts (`names` for messages) into the answer.
+Result<SizingResult> MergeShards(const std::vector<std::string>& texts,
+                                 const std::vector<std::string>& names);
+
+std::string SizingJson(const SizingResult& result);
+std::string FormatSizingTable(const SizingResult& result);
+
+}  // namespace apiary::sim

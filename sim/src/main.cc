@@ -1,0 +1,446 @@
+// apiary-sim: the trace-driven cluster simulator (sim/README.md).
+//   apiary-sim run       replay a trace under hived / static / quota, compare
+//   apiary-sim size-vcs  the smallest quota per VC that meets a wait target
+//   apiary-sim merge     combine the shards of a sharded size-vcs sweep
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "apiary/sim/report.h"
+#include "apiary/sim/scenario.h"
+#include "apiary/sim/simulator.h"
+#include "apiary/sim/sizing.h"
+#include "apiary/sim/stats.h"
+#include "apiary/sim/thread_pool.h"
+
+namespace {
+
+using namespace apiary::sim;  // NOLINT: a program, not a header
+
+// "90", "90s", "30m", "2h", "1.5d" -> seconds.
+bool ParseDuration(const std::string& text, int64_t* out) {
+  if (text.empty()) return false;
+  size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &pos);
+  } catch (...) {
+    return false;
+  }
+  std::string unit = text.substr(pos);
+  double mult = 1;
+  if (unit.empty() || unit == "s") mult = 1;
+  else if (unit == "m" || unit == "min") mult = 60;
+  else if (unit == "h") mult = 3600;
+  else if (unit == "d") mult = 86400;
+  else return false;
+  if (v < 0) return false;
+  *out = static_cast<int64_t>(v * mult + 0.5);
+  return true;
+}
+
+// A CLI11 validator/transform for durations.
+struct DurationOption {
+  std::string text;
+  int64_t* target;
+};
+
+int Fail(const std::string& message, int code = 2) {
+  std::cerr << "apiary-sim: " << message;
+  if (message.empty() || message.back() != '\n') std::cerr << '\n';
+  return code;
+}
+
+std::string JoinArgs(int argc, char** argv) {
+  std::string s = "apiary-sim";
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    bool plain = a.find_first_of(" '\"$`\\") == std::string::npos && !a.empty();
+    s += " " + (plain ? a : "'" + a + "'");
+  }
+  return s;
+}
+
+struct Durations {
+  std::string from = "0", to, checkpoint = "0", bin = "1h", max_wait = "30m";
+};
+
+void AddTraceOptions(CLI::App* app, ScenarioOptions& o, Durations& d) {
+  app->add_option("--trace", o.trace_paths,
+                  "Job trace file (repeat for PAI: job table, then task table)")
+      ->required();
+  app->add_option("--trace-format", o.trace_format,
+                  "Trace format: philly, openb, pai, helios, swf or canonical")
+      ->capture_default_str();
+  app->add_option("--reference-sku", o.reference_sku,
+                  "GPU SKU the trace's durations were measured on (default: the reader's, "
+                  "e.g. P40 for Philly); durations scale by speed relative to it");
+  app->add_flag("--skip-bad-rows", o.skip_bad_rows,
+                "Skip malformed trace rows (counted) instead of failing on the first");
+  app->add_option("--from", d.from,
+                  "Simulate jobs submitted at or after this time since the trace start "
+                  "(e.g. 0, 12h, 7d)")
+      ->capture_default_str();
+  app->add_option("--to", d.to, "... and before this time (default: the trace's end)");
+  app->add_option("--max-jobs", o.workload.max_jobs,
+                  "Simulate at most this many jobs (the earliest); 0 = all")
+      ->capture_default_str();
+  app->add_option("--sample", o.workload.sample,
+                  "Keep each job with this probability (reproducible with --seed)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app->add_option("--seed", o.workload.seed, "Seed of --sample's choice")->capture_default_str();
+  app->add_option("--load-factor", o.workload.load_factor,
+                  "Divide submit times by this (2 = arrivals twice as dense: twice the load "
+                  "on the same cluster); durations are unchanged")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
+void AddNodeOptions(CLI::App* app, ScenarioOptions& o) {
+  app->add_option("--sku", o.sku,
+                  "GPU SKU of generated nodes (default: the trace's reference SKU)");
+  app->add_option("--gpus-per-node", o.gpus_per_node, "GPUs per generated node")
+      ->capture_default_str();
+  app->add_option("--rack-nodes", o.cluster.rack_nodes,
+                  "Nodes per rack cell (the top of each chain); the largest divisor of a "
+                  "group's node count not above it is used")
+      ->capture_default_str();
+}
+
+Result<QuotaLevel> LevelFrom(const std::string& s) { return ParseQuotaLevel(s); }
+
+// ---------------------------------------------------------------------------
+
+int RunCommand(ScenarioOptions so, const Durations& d, bool borrow,
+               const std::string& policies_text,
+               const std::string& queue, const std::string& unknown_vc, const std::string& level,
+               const std::string& out_dir, bool no_plots, bool check, int threads, bool quiet,
+               const std::string& command) {
+  if (!ParseDuration(d.from, &so.workload.from_s)) return Fail("--from: bad duration " + d.from);
+  if (!d.to.empty() && !ParseDuration(d.to, &so.workload.to_s))
+    return Fail("--to: bad duration " + d.to);
+  auto ql = LevelFrom(level);
+  if (!ql.ok()) return Fail("--quota-level: " + ql.status().message());
+  so.cluster.quota_level = *ql;
+
+  SimOptions sim;
+  auto q = ParseQueuePolicy(queue);
+  if (!q.ok()) return Fail("--queue: " + q.status().message());
+  sim.queue = *q;
+  if (!ParseDuration(d.checkpoint, &sim.checkpoint_interval_s))
+    return Fail("--checkpoint-interval: bad duration " + d.checkpoint);
+  if (!ParseDuration(d.bin, &sim.bin_s) || sim.bin_s <= 0)
+    return Fail("--bin: bad duration " + d.bin);
+  if (unknown_vc == "opportunistic") sim.unknown_vc = UnknownVc::kOpportunistic;
+  else if (unknown_vc == "reject") sim.unknown_vc = UnknownVc::kReject;
+  else return Fail("--unknown-vc: expected opportunistic or reject, got " + unknown_vc);
+  sim.check_invariants = check;
+  sim.borrow = borrow;
+
+  std::vector<PolicyKind> policies;
+  {
+    std::stringstream ss(policies_text);
+    std::string p;
+    while (std::getline(ss, p, ',')) {
+      if (p.empty()) continue;
+      auto k = ParsePolicy(p);
+      if (!k.ok()) return Fail("--policies: " + k.status().message());
+      policies.push_back(*k);
+    }
+    if (policies.empty()) return Fail("--policies: no policy given");
+  }
+
+  auto t0 = std::chrono::steady_clock::now();
+  auto sc = LoadScenario(so);
+  if (!sc.ok()) return Fail(sc.status().message());
+  const double load_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!quiet) {
+    std::cout << "trace:   " << sc->trace_description << "\n";
+    std::cout << "cluster: " << sc->cluster_description << "\n";
+    for (const std::string& n : sc->notes) std::cout << "note:    " << n << "\n";
+    std::cout << std::flush;
+  }
+
+  std::vector<SimResult> results(policies.size());
+  std::vector<apiary::cell::Status> errors(policies.size());
+  {
+    ThreadPool pool(std::min<int>(threads <= 0 ? 64 : threads,
+                                  static_cast<int>(policies.size())));
+    const bool serial = pool.size() == 1;
+    ParallelFor(pool, policies.size(), [&](size_t i) {
+      SimOptions o = sim;
+      // Parallel runs would fight over one terminal line: only the first shows it.
+      if (serial || i == 0)
+        o.progress_label = "[" + std::string(PolicyName(policies[i])) + "]";
+      auto r = Simulate(sc->cluster, sc->workload, policies[i], o);
+      if (r.ok()) results[i] = std::move(r).value();
+      else errors[i] = r.status();
+    });
+  }
+  for (size_t i = 0; i < policies.size(); ++i)
+    if (!errors[i].ok())
+      return Fail(std::string(PolicyName(policies[i])) + ": " + errors[i].message(),
+                  errors[i].code() == apiary::cell::StatusCode::kInternal ? 1 : 2);
+
+  std::vector<PolicySummary> summaries;
+  for (const SimResult& r : results) summaries.push_back(Summarize(r, sc->workload, sc->cluster));
+  RunMeta meta{command, sim};
+  auto notes = WriteOutputs(out_dir, *sc, meta, results, summaries, !no_plots);
+  if (!notes.ok()) return Fail(notes.status().message());
+
+  if (!quiet) {
+    std::cout << "\n" << FormatComparisonTable(summaries);
+    std::cout << "\np95 / mean wait per VC:\n" << FormatVcTable(summaries);
+    const std::string findings = FormatFindings(summaries);
+    if (!findings.empty()) std::cout << "\nagainst static partitions:\n" << findings;
+    std::cout << "\nwait = time queued; util = allocated GPU-time / (GPUs x makespan); "
+                 "idle|wait = mean free GPUs while jobs wait; frag = of which a waiting job's "
+                 "VC had quota for\n";
+    for (const std::string& n : *notes) std::cout << "note: " << n << "\n";
+    std::cout << "\nreport: " << out_dir << "/report.md  (summary.json, CSVs, plots beside it)\n";
+  }
+  std::fprintf(stderr, "trace load + cluster build %.2fs;", load_s);
+  for (const SimResult& r : results)
+    std::fprintf(stderr, " %s %.2fs (%.0f jobs/s)", std::string(PolicyName(r.policy)).c_str(),
+                 r.wall_s, r.wall_s > 0 ? static_cast<double>(r.jobs.size()) / r.wall_s : 0.0);
+  std::fprintf(stderr, "\n");
+  return 0;
+}
+
+int SizeCommand(ScenarioOptions so, const Durations& d, SizingOptions opt,
+                const std::string& level, const std::string& policy, double percentile,
+                const std::string& queue, int64_t shard_index, int64_t shard_count,
+                const std::string& out, bool quiet) {
+  if (!ParseDuration(d.from, &so.workload.from_s)) return Fail("--from: bad duration " + d.from);
+  if (!d.to.empty() && !ParseDuration(d.to, &so.workload.to_s))
+    return Fail("--to: bad duration " + d.to);
+  if (!ParseDuration(d.max_wait, &opt.max_wait_s))
+    return Fail("--max-wait: bad duration " + d.max_wait);
+  if (!ParseDuration(d.checkpoint, &opt.sim.checkpoint_interval_s))
+    return Fail("--checkpoint-interval: bad duration " + d.checkpoint);
+  auto ql = LevelFrom(level);
+  if (!ql.ok()) return Fail("--level: " + ql.status().message());
+  opt.level = *ql;
+  opt.rack_nodes = so.cluster.rack_nodes;
+  auto pk = ParsePolicy(policy);
+  if (!pk.ok()) return Fail("--policy: " + pk.status().message());
+  opt.policy = *pk;
+  opt.percentile = percentile / 100.0;
+  auto q = ParseQueuePolicy(queue);
+  if (!q.ok()) return Fail("--queue: " + q.status().message());
+  opt.sim.queue = *q;
+  so.workload_only = true;
+  auto sc = LoadScenario(so);
+  if (!sc.ok()) return Fail(sc.status().message());
+  if (!quiet) std::cout << "trace: " << sc->trace_description << "\n" << std::flush;
+
+  if (shard_count > 0) {
+    if (shard_index < 0) {
+      const char* env = std::getenv("JOB_COMPLETION_INDEX");
+      if (!env) return Fail("--shard-count given without --shard-index or JOB_COMPLETION_INDEX");
+      try {
+        shard_index = std::stoll(env);
+      } catch (...) {
+        return Fail(std::string("JOB_COMPLETION_INDEX is not a number: ") + env);
+      }
+    }
+    auto bounds = ComputeBounds(*sc, opt);
+    if (!bounds.ok()) return Fail(bounds.status().message());
+    opt.progress_label = "[sweep shard " + std::to_string(shard_index) + "]";
+    auto pts = RunSweepShard(*sc, opt, shard_index, shard_count);
+    if (!pts.ok()) return Fail(pts.status().message());
+    std::string text = ShardJson(*sc, opt, *bounds, shard_index, shard_count, *pts);
+    std::string path = out.empty() ? "shard-" + std::to_string(shard_index) + ".json" : out;
+    std::ofstream f(path);
+    if (!(f << text)) return Fail(path + ": cannot write");
+    if (!quiet)
+      std::cout << "shard " << shard_index << " of " << shard_count << ": " << pts->size()
+                << " of " << bounds->points() << " sweep points -> " << path << "\n";
+    return 0;
+  }
+  opt.progress_label = "[size-vcs]";
+  auto r = SizeVcs(*sc, opt);
+  if (!r.ok()) return Fail(r.status().message());
+  if (!quiet) {
+    std::cout << "target: p" << percentile << " wait <= "
+              << FormatDuration(static_cast<double>(opt.max_wait_s)) << " in every VC, policy "
+              << r->policy << ", quotas in " << r->level << " cells of " << r->unit_gpus
+              << " GPUs (" << sc->node_sku << ")\n\n"
+              << FormatSizingTable(*r) << "\n"
+              << r->simulations << " simulations in " << r->wall_s << " s"
+              << (r->all_met ? "" : "; some VCs miss the target even at their upper bound") << "\n";
+  }
+  if (!out.empty()) {
+    std::ofstream f(out);
+    if (!(f << SizingJson(*r))) return Fail(out + ": cannot write");
+  }
+  return 0;
+}
+
+int MergeCommand(const std::vector<std::string>& files, const std::string& out) {
+  std::vector<std::string> texts;
+  for (const std::string& f : files) {
+    std::ifstream in(f);
+    if (!in) return Fail(f + ": cannot open");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    texts.push_back(ss.str());
+  }
+  auto r = MergeShards(texts, files);
+  if (!r.ok()) return Fail(r.status().message());
+  std::cout << FormatSizingTable(*r);
+  if (!out.empty()) {
+    std::ofstream f(out);
+    if (!(f << SizingJson(*r))) return Fail(out + ": cannot write");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "apiary-sim: a trace-driven GPU-cluster simulator on Apiary's production scheduling "
+      "engine. It replays a job trace through the same libcell calls the scheduler extender "
+      "makes, compares HiveD placement with static partitioning and quota-only first-fit "
+      "sharing, and sizes virtual clusters. See sim/README.md."};
+  app.require_subcommand(1);
+
+  // ---- run ----
+  ScenarioOptions run_so;
+  Durations run_d;
+  std::string policies = "hived,static,quota", queue = "fifo", unknown_vc = "opportunistic",
+              quota_level = "node", out_dir = "sim-out";
+  bool no_plots = false, check = false, quiet = false, run_borrow = false;
+  int threads = 0;
+  auto* run = app.add_subcommand(
+      "run",
+      "Replay a trace on a cluster under each placement policy; print the comparison table and "
+      "write summary.json, per-policy CSVs, plots (gnuplot) and report.md into --out.");
+  AddTraceOptions(run, run_so, run_d);
+  run->add_option("--hived-config", run_so.hived_config,
+                  "A hand-written HiveD config as the cluster (its chains, nodes and VC quotas)");
+  run->add_option("--inventory", run_so.inventory_path,
+                  "Node list to build the cluster from (one chain per SKU and node size)");
+  run->add_option("--inventory-format", run_so.inventory_format,
+                  "Node list format: openb, pai, spot or canonical")
+      ->capture_default_str();
+  run->add_option("--nodes", run_so.nodes,
+                  "Generate this many identical nodes (default with --vc-quotas: the sum of "
+                  "the quotas)");
+  AddNodeOptions(run, run_so);
+  run->add_option("--vc-quotas", run_so.vc_quotas_path,
+                  "VC quota file (Helios 'vc,node num' or canonical vc,nodes|gpus[,gpu_model]); "
+                  "default: split the cluster by the trace's GPU-second shares");
+  run->add_option("--quota-level", quota_level,
+                  "Cells the quotas are given in to HiveD: gpu, node or rack")
+      ->capture_default_str();
+  run->add_option("--policies", policies,
+                  "Comma-separated placement policies: hived (the production engine), static "
+                  "(static partitioning), quota (quota-only first-fit sharing)")
+      ->capture_default_str();
+  run->add_option("--queue", queue,
+                  "Per-VC queue order: fifo (submit time) or sjf (shortest remaining first)")
+      ->capture_default_str();
+  run->add_option("--checkpoint-interval", run_d.checkpoint,
+                  "Preempted jobs resume from the last checkpoint taken every this long "
+                  "(e.g. 30m); 0 = restart from scratch")
+      ->capture_default_str();
+  run->add_option("--unknown-vc", unknown_vc,
+                  "Jobs of VCs without a quota: opportunistic (priority -1, preemptible) or "
+                  "reject")
+      ->capture_default_str();
+  run->add_flag("--borrow", run_borrow,
+               "Guaranteed jobs that do not fit their VC's quota run opportunistically on "
+               "idle GPUs (priority -1, preempted when the owners need them) under hived and "
+               "quota; static never lends");
+  run->add_option("--bin", run_d.bin, "Time-series bin width (e.g. 1h, 30m)")
+      ->capture_default_str();
+  run->add_option("--out", out_dir, "Output directory")->capture_default_str();
+  run->add_flag("--no-plots", no_plots, "Write the plot data and scripts but do not run gnuplot");
+  run->add_flag("--check-invariants", check,
+                "Audit the policy's invariants after every scheduling pass (slow)");
+  run->add_option("--threads", threads,
+                  "Policies simulated in parallel (default: one thread per policy)");
+  run->add_flag("-q,--quiet", quiet, "Print nothing but errors and timings");
+
+  // ---- size-vcs ----
+  ScenarioOptions size_so;
+  Durations size_d;
+  SizingOptions sizing;
+  std::string size_level = "node", size_policy = "hived", size_queue = "fifo", size_out;
+  double percentile = 95;
+  int64_t shard_index = -1, shard_count = 0;
+  bool size_quiet = false;
+  auto* size = app.add_subcommand(
+      "size-vcs",
+      "Find the smallest quota per VC (in cells of --level) such that every VC's --percentile "
+      "wait is at most --max-wait, by simulations on a thread pool. Each simulation generates "
+      "a cluster of --sku nodes holding exactly the candidate quotas. With --shard-count the "
+      "sweep is split for a Kubernetes Indexed Job; combine shard files with `merge`.");
+  AddTraceOptions(size, size_so, size_d);
+  AddNodeOptions(size, size_so);
+  size->add_option("--level", size_level, "Quota cells: gpu, node or rack")->capture_default_str();
+  size->add_option("--percentile", percentile, "Wait percentile of the target (1-100)")
+      ->check(CLI::Range(1.0, 100.0))
+      ->capture_default_str();
+  size->add_option("--max-wait", size_d.max_wait, "Target: that percentile of waits <= this")
+      ->capture_default_str();
+  size->add_option("--policy", size_policy,
+                   "Placement policy: hived or static (VCs must be isolated to be sized)")
+      ->capture_default_str();
+  size->add_option("--min-cells", sizing.min_cells,
+                   "Lower search bound per VC (0 = the cells its largest job needs)")
+      ->capture_default_str();
+  size->add_option("--max-cells", sizing.max_cells,
+                   "Upper search bound per VC (0 = the cells its peak demand needs)")
+      ->capture_default_str();
+  size->add_option("--threads", sizing.threads, "Worker threads (0 = one per core)")
+      ->capture_default_str();
+  size->add_option("--queue", size_queue, "Per-VC queue order: fifo or sjf")
+      ->capture_default_str();
+  size->add_option("--checkpoint-interval", size_d.checkpoint,
+                   "As for run (matters only with preemption)")
+      ->capture_default_str();
+  size->add_option("--shard-index", shard_index,
+                   "This shard's index in [0, --shard-count) (default: $JOB_COMPLETION_INDEX)");
+  size->add_option("--shard-count", shard_count,
+                   "Split the exhaustive sweep into this many shards and run one; writes the "
+                   "shard's points to --out (default shard-<index>.json)");
+  size->add_option("--out", size_out, "Write the answer (or the shard's points) as JSON here");
+  size->add_flag("-q,--quiet", size_quiet, "Print nothing but errors");
+
+  // ---- merge ----
+  std::vector<std::string> merge_files;
+  std::string merge_out;
+  auto* merge = app.add_subcommand(
+      "merge", "Combine the shard files of a sharded size-vcs sweep into the answer.");
+  merge->add_option("SHARDS", merge_files, "Shard files written by size-vcs --shard-count")
+      ->required();
+  merge->add_option("--out", merge_out, "Write the answer as JSON here");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  const std::string command = JoinArgs(argc, argv);
+  if (*run)
+    return RunCommand(run_so, run_d, run_borrow, policies, queue, unknown_vc, quota_level, out_dir, no_plots,
+                      check, threads, quiet, command);
+  if (*size)
+    return SizeCommand(size_so, size_d, sizing, size_level, size_policy, percentile, size_queue,
+                       shard_index, shard_count, size_out, size_quiet);
+  if (*merge) return MergeCommand(merge_files, merge_out);
+  return 2;
+}
