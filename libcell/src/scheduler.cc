@@ -1041,13 +1041,26 @@ void SchedulerImpl::RefreshTas(Tas& t, int32_t p, const SuggestedSet* suggested,
       n.suggested = ignore_suggested || NodeSuggested(FirstNodeOf(phys), suggested);
     }
   }
-  std::stable_sort(t.nodes.begin(), t.nodes.end(),
-                   [](const TasNode& a, const TasNode& b) {
-                     if (a.healthy != b.healthy) return a.healthy;
-                     if (a.suggested != b.suggested) return a.suggested;
-                     if (a.used_same != b.used_same) return a.used_same > b.used_same;
-                     return a.used_higher < b.used_higher;
-                   });
+  // A stable sort, in place. Between two calls only the nodes touched since
+  // then change rank, so the array is nearly sorted and an insertion sort is
+  // linear in practice; it gives exactly std::stable_sort's order and needs
+  // no buffer.
+  auto less = [](const TasNode& a, const TasNode& b) {
+    if (a.healthy != b.healthy) return a.healthy;
+    if (a.suggested != b.suggested) return a.suggested;
+    if (a.used_same != b.used_same) return a.used_same > b.used_same;
+    return a.used_higher < b.used_higher;
+  };
+  for (size_t i = 1; i < t.nodes.size(); ++i) {
+    if (!less(t.nodes[i], t.nodes[i - 1])) continue;
+    TasNode x = t.nodes[i];
+    size_t j = i;
+    do {
+      t.nodes[j] = t.nodes[j - 1];
+      --j;
+    } while (j > 0 && less(x, t.nodes[j - 1]));
+    t.nodes[j] = x;
+  }
 }
 
 std::string SchedulerImpl::TasNodeAddress(const Tas& t, const TasNode& n) const {
@@ -1201,26 +1214,35 @@ bool SchedulerImpl::Usable(CellId c, const MapCtx& ctx) const {
   return false;
 }
 
-void SchedulerImpl::UsableSorted(const std::vector<CellId>& list, const MapCtx& ctx,
+void SchedulerImpl::UsableSorted(std::span<const CellId> list, const MapCtx& ctx,
                                  std::vector<CellId>& out) const {
   out.clear();
-  for (CellId c : list)
-    if (Usable(c, ctx)) out.push_back(c);
+  bool any_opportunistic = false;
+  for (CellId c : list) {
+    if (!Usable(c, ctx)) continue;
+    out.push_back(c);
+    any_opportunistic |= pcells_[c].used.At(kOpportunisticPriority) != 0;
+  }
+  // Usually no candidate holds opportunistic pods and the order stands.
+  if (!any_opportunistic) return;
   std::stable_sort(out.begin(), out.end(), [&](CellId a, CellId b) {
     return pcells_[a].used.At(kOpportunisticPriority) <
            pcells_[b].used.At(kOpportunisticPriority);
   });
 }
 
-bool SchedulerImpl::Match(const std::vector<VCellId>& vcells,
-                          const std::vector<CellId>& candidates, MapCtx& ctx,
-                          CellId* picked_first) {
+bool SchedulerImpl::Match(std::span<const VCellId> vcells,
+                          std::span<const CellId> candidates, MapCtx& ctx,
+                          CellId* picked_first, size_t depth) {
   const size_t n = vcells.size();
-  std::vector<CellId> cand;
+  MapCtx::Scratch& scratch = ctx.match_scratch[depth];
+  std::vector<CellId>& cand = scratch.cand;
   UsableSorted(candidates, ctx, cand);
   if (cand.size() < n || n == 0) return false;
-  std::vector<size_t> start(n, 0);
-  std::vector<char> taken(cand.size(), 0);
+  std::vector<size_t>& start = scratch.start;
+  std::vector<char>& taken = scratch.taken;
+  start.assign(n, 0);
+  taken.assign(cand.size(), 0);
   int64_t i = 0;
   while (i >= 0) {
     bool found = false;
@@ -1228,16 +1250,13 @@ bool SchedulerImpl::Match(const std::vector<VCellId>& vcells,
       if (taken[j]) continue;
       bool ok;
       if (pcells_[cand[j]].level == 1) {
-        ctx.bindings[vcells[i]] = cand[j];
+        ctx.Bind(vcells[i], cand[j]);
         ok = true;
       } else {
-        std::vector<CellId> kids(pcells_[cand[j]].child_count);
-        for (int32_t k = 0; k < pcells_[cand[j]].child_count; ++k)
-          kids[k] = pchildren_[pcells_[cand[j]].child_begin + k];
-        auto it = ctx.children_to_bind.find(vcells[i]);
-        static const std::vector<VCellId> kNoKids;
-        ok = Match(it == ctx.children_to_bind.end() ? kNoKids : it->second, kids, ctx,
-                   nullptr);
+        const PCell& pc = pcells_[cand[j]];
+        std::span<const CellId> kids(pchildren_.data() + pc.child_begin,
+                                     static_cast<size_t>(pc.child_count));
+        ok = Match(ctx.FindChildrenToBind(vcells[i]), kids, ctx, nullptr, depth + 1);
       }
       if (ok) {
         start[i] = j;
@@ -1264,23 +1283,23 @@ bool SchedulerImpl::Match(const std::vector<VCellId>& vcells,
 }
 
 bool SchedulerImpl::BuddyDown(VCellId v, int32_t L, int32_t l, MapCtx& ctx) {
-  auto& free = ctx.free;
   if (l == L) {
     CellId picked = kNone;
-    bool ok = Match({v}, free[L], ctx, &picked);
-    if (ok) SwapRemoveValue(free[L], picked);
+    bool ok = Match(std::span<const VCellId>(&v, 1), ctx.Get(L), ctx, &picked, 0);
+    if (ok) SwapRemoveValue(ctx.Mut(L), picked);
     return ok;
   }
-  std::vector<CellId> cands;
-  UsableSorted(free[l], ctx, cands);
+  std::vector<CellId>& cands = ctx.buddy_scratch[l];
+  UsableSorted(ctx.Get(l), ctx, cands);
   for (CellId c : cands) {
+    std::vector<CellId>& below = ctx.Mut(l - 1);
     for (int32_t k = 0; k < pcells_[c].child_count; ++k)
-      free[l - 1].push_back(pchildren_[pcells_[c].child_begin + k]);
+      below.push_back(pchildren_[pcells_[c].child_begin + k]);
     if (BuddyDown(v, L, l - 1, ctx)) {
-      SwapRemoveValue(free[l], c);
+      SwapRemoveValue(ctx.Mut(l), c);
       return true;
     }
-    free[l - 1].clear();
+    ctx.Mut(l - 1).clear();
   }
   return false;
 }
@@ -1289,7 +1308,7 @@ bool SchedulerImpl::BuddyAlloc(VCellId v, int32_t L, MapCtx& ctx, bool& safety_b
   int32_t top = chains_[ctx.chain].top_level;
   int32_t start = kNone;
   for (int32_t l = L; l <= top; ++l) {
-    if (!ctx.free[l].empty()) {
+    if (!ctx.Get(l).empty()) {
       start = l;
       break;
     }
@@ -1305,7 +1324,9 @@ bool SchedulerImpl::RelaxedBuddyAlloc(VCellId v, int32_t L, MapCtx& ctx,
                                       bool& safety_broken) {
   const Chain& chain = chains_[ctx.chain];
   int32_t top = chain.top_level;
-  auto& free = ctx.free;
+  // Rare path: work on full copies of every level.
+  for (int32_t l = 1; l <= top; ++l) ctx.Mut(l);
+  auto& free = ctx.copy;
   std::vector<int64_t> splittable(top + 2, 0);
   splittable[top] = static_cast<int64_t>(free[top].size()) - ctx.vc_free[top];
   for (int32_t l = top - 1; l > L; --l) {
@@ -1338,7 +1359,7 @@ bool SchedulerImpl::RelaxedBuddyAlloc(VCellId v, int32_t L, MapCtx& ctx,
     s.insert(s.end(), free[L].begin(), free[L].end());
     free[L].swap(s);
     CellId picked = kNone;
-    if (Match({v}, free[L], ctx, &picked)) {
+    if (Match(std::span<const VCellId>(&v, 1), free[L], ctx, &picked, 0)) {
       SwapRemoveValue(free[L], picked);
       return true;
     }
@@ -1350,52 +1371,81 @@ bool SchedulerImpl::MapVirtualToPhysical(ChainId chain, const GroupCells& vplace
                                          const SuggestedSet* suggested,
                                          bool ignore_suggested, GroupCells& pplace,
                                          bool& safety_broken) {
-  MapCtx ctx;
+  MapCtx& ctx = map_ctx_;
   ctx.chain = chain;
   ctx.suggested = suggested;
   ctx.ignore_suggested = ignore_suggested;
+  size_t levels = 1;
   if (chain != kNone) {
-    ctx.free = free_[chain];
-    ctx.vc_free = all_vc_free_[chain];
+    ctx.orig = &free_[chain];
+    levels = free_[chain].size();
+    ctx.vc_free.assign(all_vc_free_[chain].begin(), all_vc_free_[chain].end());
+  } else {
+    ctx.orig = nullptr;
+    ctx.vc_free.clear();
   }
+  if (ctx.copy.size() < levels) ctx.copy.resize(levels);
+  ctx.copied.assign(levels, chain == kNone ? 1 : 0);
+  if (chain == kNone)
+    for (auto& l : ctx.copy) l.clear();
+  if (ctx.buddy_scratch.size() < levels) ctx.buddy_scratch.resize(levels);
+  size_t max_depth = 2;
+  for (const Chain& c : chains_) max_depth = std::max(max_depth, static_cast<size_t>(c.top_level) + 2);
+  if (ctx.match_scratch.size() < max_depth) ctx.match_scratch.resize(max_depth);
+  if (ctx.bind_epoch.size() < vcells_.size()) {
+    ctx.ctb_epoch.resize(vcells_.size(), 0);
+    ctx.ctb_slot.resize(vcells_.size(), 0);
+    ctx.bind_epoch.resize(vcells_.size(), 0);
+    ctx.binding.resize(vcells_.size(), kNone);
+    ctx.collected_epoch.resize(vcells_.size(), 0);
+  }
+  if (++ctx.epoch == 0) {  // wrapped: clear the stamps once
+    std::fill(ctx.ctb_epoch.begin(), ctx.ctb_epoch.end(), 0);
+    std::fill(ctx.bind_epoch.begin(), ctx.bind_epoch.end(), 0);
+    std::fill(ctx.collected_epoch.begin(), ctx.collected_epoch.end(), 0);
+    ctx.epoch = 1;
+  }
+  ctx.ctb_used = 0;
+  ctx.bound_groups_used = 0;
+  ctx.preassigned_to_place.clear();
   // Step 1: binding paths.
-  std::vector<VCellId> preassigned_to_place;
-  std::vector<std::pair<VCellId, std::vector<VCellId>>> groups;  // bound parent
-  std::unordered_set<VCellId> collected;
   for (const auto& member : vplace) {
     for (const auto& pod : member) {
       for (VCellId leaf : pod) {
         if (vcells_[leaf].pcell != kNone) {
-          ctx.bindings[leaf] = vcells_[leaf].pcell;
+          ctx.Bind(leaf, vcells_[leaf].pcell);
           continue;
         }
         VCellId c = leaf;
         for (;;) {
-          collected.insert(c);
+          ctx.Collect(c);
           VCellId p = vcells_[c].parent;
           if (p == kNone) {
-            preassigned_to_place.push_back(c);
+            ctx.preassigned_to_place.push_back(c);
             break;
           }
           if (vcells_[p].pcell != kNone) {
-            auto it = std::find_if(groups.begin(), groups.end(),
-                                   [&](const auto& g) { return g.first == p; });
-            if (it == groups.end()) {
-              groups.emplace_back(p, std::vector<VCellId>{c});
-            } else {
-              it->second.push_back(c);
+            int32_t g = 0;
+            while (g < ctx.bound_groups_used && ctx.bound_groups[g].first != p) ++g;
+            if (g == ctx.bound_groups_used) {
+              if (g == static_cast<int32_t>(ctx.bound_groups.size())) ctx.bound_groups.emplace_back();
+              ctx.bound_groups[g].first = p;
+              ctx.bound_groups[g].second.clear();
+              ++ctx.bound_groups_used;
             }
+            ctx.bound_groups[g].second.push_back(c);
             break;
           }
-          ctx.children_to_bind[p].push_back(c);
-          if (collected.count(p)) break;
+          ctx.ChildrenToBind(p).push_back(c);
+          if (ctx.Collected(p)) break;
           c = p;
         }
       }
     }
   }
+  if (chain == kNone && !ctx.preassigned_to_place.empty()) return false;
   // Step 2: buddy allocation of each unbound preassigned cell.
-  for (VCellId v : preassigned_to_place) {
+  for (VCellId v : ctx.preassigned_to_place) {
     int32_t L = vcells_[v].level;
     bool ok = BuddyAlloc(v, L, ctx, safety_broken);
     if (ok) {
@@ -1407,21 +1457,20 @@ bool SchedulerImpl::MapVirtualToPhysical(ChainId chain, const GroupCells& vplace
     }
   }
   // Step 3: cells under an already bound parent.
-  for (const auto& [parent, cells] : groups) {
-    CellId pp = vcells_[parent].pcell;
-    std::vector<CellId> kids(pcells_[pp].child_count);
-    for (int32_t k = 0; k < pcells_[pp].child_count; ++k)
-      kids[k] = pchildren_[pcells_[pp].child_begin + k];
-    if (!Match(cells, kids, ctx, nullptr)) return false;
+  for (int32_t g = 0; g < ctx.bound_groups_used; ++g) {
+    CellId pp = vcells_[ctx.bound_groups[g].first].pcell;
+    std::span<const CellId> kids(pchildren_.data() + pcells_[pp].child_begin,
+                                 static_cast<size_t>(pcells_[pp].child_count));
+    if (!Match(ctx.bound_groups[g].second, kids, ctx, nullptr, 0)) return false;
   }
   pplace.assign(vplace.size(), {});
   for (size_t m = 0; m < vplace.size(); ++m) {
     pplace[m].resize(vplace[m].size());
     for (size_t s = 0; s < vplace[m].size(); ++s) {
       for (VCellId leaf : vplace[m][s]) {
-        auto it = ctx.bindings.find(leaf);
-        if (it == ctx.bindings.end()) return false;
-        pplace[m][s].push_back(it->second);
+        CellId p = ctx.BindingOf(leaf);
+        if (p == kNone) return false;
+        pplace[m][s].push_back(p);
       }
     }
   }
@@ -1764,6 +1813,40 @@ void SchedulerImpl::FillBindResult(const Group* g, const Request& req, const Pla
   r.bind_info = std::move(info);
 }
 
+void SchedulerImpl::FillBindResultCached(Group& g, int32_t member, int32_t slot,
+                                         ScheduleResult& r) {
+  std::vector<int32_t>& fp = fingerprint_scratch_;
+  fp.clear();
+  fp.push_back(g.has_virtual ? 1 : 0);
+  for (const auto& m : g.members) {
+    for (size_t s = 0; s < m.phys.size(); ++s) {
+      fp.insert(fp.end(), m.phys[s].begin(), m.phys[s].end());
+      if (g.has_virtual) fp.insert(fp.end(), m.virt[s].begin(), m.virt[s].end());
+    }
+  }
+  Group::BindCache& cache = g.bind_cache;
+  if (!cache.valid || cache.fingerprint != fp) {
+    ScheduleResult full;
+    FillBindResult(&g, RequestOf(g), PlacementOf(g), 0, 0, full);
+    cache.info = std::move(full.bind_info);
+    cache.group_placement = std::move(full.group_placement);
+    cache.fingerprint = fp;
+    cache.valid = true;
+  }
+  r.kind = ScheduleResult::Kind::kBind;
+  r.bind_info = cache.info;
+  r.group_placement = cache.group_placement;
+  const PodPlacementInfo& mine = r.bind_info.affinity_group_bind_info[member].pod_placements[slot];
+  r.bind_info.node = mine.physical_node;
+  r.bind_info.leaf_cell_isolation = mine.physical_leaf_cell_indices;
+  CellId first = g.members[member].phys[slot].empty() ? kNone : g.members[member].phys[slot][0];
+  r.bind_info.cell_chain = first != kNone ? chains_[pcells_[first].chain].name
+                                          : g.original_bind_info.cell_chain;
+  r.node = r.bind_info.node;
+  r.leaf_cells = r.bind_info.leaf_cell_isolation;
+  r.cell_chain = r.bind_info.cell_chain;
+}
+
 Placement SchedulerImpl::PlacementOf(const Group& g) const {
   Placement pl;
   pl.phys = PhysOf(g);
@@ -1842,23 +1925,28 @@ ScheduleResult SchedulerImpl::Schedule(const PodRef& pod, const PodSchedulingSpe
                                        const std::vector<std::string>* suggested_nodes,
                                        SchedulingPhase phase) {
   ScheduleResult r;
-  SuggestedSet suggested_storage;
+  auto git = group_index_.find(spec.affinity_group_name);
+  // Suggested nodes only matter to a group that does not ignore them (the
+  // default is to ignore them); only then is the node bitmap built.
   const SuggestedSet* suggested = nullptr;
   if (suggested_nodes) {
-    for (const auto& n : *suggested_nodes) {
-      auto it = node_index_.find(n);
-      if (it != node_index_.end()) suggested_storage.insert(it->second);
+    bool needed = !spec.ignore_k8s_suggested_nodes ||
+                  (git != group_index_.end() && !groups_[git->second].ignore_suggested);
+    if (needed) {
+      suggested_bits_.Reset(node_names_.size());
+      for (const auto& n : *suggested_nodes) {
+        auto it = node_index_.find(n);
+        if (it != node_index_.end()) suggested_bits_.Insert(it->second);
+      }
+      suggested = &suggested_bits_;
     }
-    suggested = &suggested_storage;
   }
-  const std::string key = "[" + pod.uid + "(" + pod.ns + "/" + pod.name + ")]: ";
   auto error = [&](std::string m) {
     r.kind = ScheduleResult::Kind::kError;
-    r.message = key + m;
+    r.message = "[" + pod.uid + "(" + pod.ns + "/" + pod.name + ")]: " + m;
     return r;
   };
 
-  auto git = group_index_.find(spec.affinity_group_name);
   if (git != group_index_.end()) {
     GroupId gid = git->second;
     Group& g = groups_[gid];
@@ -1879,7 +1967,7 @@ ScheduleResult SchedulerImpl::Schedule(const PodRef& pod, const PodSchedulingSpe
                      std::to_string(spec.leaf_cell_number) + " leaf cells (" +
                      std::to_string(total) + " pods) in affinity group " + g.name);
       }
-      FillBindResult(&g, RequestOf(g), PlacementOf(g), member, slot, r);
+      FillBindResultCached(g, member, slot, r);
       return r;
     }
     // Preempting.
@@ -1904,7 +1992,7 @@ ScheduleResult SchedulerImpl::Schedule(const PodRef& pod, const PodSchedulingSpe
       if (!victims.empty()) {
         FillPreemptResult(pplace, std::move(victims), r);
       } else {
-        FillBindResult(&g, RequestOf(g), PlacementOf(g), member, 0, r);
+        FillBindResultCached(g, member, 0, r);
       }
       return r;
     }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <span>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -12,7 +13,19 @@
 
 namespace apiary::cell {
 
-using SuggestedSet = std::unordered_set<NodeId>;
+// The nodes kube-scheduler suggested, as a bitmap by node id. Reused across
+// calls, so building it does not allocate in steady state.
+class SuggestedSet {
+ public:
+  void Reset(size_t nodes) { bits_.assign(nodes, 0); }
+  void Insert(NodeId n) { bits_[n] = 1; }
+  size_t count(NodeId n) const {
+    return n >= 0 && static_cast<size_t>(n) < bits_.size() && bits_[n] ? 1 : 0;
+  }
+
+ private:
+  std::vector<char> bits_;
+};
 // A group's cells: [member (leaf count ascending)][slot][leaf].
 using GroupCells = std::vector<std::vector<std::vector<int32_t>>>;
 
@@ -38,15 +51,67 @@ struct Request {
   GroupCells ToGroupCells(const std::vector<std::vector<int32_t>>& per_pod) const;
 };
 
-// Working copies for one mapping attempt (6.5).
+// Working state of one mapping attempt (6.5). The free lists are copied
+// lazily, level by level, on first write; the per-virtual-cell tables are
+// stamped with an epoch so they need no clearing. One MapCtx is kept by the
+// scheduler and reused, so a mapping does not allocate in steady state.
 struct MapCtx {
   ChainId chain = kNone;
-  std::vector<std::vector<CellId>> free;
+  const std::vector<std::vector<CellId>>* orig = nullptr;
+  std::vector<std::vector<CellId>> copy;
+  std::vector<char> copied;
   std::vector<int32_t> vc_free;
   const SuggestedSet* suggested = nullptr;
   bool ignore_suggested = true;
-  std::unordered_map<VCellId, std::vector<VCellId>> children_to_bind;
-  std::unordered_map<VCellId, CellId> bindings;
+
+  uint32_t epoch = 0;
+  std::vector<uint32_t> ctb_epoch;  // [vcell]: children_to_bind valid
+  std::vector<int32_t> ctb_slot;    // [vcell]: index into ctb_pool
+  std::vector<std::vector<VCellId>> ctb_pool;
+  int32_t ctb_used = 0;
+  std::vector<uint32_t> bind_epoch;  // [vcell]: binding valid
+  std::vector<CellId> binding;       // [vcell]: physical cell found
+  std::vector<uint32_t> collected_epoch;  // [vcell]
+  std::vector<VCellId> preassigned_to_place;
+  std::vector<std::pair<VCellId, std::vector<VCellId>>> bound_groups;
+  int32_t bound_groups_used = 0;
+
+  struct Scratch {
+    std::vector<CellId> cand;
+    std::vector<size_t> start;
+    std::vector<char> taken;
+  };
+  std::vector<Scratch> match_scratch;              // by recursion depth
+  std::vector<std::vector<CellId>> buddy_scratch;  // by level
+
+  const std::vector<CellId>& Get(int32_t l) const { return copied[l] ? copy[l] : (*orig)[l]; }
+  std::vector<CellId>& Mut(int32_t l) {
+    if (!copied[l]) {
+      copy[l] = (*orig)[l];
+      copied[l] = 1;
+    }
+    return copy[l];
+  }
+  void Bind(VCellId v, CellId p) {
+    bind_epoch[v] = epoch;
+    binding[v] = p;
+  }
+  CellId BindingOf(VCellId v) const { return bind_epoch[v] == epoch ? binding[v] : kNone; }
+  bool Collected(VCellId v) const { return collected_epoch[v] == epoch; }
+  void Collect(VCellId v) { collected_epoch[v] = epoch; }
+  std::vector<VCellId>& ChildrenToBind(VCellId v) {
+    if (ctb_epoch[v] != epoch) {
+      ctb_epoch[v] = epoch;
+      if (ctb_used == static_cast<int32_t>(ctb_pool.size())) ctb_pool.emplace_back();
+      ctb_slot[v] = ctb_used++;
+      ctb_pool[ctb_slot[v]].clear();
+    }
+    return ctb_pool[ctb_slot[v]];
+  }
+  std::span<const VCellId> FindChildrenToBind(VCellId v) const {
+    if (ctb_epoch[v] != epoch) return {};
+    return ctb_pool[ctb_slot[v]];
+  }
 };
 
 struct TypeInfo {
@@ -155,10 +220,10 @@ class SchedulerImpl {
 
   // Mapping.
   bool Usable(CellId c, const MapCtx& ctx) const;
-  void UsableSorted(const std::vector<CellId>& list, const MapCtx& ctx,
+  void UsableSorted(std::span<const CellId> list, const MapCtx& ctx,
                     std::vector<CellId>& out) const;
-  bool Match(const std::vector<VCellId>& vcells, const std::vector<CellId>& candidates,
-             MapCtx& ctx, CellId* picked_first);
+  bool Match(std::span<const VCellId> vcells, std::span<const CellId> candidates,
+             MapCtx& ctx, CellId* picked_first, size_t depth);
   bool BuddyDown(VCellId v, int32_t L, int32_t l, MapCtx& ctx);
   bool BuddyAlloc(VCellId v, int32_t L, MapCtx& ctx, bool& safety_broken);
   bool RelaxedBuddyAlloc(VCellId v, int32_t L, MapCtx& ctx, bool& safety_broken);
@@ -190,6 +255,7 @@ class SchedulerImpl {
   void FillBindResult(const Group* g, const Request& req, const Placement& pl,
                       int32_t member, int32_t slot, ScheduleResult& r) const;
   Placement PlacementOf(const Group& g) const;
+  void FillBindResultCached(Group& g, int32_t member, int32_t slot, ScheduleResult& r);
   Request RequestOf(const Group& g) const;
   void CollectVictims(const GroupCells& pplace, std::vector<Victim>& victims,
                       std::vector<GroupId>& preemptors) const;
@@ -241,6 +307,11 @@ class SchedulerImpl {
   std::vector<Vc> vcs_;  // ascending name
   std::unordered_map<std::string, VcId> vc_index_;
   std::vector<Tas> tas_;
+  // Reused scratch state (no allocation per decision in steady state).
+  MapCtx map_ctx_;
+  SuggestedSet suggested_bits_;
+  std::vector<int32_t> fingerprint_scratch_;
+  std::vector<std::pair<int32_t, std::vector<int32_t>>> tas_avail_;
   std::vector<int32_t> opp_tas_;  // [chain]
   std::vector<Group> groups_;
   std::vector<GroupId> free_group_ids_;

@@ -196,6 +196,16 @@ struct Group {
   bool lazy_pending_check = false;  // restored mark awaiting FinishRecovery
   PodBindInfo original_bind_info;   // for leaves missing after reconfig
 
+  // The whole group's bind info, built once and reused by every later pod of
+  // the group while the placement it was built from (the fingerprint) stands.
+  struct BindCache {
+    bool valid = false;
+    std::vector<int32_t> fingerprint;
+    PodBindInfo info;
+    std::vector<MemberPlacement> group_placement;
+  };
+  BindCache bind_cache;
+
   int32_t MemberOf(int32_t leaf_count) const;
 };
 
