@@ -1,11 +1,17 @@
 // Property tests for the scheduling engine (rapidcheck): random small valid
 // configurations and random sequences of schedule(+commit), delete, cancel,
-// node bad and node healthy. After every step the engine's own audit is
+// node bad, node healthy and restart. After every step the engine's own audit is
 // clean, no leaf is given twice, no VC holds more guaranteed leaves than its
 // quota, and new placements avoid bad (and, when asked, non-suggested)
 // nodes. Deleting everything and healing every node restores the initial
 // inspect output exactly, and the same sequence run twice gives the same
-// transcript.
+// transcript. A restart rebuilds the scheduler from the pods' bind infos
+// (in commit order, with their lazy-preemption marks, as replay does):
+// every allocated group keeps exactly its leaves, and when the history had
+// no preemption and no bad node the physical inspect output is identical but
+// for the numbering of virtual cells, which recovery re-derives from the
+// bind infos' preassigned types (hived.md 7.1). (With preemptions or bad
+// nodes, doomed cells and in-flight preemptions legitimately differ.)
 
 #ifdef APIARY_HAVE_RAPIDCHECK
 
@@ -164,6 +170,22 @@ GenConfig MakeConfig(uint64_t seed) {
   return g;
 }
 
+// The physical inspect output with the addresses of bound virtual cells left
+// out. Recovery re-derives virtual bindings from the bind infos, which record
+// preassigned cell types but not virtual addresses (hived.md 7.1), so a
+// restarted scheduler may number a group's virtual cells differently from the
+// live one; every physical cell's state, priority, health, VC and binding
+// must still be the same.
+std::string PhysicalWithoutVirtualAddresses(const Scheduler& s) {
+  std::vector<CellStatus> cells = s.PhysicalCluster();
+  std::function<void(CellStatus&)> strip = [&](CellStatus& c) {
+    for (auto& b : c.bound) b.cell_address = "(virtual)";
+    for (auto& ch : c.cell_children) strip(ch);
+  };
+  for (auto& c : cells) strip(c);
+  return testing::Serialize(cells);
+}
+
 // ---- random operations -------------------------------------------------------
 
 struct Op {
@@ -175,6 +197,8 @@ struct GroupModel {
   std::string name;
   std::vector<PodSchedulingSpec> pod_specs;  // one per pod
   std::vector<PodRef> pods;
+  std::vector<PodBindInfo> bind_infos;  // per pod, once committed
+  std::vector<int64_t> commit_seq;      // per pod: global commit order
   bool allocated = false;  // else a pending preemptor (first pod asked)
 };
 
@@ -190,11 +214,12 @@ class Driver {
 
   void Apply(const Op& op, int step) {
     clock_.Set(1000 + step);
-    switch (op.kind % 8) {
+    switch (op.kind % 9) {
       case 0: case 1: case 2: NewGroup(op, step); break;
       case 3: DeleteGroup(op); break;
       case 4: SetHealth(op, false); break;
       case 5: SetHealth(op, true); break;
+      case 8: Restart(); break;
       default: RetryPreemptor(op); break;
     }
     Check();
@@ -305,6 +330,7 @@ class Driver {
       auto st = s_->AffinityGroup(m.name);
       RC_ASSERT(st.ok());
       RC_ASSERT(st->state == std::string("Preempting"));
+      ever_preempted_ = true;
       groups_[m.name] = std::move(m);
     }
   }
@@ -312,6 +338,10 @@ class Driver {
   void CommitAll(GroupModel& m, const ScheduleResult& first) {
     Status st = s_->AddAllocatedPod(m.pods[0], m.pod_specs[0], first.bind_info);
     if (!st.ok()) RC_FAIL("commit failed: " + st.message() + Context());
+    m.bind_infos.assign(m.pods.size(), PodBindInfo());
+    m.commit_seq.assign(m.pods.size(), 0);
+    m.bind_infos[0] = first.bind_info;
+    m.commit_seq[0] = ++commits_;
     for (size_t i = 1; i < m.pods.size(); ++i) {
       ScheduleResult r = s_->Schedule(m.pods[i], m.pod_specs[i], nullptr,
                                       SchedulingPhase::kFiltering);
@@ -319,6 +349,8 @@ class Driver {
       if (r.kind != ScheduleResult::Kind::kBind) RC_FAIL("gang pod not bound: " + Describe(r) + Context());
       st = s_->AddAllocatedPod(m.pods[i], m.pod_specs[i], r.bind_info);
       if (!st.ok()) RC_FAIL("commit failed: " + st.message() + Context());
+      m.bind_infos[i] = r.bind_info;
+      m.commit_seq[i] = ++commits_;
     }
     m.allocated = true;
     groups_[m.name] = std::move(m);
@@ -339,8 +371,62 @@ class Driver {
     groups_.erase(name);
   }
 
+  // Restart with the same configuration (hived.md 9): nodes as they are now,
+  // then every bound pod from its bind info in commit order, then the
+  // persisted lazy-preemption marks are settled.
+  void Restart() {
+    Log("restart");
+    const std::string before = PhysicalWithoutVirtualAddresses(*s_);
+    std::map<std::string, AffinityGroupStatus> groups_before;
+    for (const auto& g : s_->AffinityGroups()) groups_before[g.name] = g;
+    const bool simple = !ever_bad_ && !ever_preempted_;
+    // As `apiary replay` restarts: every node healthy, pods recovered, then
+    // the nodes that are bad now are reported bad again. (Recovering pods
+    // while their nodes are already bad interacts with doomed cells in ways
+    // the engine does not yet keep consistent; see the closing notes.)
+    auto r = Scheduler::Create(g_.config, &clock_, /*start_healthy=*/true);
+    RC_ASSERT(r.ok());
+    std::unique_ptr<Scheduler> fresh = std::move(r).value();
+    struct Bound { int64_t seq; const GroupModel* m; size_t i; };
+    std::vector<Bound> bound;
+    for (const auto& [name, m] : groups_)
+      if (m.allocated)
+        for (size_t i = 0; i < m.pods.size(); ++i) bound.push_back({m.commit_seq[i], &m, i});
+    std::sort(bound.begin(), bound.end(), [](const Bound& a, const Bound& b) { return a.seq < b.seq; });
+    for (const Bound& b : bound) {
+      Status st = fresh->AddAllocatedPod(b.m->pods[b.i], b.m->pod_specs[b.i], b.m->bind_infos[b.i],
+                                         s_->LazyMarkOfPod(b.m->pods[b.i].uid));
+      if (!st.ok()) RC_FAIL("recovery of " + b.m->pods[b.i].uid + " failed: " + st.message() + Context());
+    }
+    fresh->FinishRecovery();
+    for (const auto& n : fresh->Nodes())
+      if (!healthy_[n]) RC_ASSERT(fresh->SetNodeHealth(n, false).ok());
+    s_ = std::move(fresh);
+    // In-flight preemptions are not carried over.
+    for (auto it = groups_.begin(); it != groups_.end();)
+      it = it->second.allocated ? std::next(it) : groups_.erase(it);
+    std::string inv = s_->CheckInvariants();
+    if (!inv.empty()) RC_FAIL("invariant after restart: " + inv + Context());
+    for (const auto& [name, m] : groups_) {
+      auto g = s_->AffinityGroup(name);
+      if (!g.ok()) RC_FAIL("group " + name + " lost in restart" + Context());
+      const auto& old = groups_before.at(name);
+      if (g->physical_placement != old.physical_placement)
+        RC_FAIL("group " + name + " changed leaves in restart" + Context());
+      if (g->allocated_pods.size() != old.allocated_pods.size())
+        RC_FAIL("group " + name + " lost pods in restart" + Context());
+    }
+    if (simple) {
+      const std::string after = PhysicalWithoutVirtualAddresses(*s_);
+      if (after != before)
+        RC_FAIL("inspect output changed in restart\n--- before\n" + before + "--- after\n" + after +
+                Context());
+    }
+  }
+
   void SetHealth(const Op& op, bool healthy) {
     const std::string& n = g_.nodes[op.a % g_.nodes.size()];
+    if (!healthy) ever_bad_ = true;
     Log(std::string(healthy ? "heal " : "bad ") + n);
     RC_ASSERT(s_->SetNodeHealth(n, healthy).ok());
     healthy_[n] = healthy;
@@ -379,6 +465,8 @@ class Driver {
   }
 
   void Check() {
+    for (const auto& g : s_->AffinityGroups())
+      if (g.lazy_preemption || g.state != "Allocated") ever_preempted_ = true;
     std::string inv = s_->CheckInvariants();
     if (!inv.empty()) RC_FAIL("invariant: " + inv + "\ntranscript:\n" + *out_ + Context());
     // Forget preemptors that a higher-priority preemptor cancelled.
@@ -427,6 +515,9 @@ class Driver {
   std::string initial_;
   std::map<std::string, bool> healthy_;
   std::map<std::string, GroupModel> groups_;
+  int64_t commits_ = 0;
+  bool ever_bad_ = false;
+  bool ever_preempted_ = false;
 };
 
 std::string RunSequence(const GenConfig& g, const std::vector<Op>& ops) {
@@ -438,7 +529,7 @@ std::string RunSequence(const GenConfig& g, const std::vector<Op>& ops) {
 }
 
 rc::Gen<Op> GenOp() {
-  return rc::gen::build<Op>(rc::gen::set(&Op::kind, rc::gen::inRange(0, 8)),
+  return rc::gen::build<Op>(rc::gen::set(&Op::kind, rc::gen::element(0, 1, 2, 3, 4, 5, 6, 7, 8)),
                             rc::gen::set(&Op::a, rc::gen::arbitrary<uint32_t>()),
                             rc::gen::set(&Op::b, rc::gen::arbitrary<uint32_t>()),
                             rc::gen::set(&Op::c, rc::gen::arbitrary<uint32_t>()),
@@ -463,6 +554,27 @@ RC_GTEST_PROP(SchedulerPropertyTest, RandomSequencesKeepInvariantsAndDrainToInit
   // Determinism: the same sequence on a fresh scheduler gives the same results.
   const std::string second = RunSequence(g, ops);
   RC_ASSERT(first == second);
+}
+
+// Without node failures and preemptions a restart must reproduce the
+// scheduler exactly: schedule (Filtering phase), commit, delete and restart.
+rc::Gen<Op> GenQuietOp() {
+  return rc::gen::build<Op>(
+      rc::gen::set(&Op::kind, rc::gen::element(0, 1, 2, 3, 8, 8)),
+      // Filtering phase (bit 4 of a clear): no preemption is started.
+      rc::gen::set(&Op::a, rc::gen::map(rc::gen::arbitrary<uint32_t>(),
+                                        [](uint32_t a) { return a & ~16u; })),
+      rc::gen::set(&Op::b, rc::gen::arbitrary<uint32_t>()),
+      rc::gen::set(&Op::c, rc::gen::arbitrary<uint32_t>()),
+      // No lazy preemption.
+      rc::gen::set(&Op::d, rc::gen::inRange<uint32_t>(0, 200)));
+}
+
+RC_GTEST_PROP(SchedulerPropertyTest, RestartWithoutFailuresReproducesInspectOutput, ()) {
+  const uint64_t seed = *rc::gen::inRange<uint64_t>(0, 1000000);
+  const GenConfig g = MakeConfig(seed);
+  const auto ops = *rc::gen::resize(40, rc::gen::container<std::vector<Op>>(GenQuietOp()));
+  RunSequence(g, ops);
 }
 
 }  // namespace
