@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 #include <iostream>
 
 #include "apiary/cell/annotations.h"
@@ -339,9 +340,15 @@ Json Replayer::Restart(const nlohmann::json& event, Json out) {
   std::sort(allocated.begin(), allocated.end(), [](const PodRecord* a, const PodRecord* b) {
     return a->allocated_seq < b->allocated_seq;
   });
+  // A lazy-preemption mark survives only when its preemptor is recovered as
+  // allocated too (hived.md Q19); every pod to recover is known here.
+  std::set<std::string> recovered_groups;
+  for (const PodRecord* record : allocated)
+    recovered_groups.insert(record->spec.affinity_group_name);
   int64_t recovered = 0;
   for (PodRecord* record : allocated) {
     auto mark = scheduler_->LazyMarkOfPod(record->pod.ref.uid);
+    if (mark && !recovered_groups.count(mark->preemptor)) mark.reset();
     Status st = (*fresh)->AddAllocatedPod(record->pod.ref, record->spec, record->bind_info, mark);
     if (st.ok()) ++recovered;
   }

@@ -2330,6 +2330,16 @@ VCellId SchedulerImpl::MapPhysicalToVirtual(CellId c,
                                             std::string& message) const {
   if (pcells_[c].vcell != kNone) return pcells_[c].vcell;
   if (pcells_[c].level == level) {
+    // Apiary: the physical cell must be free to become this preassigned
+    // cell's image. HiveD does not check and, when the cell is split by other
+    // preassigned (e.g. doomed) cells or lies inside another bound cell,
+    // takes it out of a free list it is not in and corrupts its counters.
+    // Failing here lazily preempts the group instead (7.1 step 2).
+    if (!InFreeCellList(c)) {
+      message = "physical cell " + pcells_[c].address +
+                " is not free at the preassigned level (" + std::to_string(level) + ")";
+      return kNone;
+    }
     const auto& list = level < static_cast<int32_t>(vccl.size()) ? vccl[level]
                                                                   : std::vector<VCellId>{};
     VCellId v = LowestPriorityVirtual(list.data(), list.size(), p);
@@ -2391,6 +2401,9 @@ CellId SchedulerImpl::FindAllocatedLeaf(const PodPlacementInfo& ppi, size_t inde
     return pleaf;
   }
   vleaf = MapPhysicalToVirtual(pleaf, *vccl, level, g.priority, message);
+  // Apiary: a leaf bound to another VC's cell (a doomed binding made while
+  // its node was bad) cannot carry this group's guaranteed use.
+  if (vleaf != kNone && vcells_[vleaf].vc != g.vc) vleaf = kNone;
   if (vleaf == kNone) lazy = 1;
   return pleaf;
 }
@@ -2653,6 +2666,22 @@ void SchedulerImpl::FinishRecovery() {
         std::string message;
         if (level != kNone && vccl)
           vleaf = MapPhysicalToVirtual(pleaf, *vccl, level, cg.priority, message);
+        // The re-derived virtual leaf must be consistent with the bindings
+        // recovered meanwhile: its VC, and a preassigned cell that is either
+        // unbound or bound to an ancestor of this leaf. Otherwise the group
+        // stays lazily preempted rather than bind across another group's
+        // cells (7.1 step 3 is not run here: it would preempt a group that
+        // was recovered correctly).
+        if (vleaf != kNone) {
+          bool consistent = vcells_[vleaf].vc == cg.vc;
+          CellId pac_phys = vcells_[vcells_[vleaf].preassigned].pcell;
+          if (consistent && pac_phys != kNone) {
+            consistent = false;
+            for (CellId a = pleaf; a != kNone; a = pcells_[a].parent)
+              if (a == pac_phys) consistent = true;
+          }
+          if (!consistent) vleaf = kNone;
+        }
         if (vleaf == kNone) lazy_again = true;
       }
       ReleaseLeaf(pleaf, groups_[gid].vc);

@@ -380,13 +380,13 @@ class Driver {
     std::map<std::string, AffinityGroupStatus> groups_before;
     for (const auto& g : s_->AffinityGroups()) groups_before[g.name] = g;
     const bool simple = !ever_bad_ && !ever_preempted_;
-    // As `apiary replay` restarts: every node healthy, pods recovered, then
-    // the nodes that are bad now are reported bad again. (Recovering pods
-    // while their nodes are already bad interacts with doomed cells in ways
-    // the engine does not yet keep consistent; see the closing notes.)
-    auto r = Scheduler::Create(g_.config, &clock_, /*start_healthy=*/true);
+    // As the extender restarts (hived.md 9): the nodes that are healthy now
+    // are healed in configuration order, then the pods are recovered.
+    auto r = Scheduler::Create(g_.config, &clock_, /*start_healthy=*/false);
     RC_ASSERT(r.ok());
     std::unique_ptr<Scheduler> fresh = std::move(r).value();
+    for (const auto& n : fresh->Nodes())
+      if (healthy_[n]) RC_ASSERT(fresh->SetNodeHealth(n, true).ok());
     struct Bound { int64_t seq; const GroupModel* m; size_t i; };
     std::vector<Bound> bound;
     for (const auto& [name, m] : groups_)
@@ -394,13 +394,15 @@ class Driver {
         for (size_t i = 0; i < m.pods.size(); ++i) bound.push_back({m.commit_seq[i], &m, i});
     std::sort(bound.begin(), bound.end(), [](const Bound& a, const Bound& b) { return a.seq < b.seq; });
     for (const Bound& b : bound) {
+      // Marks survive only when the preemptor is recovered too (Q19).
+      auto mark = s_->LazyMarkOfPod(b.m->pods[b.i].uid);
+      if (mark && (!groups_.count(mark->preemptor) || !groups_.at(mark->preemptor).allocated))
+        mark.reset();
       Status st = fresh->AddAllocatedPod(b.m->pods[b.i], b.m->pod_specs[b.i], b.m->bind_infos[b.i],
-                                         s_->LazyMarkOfPod(b.m->pods[b.i].uid));
+                                         mark);
       if (!st.ok()) RC_FAIL("recovery of " + b.m->pods[b.i].uid + " failed: " + st.message() + Context());
     }
     fresh->FinishRecovery();
-    for (const auto& n : fresh->Nodes())
-      if (!healthy_[n]) RC_ASSERT(fresh->SetNodeHealth(n, false).ok());
     s_ = std::move(fresh);
     // In-flight preemptions are not carried over.
     for (auto it = groups_.begin(); it != groups_.end();)

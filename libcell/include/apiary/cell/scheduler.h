@@ -150,6 +150,11 @@ class Scheduler {
 
   // After recovering every pod: keeps each restored lazy-preemption mark
   // whose preemptor group is allocated, and reverts the others (Q19).
+  // Callers that know every pod to recover up front should pass a mark only
+  // when its preemptor group is among them (as replay does): the group is then
+  // recovered exactly as HiveD would, in order; a revert here re-derives the
+  // group's virtual cells after everything else and leaves it lazily
+  // preempted when they conflict with cells recovered meanwhile.
   void FinishRecovery();
 
   // hived.md 7.2. kNotFound for a pod the scheduler does not hold.
