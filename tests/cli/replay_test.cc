@@ -146,3 +146,44 @@ TEST(ReplayTest, BadConfigIsAnErrorNamingTheField) {
 
 }  // namespace
 }  // namespace apiary::cli
+
+namespace apiary::cli {
+namespace {
+
+// hived.md 9: a VC shrunk by a reconfiguration keeps every running group; the
+// groups that no longer fit its quota are lazily preempted (here the one
+// committed last, recovered after the other took the VC's only node), never
+// dropped, and their leaves are untouched.
+TEST(ReplayTest, ShrinkingAVcLazilyPreemptsTheGroupThatNoLongerFits) {
+  std::string script;
+  for (int i = 0; i < 2; ++i)
+    script += R"({"op":"schedule","pod":)" +
+              Pod("big" + std::to_string(i), "{virtualCluster: prod, priority: 10, leafCellNumber: 8}") +
+              ",\"commit\":true}\n";
+  script += R"({"op":"inspect","what":"groups"})" "\n";
+  script += R"({"op":"restart","config":")" + kSource +
+            R"(/tests/data/hived-basic-prod-shrunk.yaml"})" "\n";
+  script += R"({"op":"inspect","what":"groups"})" "\n";
+  auto lines = Lines(RunScript(kConfig, script));
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[0]["node"], "dgx-01");
+  EXPECT_EQ(lines[1]["node"], "dgx-03");
+  EXPECT_EQ(lines[3]["result"], "ok");
+  EXPECT_EQ(lines[3]["recovered"], 2);
+  const auto& before = lines[2]["value"]["items"];
+  const auto& after = lines[4]["value"]["items"];
+  ASSERT_EQ(after.size(), 2u);
+  for (size_t i = 0; i < 2; ++i)
+    EXPECT_EQ(after[i]["status"]["physicalPlacement"], before[i]["status"]["physicalPlacement"]);
+  EXPECT_EQ(after[0]["metadata"]["name"], "t/big0");
+  EXPECT_FALSE(after[0]["status"].contains("lazyPreemptionStatus"));
+  EXPECT_TRUE(after[0]["status"].contains("virtualPlacement"));
+  EXPECT_EQ(after[1]["metadata"]["name"], "t/big1");
+  ASSERT_TRUE(after[1]["status"].contains("lazyPreemptionStatus")) << after.dump();
+  EXPECT_EQ(after[1]["status"]["lazyPreemptionStatus"]["preemptor"], "t/big1");
+  EXPECT_EQ(after[1]["status"]["lazyPreemptionStatus"]["preemptionTime"], "1970-01-01T00:00:04Z");
+  EXPECT_FALSE(after[1]["status"].contains("virtualPlacement"));
+}
+
+}  // namespace
+}  // namespace apiary::cli
