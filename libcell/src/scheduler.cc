@@ -471,57 +471,49 @@ int32_t SchedulerImpl::NewTas(bool is_virtual, bool cross_priority_pack,
 // Free lists and quota counters (5.4, 5.5)
 // ---------------------------------------------------------------------------
 
-void SchedulerImpl::FreeAppend(CellId c) {
-  auto& list = free_[pcells_[c].chain][pcells_[c].level];
-  pcells_[c].free_pos = static_cast<int32_t>(list.size());
+// Every cell list of 5.4 (free lists, bad-free lists, doomed lists) appends
+// at the end and removes by moving the last element into the hole; each cell
+// remembers its position in the one list of each kind it can be in.
+void SchedulerImpl::ListAppend(std::vector<CellId>& list, int32_t PCell::*pos, CellId c) {
+  pcells_[c].*pos = static_cast<int32_t>(list.size());
   list.push_back(c);
+}
+
+void SchedulerImpl::ListRemove(std::vector<CellId>& list, int32_t PCell::*pos, CellId c) {
+  int32_t at = pcells_[c].*pos;
+  if (at == kNone) return;
+  CellId last = list.back();
+  list[at] = last;
+  pcells_[last].*pos = at;
+  list.pop_back();
+  pcells_[c].*pos = kNone;
+}
+
+void SchedulerImpl::FreeAppend(CellId c) {
+  ListAppend(free_[pcells_[c].chain][pcells_[c].level], &PCell::free_pos, c);
 }
 
 void SchedulerImpl::FreeRemove(CellId c) {
-  auto& list = free_[pcells_[c].chain][pcells_[c].level];
-  int32_t pos = pcells_[c].free_pos;
-  if (pos == kNone) return;
-  CellId last = list.back();
-  list[pos] = last;
-  pcells_[last].free_pos = pos;
-  list.pop_back();
-  pcells_[c].free_pos = kNone;
+  ListRemove(free_[pcells_[c].chain][pcells_[c].level], &PCell::free_pos, c);
 }
 
 void SchedulerImpl::BadFreeAppend(CellId c) {
-  auto& list = bad_free_[pcells_[c].chain][pcells_[c].level];
-  pcells_[c].bad_free_pos = static_cast<int32_t>(list.size());
-  list.push_back(c);
+  ListAppend(bad_free_[pcells_[c].chain][pcells_[c].level], &PCell::bad_free_pos, c);
 }
 
 void SchedulerImpl::BadFreeRemove(CellId c) {
-  auto& list = bad_free_[pcells_[c].chain][pcells_[c].level];
-  int32_t pos = pcells_[c].bad_free_pos;
-  if (pos == kNone) return;
-  CellId last = list.back();
-  list[pos] = last;
-  pcells_[last].bad_free_pos = pos;
-  list.pop_back();
-  pcells_[c].bad_free_pos = kNone;
+  ListRemove(bad_free_[pcells_[c].chain][pcells_[c].level], &PCell::bad_free_pos, c);
 }
 
 void SchedulerImpl::DoomedAppend(VcId vc, CellId c) {
-  auto& list = vcs_[vc].chains[pcells_[c].chain].doomed[pcells_[c].level];
-  pcells_[c].doomed_pos = static_cast<int32_t>(list.size());
+  ListAppend(vcs_[vc].chains[pcells_[c].chain].doomed[pcells_[c].level], &PCell::doomed_pos, c);
   pcells_[c].doomed_vc = vc;
-  list.push_back(c);
 }
 
 void SchedulerImpl::DoomedRemove(CellId c) {
   VcId vc = pcells_[c].doomed_vc;
   if (vc == kNone) return;
-  auto& list = vcs_[vc].chains[pcells_[c].chain].doomed[pcells_[c].level];
-  int32_t pos = pcells_[c].doomed_pos;
-  CellId last = list.back();
-  list[pos] = last;
-  pcells_[last].doomed_pos = pos;
-  list.pop_back();
-  pcells_[c].doomed_pos = kNone;
+  ListRemove(vcs_[vc].chains[pcells_[c].chain].doomed[pcells_[c].level], &PCell::doomed_pos, c);
   pcells_[c].doomed_vc = kNone;
 }
 

@@ -162,6 +162,8 @@ class SchedulerImpl {
                  const std::vector<std::vector<int32_t>>& full);
 
   // Free lists and counters.
+  void ListAppend(std::vector<CellId>& list, int32_t PCell::*pos, CellId c);
+  void ListRemove(std::vector<CellId>& list, int32_t PCell::*pos, CellId c);
   void FreeAppend(CellId c);
   void FreeRemove(CellId c);
   void BadFreeAppend(CellId c);
