@@ -8,7 +8,7 @@ PACKAGES=(
   libyaml-cpp-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   libboost-graph-dev libeigen3-dev nlohmann-json3-dev libcli11-dev
   libspdlog-dev librapidcheck-dev libcpp-httplib-dev libssl-dev
-  gnuplot-nox
+  gnuplot-nox kubernetes-client
 )
 
 missing=()

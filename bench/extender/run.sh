@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# apiary-extender over HTTP with wrk (bench/README.md, "apiary-extender over
+# HTTP"). Starts a fake API server and the extender on loopback, populates a
+# 1,280-node cluster, then measures filter and bind.
+#   BUILD=/work/build-ext bash bench/extender/run.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+BUILD=${BUILD:-/work/build-ext}
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-16}
+THREADS=${THREADS:-2}
+LOG_LEVEL=${LOG_LEVEL:-info}
+OUT=$(mktemp -d /tmp/apiary-bench-XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+python3 setup.py config "$OUT"
+"$BUILD/tests/fake-kube-apiserver" --port 0 > "$OUT/api.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q 'listening on' "$OUT/api.log" && break; sleep 0.05; done
+API=$(sed -n 's/listening on //p' "$OUT/api.log")
+"$BUILD/scheduler-extender/apiary-extender" --config "$OUT/config.yaml" --master "http://127.0.0.1:$API" \
+  --listen 127.0.0.1:0 --log-level "$LOG_LEVEL" > "$OUT/extender.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q 'event=serving' "$OUT/extender.log" && break; sleep 0.05; done
+EXT=$(sed -n 's/.*event=serving address=127.0.0.1:\([0-9]*\).*/\1/p' "$OUT/extender.log")
+for _ in $(seq 200); do curl -sf "http://127.0.0.1:$EXT/readyz" >/dev/null && break; sleep 0.05; done
+python3 setup.py populate "http://127.0.0.1:$API" "http://127.0.0.1:$EXT" "$OUT" --bind-pods "${BIND_PODS:-10000}"
+
+URL=http://127.0.0.1:$EXT/v1/extender
+echo "== filter, decided pod (Binding: the retry path), 1,280 node names"
+BODY=$OUT/filter_decided.json wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s post.lua "$URL/filter"
+echo "== filter, waiting 200-pod gang (full placement search every call), 1,280 node names"
+BODY=$OUT/filter_waiting.json wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s post.lua "$URL/filter"
+echo "== bind, first time ($(wc -l < "$OUT/bind_bodies.txt") pods: annotation PATCH + binding POST to the API server each)"
+BODIES=$OUT/bind_bodies.txt THREADS=1 ONCE=1 wrk -t1 -c"$CONNS" -d60s --latency -s rotate.lua "$URL/bind"
+echo "== bind, repeated (idempotent: already bound, no API call)"
+BODIES=$OUT/bind_bodies.txt THREADS=$THREADS wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s rotate.lua "$URL/bind"
+curl -s "http://127.0.0.1:$EXT/metrics" | grep -E '^apiary_extender_(requests_total|api_bindings_total|pods)' || true
+echo "(work dir $OUT)"

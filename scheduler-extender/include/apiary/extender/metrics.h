@@ -1,0 +1,76 @@
+// Prometheus text-format metrics for the extender (extender.md 7): request
+// counts per verb and outcome, latency histograms per verb, and counters for
+// binds, evictions and reconfigurations. Gauges that describe the scheduler's
+// state (pods by state, cells per VC and chain) are computed at scrape time by
+// the Extender and appended to Render()'s output.
+//
+// Thread safety: every method may be called concurrently (relaxed atomics;
+// a scrape sees each counter's value at some moment during the scrape).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace apiary::extender {
+
+enum class Verb : uint8_t { kFilter, kBind, kPreempt, kInspect, kOther, kCount };
+const char* VerbName(Verb v);
+
+enum class Outcome : uint8_t {
+  kBind,           // filter decided a node / bind succeeded
+  kBindDirect,     // filter: bound by the extender outside the offered nodes
+  kPreempt,        // filter/preempt: victims named or being evicted
+  kWait,           // filter: wait
+  kNone,           // preempt: no preemption now
+  kUserError,      // 400-class
+  kInternalError,  // 500-class
+  kNotReady,       // recovering, not leader, no configuration
+  kOk,             // inspect and others: 2xx
+  kNotFound,       // 404
+  kCount
+};
+const char* OutcomeName(Outcome o);
+
+class Metrics {
+ public:
+  // Latency buckets in seconds (upper bounds), +Inf implied.
+  static constexpr std::array<double, 14> kBuckets = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+      0.025,  0.05,    0.1,    0.25,  0.5,    1.0,   5.0};
+
+  void ObserveRequest(Verb verb, Outcome outcome, double seconds);
+
+  std::atomic<uint64_t> direct_binds{0};
+  std::atomic<uint64_t> api_bindings{0};
+  std::atomic<uint64_t> api_binding_errors{0};
+  std::atomic<uint64_t> evictions{0};
+  std::atomic<uint64_t> eviction_errors{0};
+  std::atomic<uint64_t> preemptions{0};  // preemptions started (groups turned Preempting)
+  std::atomic<uint64_t> annotation_patches{0};
+  std::atomic<uint64_t> annotation_patch_errors{0};
+  std::atomic<uint64_t> config_reloads{0};
+  std::atomic<uint64_t> config_reload_errors{0};
+  std::atomic<uint64_t> watch_restarts{0};
+  std::atomic<uint64_t> relists{0};
+  std::atomic<int64_t> recovery_micros{-1};  // -1 = not recovered yet
+  std::atomic<int64_t> recovered_pods{0};
+
+  // The counters and histograms above in Prometheus text format.
+  std::string Render() const;
+
+ private:
+  static constexpr size_t kVerbs = static_cast<size_t>(Verb::kCount);
+  static constexpr size_t kOutcomes = static_cast<size_t>(Outcome::kCount);
+  std::array<std::array<std::atomic<uint64_t>, kOutcomes>, kVerbs> requests_{};
+  std::array<std::array<std::atomic<uint64_t>, kBuckets.size() + 1>, kVerbs> buckets_{};
+  std::array<std::atomic<uint64_t>, kVerbs> sum_nanos_{};
+  std::array<std::atomic<uint64_t>, kVerbs> count_{};
+};
+
+// Escapes a Prometheus label value.
+std::string PromLabel(std::string_view v);
+
+}  // namespace apiary::extender

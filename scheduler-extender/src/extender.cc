@@ -1,0 +1,644 @@
+// The extender's state: pod and node bookkeeping fed by the informer, the
+// Scheduler derived from it (rebuild = recovery), background workers, and the
+// lazy-preemption annotation sync. Request handlers are in
+// extender_handlers.cc.
+#include "apiary/extender/extender.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "apiary/cell/annotations.h"
+#include "apiary/cell/config_loader.h"
+#include "apiary/extender/log.h"
+#include "apiary/wire/inspect_json.h"
+
+namespace apiary::extender {
+
+using cell::Status;
+
+namespace {
+
+std::string HivedError(int code, const char* kind, const std::string& key, const char* routine,
+                       const std::string& message) {
+  std::string s = "Code: " + std::to_string(code) + ", Message: hivedscheduler: " + kind + " Error: ";
+  if (!key.empty()) s += "[" + key + "]: ";
+  if (routine && *routine) {
+    s += routine;
+    s += ": Failed: ";
+  }
+  s += message;
+  return s;
+}
+
+}  // namespace
+
+std::string UserError(const std::string& key, const char* routine, const std::string& message) {
+  return HivedError(400, "User", key, routine, message);
+}
+std::string PlatformError(const std::string& key, const char* routine, const std::string& message) {
+  return HivedError(500, "Platform", key, routine, message);
+}
+
+const char* Extender::StateName(PodState s) {
+  switch (s) {
+    case PodState::kWaiting: return "Waiting";
+    case PodState::kPreempting: return "Preempting";
+    case PodState::kBinding: return "Binding";
+    case PodState::kBound: return "Bound";
+  }
+  return "Unknown";
+}
+
+Extender::Extender(ExtenderOptions options, ClusterApi* api, const cell::Clock* clock)
+    : options_(std::move(options)), api_(api), clock_(clock) {
+  leader_ = !options_.leader_election;
+  int n = std::max(1, options_.workers);
+  for (int i = 0; i < n; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  ann_thread_ = std::thread([this] { AnnotationLoop(); });
+}
+
+Extender::~Extender() { Shutdown(std::chrono::milliseconds(0)); }
+
+// ---------------------------------------------------------------------------
+// Configuration
+
+Status Extender::LoadConfig(std::string_view text, const std::string& source) {
+  auto loaded = cell::LoadConfigText(text, source);
+  std::unique_lock lock(mu_);
+  if (!loaded.ok()) {
+    config_error_ = loaded.status().message();
+    if (config_) metrics_.config_reload_errors++;
+    LogError("config_rejected", {{"source", source}, {"error", config_error_},
+                                 {"in_force", config_ ? "previous configuration" : "none"}});
+    return loaded.status();
+  }
+  for (const auto& d : loaded->diagnostics.items)
+    if (d.severity == cell::Diagnostic::Severity::kWarning)
+      LogWarn("config_warning", {{"source", source}, {"path", d.path}, {"warning", d.message}});
+  if (config_ && text == config_text_) {
+    config_error_.clear();
+    return Status::Ok();
+  }
+  std::optional<cell::Config> previous = std::move(config_);
+  config_ = std::move(loaded->config);
+  if (synced_) {
+    Status st = RebuildLocked(/*initial=*/scheduler_ == nullptr);
+    if (!st.ok()) {
+      // Scheduler::Create failed although the loader accepted the file.
+      config_error_ = st.message();
+      config_ = std::move(previous);
+      if (config_) metrics_.config_reload_errors++;
+      LogError("config_rejected", {{"source", source}, {"error", config_error_}});
+      return Status::Invalid(config_error_);
+    }
+  }
+  bool reload = previous.has_value();
+  config_text_ = std::string(text);
+  config_error_.clear();
+  ++config_generation_;
+  if (reload) metrics_.config_reloads++;
+  LogInfo(reload ? "config_reloaded" : "config_loaded",
+          {{"source", source}, {"generation", std::to_string(config_generation_)}});
+  lock.unlock();
+  MarkAnnotationsDirty();
+  return Status::Ok();
+}
+
+std::string Extender::ConfigText() const {
+  std::shared_lock lock(mu_);
+  return config_text_;
+}
+
+// ---------------------------------------------------------------------------
+// Pods and nodes
+
+bool Extender::Manages(const PodInfo& pod) const {
+  if (!pod.enabled || pod.Completed()) return false;
+  if (options_.scheduler_names.empty()) return true;
+  return std::find(options_.scheduler_names.begin(), options_.scheduler_names.end(),
+                   pod.scheduler_name) != options_.scheduler_names.end();
+}
+
+const cell::PodSchedulingSpec* Extender::SpecLocked(PodEntry& e,
+                                                    const std::optional<std::string>& text,
+                                                    std::string* error) {
+  if (!e.spec_text || !text || *e.spec_text != *text || (!e.spec && e.spec_error.empty())) {
+    e.spec_text = text;
+    e.spec.reset();
+    e.spec_error.clear();
+    auto parsed = cell::ParsePodSchedulingSpec(text ? *text : std::string(), e.ref.ns, e.ref.name);
+    if (parsed.ok()) e.spec = std::move(parsed).value();
+    else e.spec_error = parsed.status().message();
+  }
+  if (!e.spec) {
+    *error = e.spec_error;
+    return nullptr;
+  }
+  return &*e.spec;
+}
+
+namespace {
+
+void FillEntry(const PodInfo& p, cell::PodRef* ref, std::string* scheduler_name,
+               int64_t* scheduled_time) {
+  *ref = p.ref;
+  *scheduler_name = p.scheduler_name;
+  if (p.scheduled_time >= 0) *scheduled_time = p.scheduled_time;
+}
+
+}  // namespace
+
+void Extender::RecordBoundLocked(PodEntry& e, const std::string& node) {
+  e.state = PodState::kBound;
+  e.node = node;
+  e.bind_info.reset();
+  if (!e.bind_info_text || e.bind_info_text->empty()) {
+    LogWarn("bound_pod_without_bind_info",
+            {{"pod", e.ref.FullName()}, {"uid", e.ref.uid}, {"node", node},
+             {"detail", "bound by another scheduler; its cells are not accounted"}});
+    return;
+  }
+  auto info = cell::ParsePodBindInfo(*e.bind_info_text);
+  if (!info.ok()) {
+    LogError("bind_info_unreadable", {{"pod", e.ref.FullName()}, {"uid", e.ref.uid},
+                                      {"error", info.status().message()}});
+    return;
+  }
+  e.bind_info = std::move(info).value();
+  if (!scheduler_) return;  // accounted at the next rebuild
+  std::string err;
+  const cell::PodSchedulingSpec* spec = SpecLocked(e, e.spec_text, &err);
+  e.commit_seq = ++next_commit_seq_;
+  if (!spec) {
+    LogError("recover_failed", {{"pod", e.ref.FullName()}, {"uid", e.ref.uid}, {"error", err}});
+    return;
+  }
+  Status st = scheduler_->AddAllocatedPod(e.ref, *spec, *e.bind_info);
+  e.allocated = st.ok();
+  lazy_check_ = true;
+  if (!st.ok())
+    LogError("recover_failed", {{"pod", e.ref.FullName()}, {"uid", e.ref.uid}, {"error", st.message()}});
+  else
+    LogInfo("pod_recovered", {{"pod", e.ref.FullName()}, {"uid", e.ref.uid}, {"node", node},
+                              {"group", spec->affinity_group_name}});
+}
+
+void Extender::RemovePodLocked(const std::string& uid, const char* why) {
+  auto it = pods_.find(uid);
+  if (it == pods_.end()) return;
+  PodEntry& e = it->second;
+  if (scheduler_) {
+    if (e.allocated) {
+      Status st = scheduler_->DeleteAllocatedPod(uid);
+      if (!st.ok())
+        LogWarn("delete_allocated_failed", {{"pod", e.ref.FullName()}, {"uid", uid}, {"error", st.message()}});
+    } else if (e.state == PodState::kWaiting || e.state == PodState::kPreempting) {
+      scheduler_->DeleteUnallocatedPod(uid);
+    }
+  }
+  LogInfo("pod_removed", {{"pod", e.ref.FullName()}, {"uid", uid}, {"state", StateName(e.state)},
+                          {"reason", why}});
+  auto n = uid_of_.find(e.ref.FullName());
+  if (n != uid_of_.end() && n->second == uid) uid_of_.erase(n);
+  pods_.erase(it);
+}
+
+void Extender::ApplyPodLocked(const PodInfo& p, bool recovering) {
+  const std::string full = p.ref.FullName();
+  if (auto n = uid_of_.find(full); n != uid_of_.end() && n->second != p.ref.uid)
+    RemovePodLocked(n->second, "replaced by a new pod of the same name");
+  auto it = pods_.find(p.ref.uid);
+  if (!Manages(p)) {
+    if (it != pods_.end())
+      RemovePodLocked(p.ref.uid, p.Completed() ? "completed" : "no longer managed");
+    return;
+  }
+  if (it == pods_.end()) {
+    PodEntry e;
+    FillEntry(p, &e.ref, &e.scheduler_name, &e.scheduled_time);
+    e.spec_text = p.spec_annotation;
+    e.bind_info_text = p.bind_info_annotation;
+    e.lazy_preemptor = p.lazy_preemptor_annotation;
+    e.lazy_time = p.lazy_time_annotation;
+    it = pods_.emplace(p.ref.uid, std::move(e)).first;
+    uid_of_[full] = p.ref.uid;
+    if (p.node_name.empty()) {
+      it->second.state = PodState::kWaiting;
+    } else if (recovering) {
+      // Accounted by RebuildLocked, in recovery order.
+      it->second.state = PodState::kBound;
+      it->second.node = p.node_name;
+      if (it->second.bind_info_text && !it->second.bind_info_text->empty()) {
+        auto info = cell::ParsePodBindInfo(*it->second.bind_info_text);
+        if (info.ok()) it->second.bind_info = std::move(info).value();
+        else
+          LogError("bind_info_unreadable", {{"pod", full}, {"uid", p.ref.uid},
+                                            {"error", info.status().message()}});
+      } else {
+        LogWarn("bound_pod_without_bind_info",
+                {{"pod", full}, {"uid", p.ref.uid}, {"node", p.node_name},
+                 {"detail", "bound by another scheduler; its cells are not accounted"}});
+      }
+    } else {
+      RecordBoundLocked(it->second, p.node_name);
+    }
+    return;
+  }
+  PodEntry& e = it->second;
+  FillEntry(p, &e.ref, &e.scheduler_name, &e.scheduled_time);
+  e.spec_text = p.spec_annotation.has_value() ? p.spec_annotation : e.spec_text;
+  e.lazy_preemptor = p.lazy_preemptor_annotation;
+  e.lazy_time = p.lazy_time_annotation;
+  if (p.bind_info_annotation) e.bind_info_text = p.bind_info_annotation;
+  if (p.node_name.empty()) return;
+  switch (e.state) {
+    case PodState::kBound:
+      if (p.node_name != e.node)
+        LogError("pod_node_changed", {{"pod", full}, {"uid", p.ref.uid}, {"was", e.node}, {"now", p.node_name}});
+      break;
+    case PodState::kBinding:
+      if (p.node_name != e.node)
+        LogError("pod_bound_elsewhere", {{"pod", full}, {"uid", p.ref.uid}, {"decided", e.node},
+                                         {"bound", p.node_name}});
+      e.state = PodState::kBound;
+      e.node = p.node_name;
+      LogDebug("pod_bound", {{"pod", full}, {"uid", p.ref.uid}, {"node", e.node}});
+      break;
+    case PodState::kWaiting:
+    case PodState::kPreempting:
+      // Bound by someone else (another replica before a fail-over, or a
+      // direct bind whose decision this process no longer holds).
+      if (scheduler_ && e.state == PodState::kPreempting) scheduler_->DeleteUnallocatedPod(p.ref.uid);
+      RecordBoundLocked(e, p.node_name);
+      break;
+  }
+}
+
+void Extender::OnSynced(std::vector<NodeInfo> nodes, std::vector<PodInfo> pods) {
+  {
+    std::unique_lock lock(mu_);
+    node_healthy_.clear();
+    for (const auto& n : nodes) node_healthy_[n.name] = n.Healthy();
+    pods_.clear();
+    uid_of_.clear();
+    preempting_groups_.clear();
+    scheduler_.reset();
+    for (const auto& p : pods) ApplyPodLocked(p, /*recovering=*/true);
+    synced_ = true;
+    if (config_) {
+      Status st = RebuildLocked(/*initial=*/true);
+      if (!st.ok()) config_error_ = st.message();
+    }
+    LogInfo("synced", {{"nodes", std::to_string(nodes.size())},
+                       {"pods", std::to_string(pods_.size())},
+                       {"scheduler", scheduler_ ? "built" : "no valid configuration"}});
+  }
+  MarkAnnotationsDirty();
+}
+
+Status Extender::RebuildLocked(bool initial) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto created = cell::Scheduler::Create(*config_, clock_, /*start_healthy=*/false);
+  if (!created.ok()) {
+    LogError("scheduler_build_failed", {{"error", created.status().message()}});
+    return created.status();
+  }
+  std::unique_ptr<cell::Scheduler> sched = std::move(created).value();
+  // hived.md 9: every node starts bad; heal the healthy ones in configuration
+  // order, as replay and the simulator do.
+  for (const auto& n : sched->Nodes()) {
+    auto it = node_healthy_.find(n);
+    if (it != node_healthy_.end() && it->second) (void)sched->SetNodeHealth(n, true);
+  }
+  std::vector<PodEntry*> order;
+  for (auto& [uid, e] : pods_) {
+    (void)uid;
+    e.allocated = false;
+    if ((e.state == PodState::kBound || e.state == PodState::kBinding) && e.bind_info)
+      order.push_back(&e);
+  }
+  if (initial) {
+    // hived.md 9: first bound first, by PodScheduled time, ties by ns/name.
+    std::sort(order.begin(), order.end(), [](const PodEntry* a, const PodEntry* b) {
+      int64_t ta = a->scheduled_time < 0 ? std::numeric_limits<int64_t>::max() : a->scheduled_time;
+      int64_t tb = b->scheduled_time < 0 ? std::numeric_limits<int64_t>::max() : b->scheduled_time;
+      if (ta != tb) return ta < tb;
+      if (a->ref.ns != b->ref.ns) return a->ref.ns < b->ref.ns;
+      return a->ref.name < b->ref.name;
+    });
+  } else {
+    // A reconfiguration replays this process's own commit order.
+    std::sort(order.begin(), order.end(), [](const PodEntry* a, const PodEntry* b) {
+      if (a->commit_seq != b->commit_seq) return a->commit_seq < b->commit_seq;
+      if (a->ref.ns != b->ref.ns) return a->ref.ns < b->ref.ns;
+      return a->ref.name < b->ref.name;
+    });
+  }
+  int64_t recovered = 0;
+  for (PodEntry* e : order) {
+    std::string err;
+    const cell::PodSchedulingSpec* spec = SpecLocked(*e, e->spec_text, &err);
+    e->commit_seq = ++next_commit_seq_;
+    if (!spec) {
+      LogError("recover_failed", {{"pod", e->ref.FullName()}, {"uid", e->ref.uid}, {"error", err}});
+      continue;
+    }
+    std::optional<cell::LazyPreemptionMark> mark;
+    if (initial) {
+      if (e->lazy_preemptor && !e->lazy_preemptor->empty()) {
+        cell::LazyPreemptionMark m;
+        m.preemptor = *e->lazy_preemptor;
+        m.preemption_time = clock_->NowUnixSeconds();
+        if (e->lazy_time)
+          if (auto t = ParseRfc3339(*e->lazy_time)) m.preemption_time = *t;
+        mark = m;
+      }
+    } else if (scheduler_) {
+      mark = scheduler_->LazyMarkOfPod(e->ref.uid);
+    }
+    Status st = sched->AddAllocatedPod(e->ref, *spec, *e->bind_info, mark);
+    e->allocated = st.ok();
+    if (!st.ok()) {
+      LogError("recover_failed", {{"pod", e->ref.FullName()}, {"uid", e->ref.uid}, {"error", st.message()}});
+      continue;
+    }
+    ++recovered;
+  }
+  sched->FinishRecovery();
+  // In-flight preemptions are forgotten (hived.md 9); kube-scheduler drives
+  // them again.
+  for (auto& [uid, e] : pods_) {
+    (void)uid;
+    if (e.state == PodState::kPreempting) e.state = PodState::kWaiting;
+  }
+  preempting_groups_.clear();
+  scheduler_ = std::move(sched);
+  lazy_check_ = true;
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - t0)
+                    .count();
+  metrics_.recovery_micros = micros;
+  metrics_.recovered_pods = recovered;
+  LogInfo(initial ? "recovered" : "reconfigured",
+          {{"pods", std::to_string(recovered)}, {"candidates", std::to_string(order.size())},
+           {"millis", std::to_string(micros / 1000)}});
+  return Status::Ok();
+}
+
+void Extender::OnNodeEvent(WatchEventType type, const NodeInfo& node) {
+  std::unique_lock lock(mu_);
+  bool healthy = type != WatchEventType::kDeleted && node.Healthy();
+  bool before = false;
+  if (auto it = node_healthy_.find(node.name); it != node_healthy_.end()) before = it->second;
+  if (type == WatchEventType::kDeleted) node_healthy_.erase(node.name);
+  else node_healthy_[node.name] = healthy;
+  if (healthy == before || !scheduler_ || !scheduler_->HasNode(node.name)) return;
+  (void)scheduler_->SetNodeHealth(node.name, healthy);
+  LogInfo(healthy ? "node_healthy" : "node_bad", {{"node", node.name}});
+}
+
+void Extender::OnNodesRelisted(std::vector<NodeInfo> nodes) {
+  std::unique_lock lock(mu_);
+  std::map<std::string, bool> now;
+  for (const auto& n : nodes) now[n.name] = n.Healthy();
+  if (scheduler_) {
+    for (const auto& name : scheduler_->Nodes()) {
+      bool a = node_healthy_.count(name) ? node_healthy_[name] : false;
+      bool b = now.count(name) ? now[name] : false;
+      if (a != b) {
+        (void)scheduler_->SetNodeHealth(name, b);
+        LogInfo(b ? "node_healthy" : "node_bad", {{"node", name}});
+      }
+    }
+  }
+  node_healthy_ = std::move(now);
+}
+
+void Extender::OnPodEvent(WatchEventType type, const PodInfo& pod) {
+  bool check;
+  {
+    std::unique_lock lock(mu_);
+    if (type == WatchEventType::kDeleted) {
+      RemovePodLocked(pod.ref.uid, "deleted");
+    } else {
+      ApplyPodLocked(pod, /*recovering=*/false);
+    }
+    check = TakeLazyCheckLocked();
+  }
+  if (check) MarkAnnotationsDirty();
+}
+
+void Extender::OnPodsRelisted(std::vector<PodInfo> pods) {
+  {
+    std::unique_lock lock(mu_);
+    std::set<std::string> present;
+    for (const auto& p : pods) present.insert(p.ref.uid);
+    std::vector<std::string> gone;
+    for (const auto& [uid, e] : pods_) {
+      (void)e;
+      if (!present.count(uid)) gone.push_back(uid);
+    }
+    for (const auto& uid : gone) RemovePodLocked(uid, "deleted (relist)");
+    for (const auto& p : pods) ApplyPodLocked(p, /*recovering=*/false);
+    lazy_check_ = false;
+  }
+  MarkAnnotationsDirty();
+}
+
+void Extender::SetLeader(bool leader) {
+  std::unique_lock lock(mu_);
+  leader_ = leader;
+}
+
+void Extender::SetShuttingDown() {
+  std::unique_lock lock(mu_);
+  shutting_down_ = true;
+}
+
+bool Extender::Serving(std::string* reason) const {
+  if (shutting_down_) {
+    *reason = "shutting down";
+    return false;
+  }
+  if (!leader_) {
+    *reason = "not leader";
+    return false;
+  }
+  if (!synced_) {
+    *reason = "recovering";
+    return false;
+  }
+  if (!scheduler_) {
+    *reason = "config: " + (config_error_.empty() ? std::string("no configuration loaded") : config_error_);
+    return false;
+  }
+  return true;
+}
+
+bool Extender::Ready(std::string* reason) const {
+  std::shared_lock lock(mu_);
+  return Serving(reason);
+}
+
+std::string Extender::CheckInvariants() const {
+  std::shared_lock lock(mu_);
+  return scheduler_ ? scheduler_->CheckInvariants() : std::string();
+}
+
+// ---------------------------------------------------------------------------
+// Background workers
+
+void Extender::Submit(const std::string& key, std::function<void()> fn) {
+  {
+    std::lock_guard lock(task_mu_);
+    if (stopping_ || task_keys_.count(key)) return;
+    task_keys_.insert(key);
+    tasks_.emplace_back(key, std::move(fn));
+  }
+  task_cv_.notify_one();
+}
+
+void Extender::WorkerLoop() {
+  for (;;) {
+    std::pair<std::string, std::function<void()>> task;
+    {
+      std::unique_lock lock(task_mu_);
+      task_cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
+      if (tasks_.empty()) return;  // stopping and drained
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+      ++running_tasks_;
+    }
+    try {
+      task.second();
+    } catch (const std::exception& e) {
+      LogError("task_failed", {{"task", task.first}, {"error", e.what()}});
+    }
+    {
+      std::lock_guard lock(task_mu_);
+      task_keys_.erase(task.first);
+      --running_tasks_;
+    }
+    task_idle_cv_.notify_all();
+  }
+}
+
+size_t Extender::PendingTasks() const {
+  std::lock_guard lock(task_mu_);
+  return tasks_.size() + running_tasks_;
+}
+
+void Extender::Shutdown(std::chrono::milliseconds timeout) {
+  {
+    std::unique_lock lock(task_mu_);
+    if (workers_.empty() && !ann_thread_.joinable()) return;
+    task_idle_cv_.wait_for(lock, timeout, [&] { return tasks_.empty() && running_tasks_ == 0; });
+    stopping_ = true;
+    if (!tasks_.empty())
+      LogWarn("shutdown_dropping_tasks", {{"count", std::to_string(tasks_.size())}});
+    tasks_.clear();
+  }
+  task_cv_.notify_all();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+  {
+    std::lock_guard lock(ann_mu_);
+    ann_stop_ = true;
+  }
+  ann_cv_.notify_all();
+  if (ann_thread_.joinable()) ann_thread_.join();
+}
+
+// ---------------------------------------------------------------------------
+// Lazy-preemption marks (hived.md Q19): written to the pods of every lazily
+// preempted group, removed when the mark goes away. Coalesced: at most one
+// pass per annotation_sync_interval, outside request paths.
+
+void Extender::MarkAnnotationsDirty() {
+  if (!api_) return;
+  {
+    std::lock_guard lock(ann_mu_);
+    ann_dirty_ = true;
+  }
+  ann_cv_.notify_one();
+}
+
+void Extender::AnnotationLoop() {
+  std::unique_lock lock(ann_mu_);
+  for (;;) {
+    ann_cv_.wait(lock, [&] { return ann_stop_ || ann_dirty_; });
+    if (ann_stop_) return;
+    auto interval = ann_failed_.exchange(false) ? std::max(options_.annotation_sync_interval,
+                                                           std::chrono::milliseconds(5000))
+                                               : options_.annotation_sync_interval;
+    ann_cv_.wait_for(lock, interval, [&] { return ann_stop_; });
+    if (ann_stop_) return;
+    ann_dirty_ = false;
+    lock.unlock();
+    try {
+      SyncAnnotations();
+    } catch (const std::exception& e) {
+      LogError("annotation_sync_failed", {{"error", e.what()}});
+    }
+    lock.lock();
+  }
+}
+
+void Extender::SyncAnnotations() {
+  struct Patch {
+    cell::PodRef ref;
+    AnnotationPatch patch;
+    std::optional<std::string> preemptor, time;
+  };
+  std::vector<Patch> patches;
+  {
+    std::shared_lock lock(mu_);
+    if (!scheduler_ || !synced_) return;
+    std::unordered_map<std::string, const cell::LazyPreemptionMark*> desired;
+    auto groups = scheduler_->AffinityGroups();
+    for (const auto& g : groups)
+      if (g.lazy_preemption)
+        for (const auto& uid : g.allocated_pods) desired[uid] = &*g.lazy_preemption;
+    for (const auto& [uid, e] : pods_) {
+      if (e.state != PodState::kBound && e.state != PodState::kBinding) continue;
+      auto it = desired.find(uid);
+      Patch p;
+      p.ref = e.ref;
+      if (it != desired.end()) {
+        std::string when = wire::FormatRfc3339(it->second->preemption_time);
+        if (e.lazy_preemptor == it->second->preemptor && e.lazy_time == when) continue;
+        p.patch = {{cell::kAnnotationLazyPreemptor, it->second->preemptor},
+                   {kAnnotationLazyPreemptionTime, when}};
+        p.preemptor = it->second->preemptor;
+        p.time = when;
+      } else {
+        if (!e.lazy_preemptor && !e.lazy_time) continue;
+        p.patch = {{cell::kAnnotationLazyPreemptor, std::nullopt},
+                   {kAnnotationLazyPreemptionTime, std::nullopt}};
+      }
+      patches.push_back(std::move(p));
+    }
+  }
+  for (auto& p : patches) {
+    Submit("patch/" + p.ref.uid, [this, p] {
+      ApiStatus st = api_->PatchPodAnnotations(p.ref, p.patch);
+      metrics_.annotation_patches++;
+      if (!st.ok() && st.code != 404) {
+        metrics_.annotation_patch_errors++;
+        LogWarn("lazy_mark_patch_failed", {{"pod", p.ref.FullName()}, {"uid", p.ref.uid},
+                                           {"code", std::to_string(st.code)}, {"error", st.message}});
+        ann_failed_ = true;
+        MarkAnnotationsDirty();
+        return;
+      }
+      std::unique_lock lock(mu_);
+      auto it = pods_.find(p.ref.uid);
+      if (it != pods_.end()) {
+        it->second.lazy_preemptor = p.preemptor;
+        it->second.lazy_time = p.time;
+      }
+    });
+  }
+}
+
+}  // namespace apiary::extender

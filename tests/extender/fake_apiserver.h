@@ -1,0 +1,100 @@
+// A small fake Kubernetes API server for the extender's tests: pods, nodes,
+// events and coordination.k8s.io Leases in memory, speaking the real JSON
+// (lists with resourceVersion, watches as chunked streams of watch events,
+// 410 Gone for compacted history, the binding / eviction subresources, JSON
+// merge patches, UID preconditions, optimistic concurrency on leases) and
+// enough discovery (/api, /apis, /api/v1, /version) for kubectl.
+//
+// Test hooks under /fake/: compact the watch history (the next watch from an
+// old resourceVersion gets 410), inject failures on a path, close every
+// watch, and count requests.
+//
+// Thread safety: all methods may be called concurrently.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace httplib {
+class Server;
+}
+
+namespace apiary::testing {
+
+class FakeApiServer {
+ public:
+  using Json = nlohmann::ordered_json;
+
+  FakeApiServer();
+  ~FakeApiServer();
+
+  // Binds 127.0.0.1:port (0 = any) and serves on a background thread.
+  // Returns the port, or -1.
+  int Start(int port = 0, const std::string& host = "127.0.0.1");
+  void Stop();
+  int port() const { return port_; }
+
+  // In-process access (the same operations as over HTTP).
+  Json CreatePod(Json pod);   // fills uid, resourceVersion, creationTimestamp
+  Json CreateNode(Json node);
+  bool DeletePod(const std::string& ns, const std::string& name);
+  Json GetPod(const std::string& ns, const std::string& name);  // null when absent
+  std::vector<Json> Pods();
+  void SetNodeReady(const std::string& name, bool ready);
+  // Drops the watch history: watches from older resourceVersions get 410.
+  void Compact();
+  // Closes every open watch stream (clients must reconnect).
+  void CloseWatches();
+  // The next `count` requests whose "METHOD path" contains `match` answer
+  // `code` with a Status body.
+  void InjectFailure(const std::string& match, int code, int count);
+  int64_t RequestCount(const std::string& match);
+
+ private:
+  struct Event {
+    int64_t rv;
+    std::string resource;  // "pods", "nodes", "leases"
+    std::string type;      // ADDED, MODIFIED, DELETED
+    Json object;
+  };
+  struct Failure {
+    std::string match;
+    int code;
+    int count;
+  };
+
+  std::string NextRv();  // under mu_
+  void Emit(const std::string& resource, const std::string& type, const Json& obj);  // under mu_
+  void Routes();
+
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = -1;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int64_t rv_ = 100;
+  int64_t uid_seq_ = 0;
+  std::map<std::string, Json> pods_;    // ns/name
+  std::map<std::string, Json> nodes_;   // name
+  std::map<std::string, Json> leases_;  // ns/name
+  std::vector<Json> events_;
+  std::deque<Event> history_;
+  int64_t compacted_rv_ = 0;  // watches from rv < this get 410
+  uint64_t watch_epoch_ = 0;  // CloseWatches bumps it
+  bool stopping_ = false;
+  std::vector<Failure> failures_;
+  std::vector<std::string> request_log_;
+};
+
+}  // namespace apiary::testing
