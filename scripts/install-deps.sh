@@ -8,8 +8,15 @@ PACKAGES=(
   libyaml-cpp-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   libboost-graph-dev libeigen3-dev nlohmann-json3-dev libcli11-dev
   libspdlog-dev librapidcheck-dev libcpp-httplib-dev libssl-dev
-  gnuplot-nox kubernetes-client
+  gnuplot-nox
 )
+
+# kubectl (Debian's kubernetes-client) lets a test prove the fake API server
+# speaks Kubernetes' JSON; any kubectl will do, and some images ship one
+# from another package that conflicts with Debian's.
+if ! command -v kubectl >/dev/null 2>&1; then
+  PACKAGES+=(kubernetes-client)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
