@@ -80,7 +80,7 @@ std::optional<std::vector<cell::VirtualClusterSpec>> ReadVirtualClusters(const Y
     cell::VirtualClusterSpec vc;
     if (!it->first.IsScalar()) return std::nullopt;
     vc.name = it->first.Scalar();
-    const YAML::Node& body = it->second;
+    const YAML::Node body = it->second;
     if (body.IsMap()) {
       if (YAML::Node cells = body["virtualCells"]; cells.IsDefined() && !cells.IsNull()) {
         if (!cells.IsSequence()) return std::nullopt;

@@ -140,7 +140,7 @@ cell::Result<VcFile> ParseVcFileText(std::string_view text, const std::string& f
                       " is not a DNS-1123 label (lower-case letters, digits and '-', at most 63 "
                       "characters); OpenPAI derives StatefulSet and scheduler names from it");
       }
-      const YAML::Node& body = it->second;
+      const YAML::Node body = it->second;
       if (body.IsNull()) {
         out.vcs.push_back(std::move(vc));
         continue;
@@ -152,7 +152,7 @@ cell::Result<VcFile> ParseVcFileText(std::string_view text, const std::string& f
       }
       for (auto a = body.begin(); a != body.end(); ++a) {
         std::string key = a->first.IsScalar() ? a->first.Scalar() : "";
-        const YAML::Node& v = a->second;
+        const YAML::Node v = a->second;
         const std::string where = vw + "." + key;
         if (key == "pinnedNodes") {
           if (v.IsScalar()) {
