@@ -10,4 +10,5 @@ BUILD_DIR=${APIARY_BUILD_DIR:-build}
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 JOBS=${APIARY_JOBS:-$(nproc)}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${APIARY_BUILD_TYPE:-RelWithDebInfo} "$@" >/dev/null
-cmake --build "$BUILD_DIR" -j "$JOBS"
+# APIARY_BUILD_TARGETS (space-separated) limits the build to those targets.
+cmake --build "$BUILD_DIR" -j "$JOBS" ${APIARY_BUILD_TARGETS:+--target $APIARY_BUILD_TARGETS}
