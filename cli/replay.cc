@@ -232,6 +232,12 @@ Json Replayer::Allocated(const nlohmann::json& event, Json out) {
   if (!info.ok())
     return ErrorResult(std::move(out), std::string("annotation ") + cell::kAnnotationPodBindInfo +
                                            ": " + info.status().message());
+  // Apiary's persisted virtual leaf cells, when the pod carries them (the
+  // extender writes them at bind; a restart then keeps each group's cells).
+  if (std::string cells = pod->Annotation(cell::kAnnotationVirtualLeafCells); !cells.empty()) {
+    Status st = cell::ApplyVirtualLeafCells(cells, *info);
+    if (!st.ok()) return ErrorResult(std::move(out), st.message());
+  }
   const std::string name = pod->ref.FullName();
   PodRecord candidate;
   auto it = pods_.find(name);

@@ -38,6 +38,8 @@ constexpr char kBindInfoErrorPrefix[] =
     "Pod annotation hivedscheduler.microsoft.com/pod-bind-info: ";
 constexpr char kLeafCellIsolationErrorPrefix[] =
     "Pod annotation hivedscheduler.microsoft.com/pod-leaf-cell-isolation: ";
+constexpr char kVirtualLeafCellsErrorPrefix[] =
+    "Pod annotation apiary.io/virtual-leaf-cells: ";
 constexpr char kEmptyAnnotation[] = "Annotation does not exist or is empty";
 constexpr char kUnmarshalPrefix[] = "Failed to unmarshal YAML: ";
 
@@ -1109,6 +1111,54 @@ Result<PodBindInfo> ParsePodBindInfo(std::string_view text) {
                            kEmptyAnnotation);
   }
   return info;
+}
+
+namespace {
+size_t LeafCount(const PodBindInfo& info) {
+  size_t n = 0;
+  for (const AffinityGroupMemberBindInfo& member : info.affinity_group_bind_info)
+    for (const PodPlacementInfo& p : member.pod_placements) n += p.physical_leaf_cell_indices.size();
+  return n;
+}
+}  // namespace
+
+std::string EmitVirtualLeafCells(const PodBindInfo& info) {
+  const size_t leaves = LeafCount(info);
+  if (info.virtual_leaf_cells.size() != leaves) return "";
+  bool any = false;
+  std::string out = "[";
+  for (size_t i = 0; i < leaves; ++i) {
+    if (i > 0) out += ',';
+    AppendDoubleQuoted(&out, info.virtual_leaf_cells[i]);
+    any = any || !info.virtual_leaf_cells[i].empty();
+  }
+  return any ? out + "]" : std::string();
+}
+
+Status ApplyVirtualLeafCells(std::string_view text, PodBindInfo& info) {
+  if (text.empty())
+    return Status::Invalid(std::string(kVirtualLeafCellsErrorPrefix) + kEmptyAnnotation);
+  std::vector<std::string> addresses;
+  Status decoded =
+      DecodeDocument(text, kVirtualLeafCellsErrorPrefix, [&](const YAML::Node& root) {
+        if (!root.IsSequence())
+          throw DecodeError{"expected a sequence of virtual cell addresses"};
+        for (size_t i = 0; i < root.size(); ++i) {
+          if (!root[i].IsScalar())
+            throw DecodeError{"entry " + std::to_string(i) +
+                              ": expected a virtual cell address (a string)"};
+          addresses.push_back(root[i].Scalar());
+        }
+      });
+  if (!decoded.ok()) return decoded;
+  const size_t leaves = LeafCount(info);
+  if (addresses.size() != leaves)
+    return Status::Invalid(std::string(kVirtualLeafCellsErrorPrefix) + "has " +
+                           std::to_string(addresses.size()) +
+                           " addresses but the bind info has " + std::to_string(leaves) +
+                           " leaf cells");
+  info.virtual_leaf_cells = std::move(addresses);
+  return Status::Ok();
 }
 
 std::string EmitLeafCellIsolation(const std::vector<int32_t>& indices) {

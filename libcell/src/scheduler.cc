@@ -1746,6 +1746,7 @@ void SchedulerImpl::FillBindResult(const Group* g, const Request& req, const Pla
                                    int32_t member, int32_t slot, ScheduleResult& r) const {
   r.kind = ScheduleResult::Kind::kBind;
   PodBindInfo info;
+  size_t flat = 0;  // index of the leaf in bind-info order
   r.group_placement.clear();
   for (size_t m = 0; m < pl.phys.size(); ++m) {
     AffinityGroupMemberBindInfo mbi;
@@ -1780,11 +1781,19 @@ void SchedulerImpl::FillBindResult(const Group* g, const Request& req, const Pla
           const VCell& v = vcells_[pl.virt[m][s][i]];
           const VCell& pa = vcells_[v.preassigned];
           type = chains_[pa.chain].type_at_level[pa.level];
+          if (info.virtual_leaf_cells.empty()) {
+            size_t total = 0;
+            for (const auto& member : pl.phys)
+              for (const auto& pod : member) total += pod.size();
+            info.virtual_leaf_cells.resize(total);
+          }
+          info.virtual_leaf_cells[flat] = v.address;
         } else if (!pl.has_virtual && original &&
                    i < original->preassigned_cell_types.size() && g && g->lazy) {
           type = "";
         }
         ppi.preassigned_cell_types.push_back(type);
+        ++flat;
       }
       mp.pods.push_back({ppi.physical_node, ppi.physical_leaf_cell_indices});
       mbi.pod_placements.push_back(std::move(ppi));
@@ -2316,11 +2325,35 @@ VCellId SchedulerImpl::LowestPriorityVirtual(const VCellId* cells, size_t n,
   return best;
 }
 
+VCellId SchedulerImpl::VAncestorAt(VCellId v, int32_t level) const {
+  while (v != kNone && vcells_[v].level < level) v = vcells_[v].parent;
+  return v != kNone && vcells_[v].level == level ? v : kNone;
+}
+
+VCellId SchedulerImpl::VirtualHint(const PodBindInfo& info, size_t flat, const Group& g,
+                                   ChainId ch) const {
+  if (flat >= info.virtual_leaf_cells.size() || info.virtual_leaf_cells[flat].empty())
+    return kNone;
+  if (vcell_by_address_.empty()) {
+    vcell_by_address_.reserve(vcells_.size());
+    for (VCellId v = 0; v < static_cast<VCellId>(vcells_.size()); ++v)
+      vcell_by_address_.emplace(vcells_[v].address, v);
+  }
+  auto it = vcell_by_address_.find(info.virtual_leaf_cells[flat]);
+  if (it == vcell_by_address_.end()) return kNone;
+  const VCell& v = vcells_[it->second];
+  if (v.vc != g.vc || v.chain != ch || v.level != 1) return kNone;
+  return it->second;
+}
+
 VCellId SchedulerImpl::MapPhysicalToVirtual(CellId c,
                                             const std::vector<std::vector<VCellId>>& vccl,
                                             int32_t level, int32_t p,
-                                            std::string& message) const {
+                                            std::string& message, VCellId hint) const {
   if (pcells_[c].vcell != kNone) return pcells_[c].vcell;
+  auto free_unbound = [&](VCellId v) {
+    return v != kNone && vcells_[v].priority == kFreePriority && vcells_[v].pcell == kNone;
+  };
   if (pcells_[c].level == level) {
     // Apiary: the physical cell must be free to become this preassigned
     // cell's image. HiveD does not check and, when the cell is split by other
@@ -2334,6 +2367,9 @@ VCellId SchedulerImpl::MapPhysicalToVirtual(CellId c,
     }
     const auto& list = level < static_cast<int32_t>(vccl.size()) ? vccl[level]
                                                                   : std::vector<VCellId>{};
+    VCellId want = VAncestorAt(hint, level);
+    if (free_unbound(want) && std::find(list.begin(), list.end(), want) != list.end())
+      return want;
     VCellId v = LowestPriorityVirtual(list.data(), list.size(), p);
     if (v == kNone)
       message = "insufficient free cell in the VC at the preassigned level (" +
@@ -2345,8 +2381,10 @@ VCellId SchedulerImpl::MapPhysicalToVirtual(CellId c,
               "preassigned level " + std::to_string(level) + " in physical)";
     return kNone;
   }
-  VCellId pv = MapPhysicalToVirtual(pcells_[c].parent, vccl, level, p, message);
+  VCellId pv = MapPhysicalToVirtual(pcells_[c].parent, vccl, level, p, message, hint);
   if (pv == kNone) return kNone;
+  VCellId want = VAncestorAt(hint, pcells_[c].level);
+  if (free_unbound(want) && vcells_[want].parent == pv) return want;
   VCellId v = LowestPriorityVirtual(&vchildren_[vcells_[pv].child_begin],
                                     vcells_[pv].child_count, p);
   if (v == kNone) message = "no suitable virtual child cell of " + vcells_[pv].address;
@@ -2354,7 +2392,8 @@ VCellId SchedulerImpl::MapPhysicalToVirtual(CellId c,
 }
 
 // lazy: 0 = false, 1 = true, 2 = nil (opportunistic leaf).
-CellId SchedulerImpl::FindAllocatedLeaf(const PodPlacementInfo& ppi, size_t index,
+CellId SchedulerImpl::FindAllocatedLeaf(const PodBindInfo& info, size_t flat,
+                                        const PodPlacementInfo& ppi, size_t index,
                                         bool has_types, const std::string& chain,
                                         bool lazy_so_far, const Group& g,
                                         VCellId& vleaf, int& lazy) const {
@@ -2392,7 +2431,8 @@ CellId SchedulerImpl::FindAllocatedLeaf(const PodPlacementInfo& ppi, size_t inde
     lazy = 1;
     return pleaf;
   }
-  vleaf = MapPhysicalToVirtual(pleaf, *vccl, level, g.priority, message);
+  vleaf = MapPhysicalToVirtual(pleaf, *vccl, level, g.priority, message,
+                               VirtualHint(info, flat, g, ch));
   // Apiary: a leaf bound to another VC's cell (a doomed binding made while
   // its node was bad) cannot carry this group's guaranteed use.
   if (vleaf != kNone && vcells_[vleaf].vc != g.vc) vleaf = kNone;
@@ -2509,6 +2549,7 @@ Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec
     // A restored lazy preemption (Q19): every leaf at -1, no virtual cells.
     groups_[gid].has_virtual = false;
   }
+  size_t flat = 0;  // index of the leaf in bind-info order
   for (const auto& mbi : info.affinity_group_bind_info) {
     if (mbi.pod_placements.empty()) continue;
     int32_t lc = static_cast<int32_t>(mbi.pod_placements[0].physical_leaf_cell_indices.size());
@@ -2516,10 +2557,10 @@ Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec
     for (size_t s = 0; s < mbi.pod_placements.size(); ++s) {
       const PodPlacementInfo& pp = mbi.pod_placements[s];
       bool types_present = has_types && !pp.preassigned_cell_types.empty();
-      for (size_t i = 0; i < pp.physical_leaf_cell_indices.size(); ++i) {
+      for (size_t i = 0; i < pp.physical_leaf_cell_indices.size(); ++i, ++flat) {
         VCellId vleaf = kNone;
         int lazy = 0;
-        CellId pleaf = FindAllocatedLeaf(pp, i, types_present || mark.has_value(),
+        CellId pleaf = FindAllocatedLeaf(info, flat, pp, i, types_present || mark.has_value(),
                                          info.cell_chain, should_lazy, groups_[gid], vleaf,
                                          lazy);
         if (pleaf == kNone) continue;
@@ -2560,7 +2601,13 @@ Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec
   }
   group_index_[g.name] = gid;
   int32_t member = g.MemberOf(leaf_num);
-  if (member != kNone) SetPodSlot(gid, member, 0, pod, info.node);
+  // The pod takes the slot its bind info names (pods may be recovered in any
+  // order: the group's first recovered pod need not be its first pod).
+  if (member != kNone)
+    SetPodSlot(gid, member,
+               slot != kNone && slot < static_cast<int32_t>(g.members[member].pods.size()) ? slot
+                                                                                          : 0,
+               pod, info.node);
   return Status::Ok();
 }
 
@@ -2614,6 +2661,10 @@ bool SchedulerImpl::DeleteUnallocatedPod(std::string_view uid) {
 }
 
 void SchedulerImpl::FinishRecovery() {
+  struct DropIndex {
+    std::unordered_map<std::string, VCellId>& index;
+    ~DropIndex() { std::unordered_map<std::string, VCellId>().swap(index); }
+  } drop{vcell_by_address_};
   for (GroupId gid = 0; gid < static_cast<GroupId>(groups_.size()); ++gid) {
     Group& g = groups_[gid];
     if (!g.live || !g.lazy_pending_check) continue;
@@ -2640,13 +2691,22 @@ void SchedulerImpl::FinishRecovery() {
         const Vc& vc = vcs_[cg.vc];
         ChainId ch = pcells_[pleaf].chain;
         std::string type;
-        for (const auto& mbi : cg.original_bind_info.affinity_group_bind_info)
+        VCellId hint = kNone;
+        size_t flat = 0;  // index of the leaf in bind-info order
+        for (const auto& mbi : cg.original_bind_info.affinity_group_bind_info) {
           if (!mbi.pod_placements.empty() &&
               mbi.pod_placements[0].physical_leaf_cell_indices.size() ==
                   static_cast<size_t>(cg.members[m].leaf_count) &&
               s < mbi.pod_placements.size() &&
-              i < mbi.pod_placements[s].preassigned_cell_types.size())
+              i < mbi.pod_placements[s].preassigned_cell_types.size()) {
             type = mbi.pod_placements[s].preassigned_cell_types[i];
+            size_t at = flat;
+            for (size_t k = 0; k < s; ++k)
+              at += mbi.pod_placements[k].physical_leaf_cell_indices.size();
+            hint = VirtualHint(cg.original_bind_info, at + i, cg, ch);
+          }
+          for (const auto& pp : mbi.pod_placements) flat += pp.physical_leaf_cell_indices.size();
+        }
         int32_t level = type.empty() ? kNone : LevelOfType(ch, type);
         const std::vector<std::vector<VCellId>>* vccl = nullptr;
         if (!cg.pinned_id.empty()) {
@@ -2657,7 +2717,7 @@ void SchedulerImpl::FinishRecovery() {
         }
         std::string message;
         if (level != kNone && vccl)
-          vleaf = MapPhysicalToVirtual(pleaf, *vccl, level, cg.priority, message);
+          vleaf = MapPhysicalToVirtual(pleaf, *vccl, level, cg.priority, message, hint);
         // The re-derived virtual leaf must be consistent with the bindings
         // recovered meanwhile: its VC, and a preassigned cell that is either
         // unbound or bound to an ancestor of this leaf. Otherwise the group

@@ -275,9 +275,18 @@ class SchedulerImpl {
   CellId FindPhysicalLeaf(const std::string& chain, const std::string& node,
                           int32_t index) const;
   VCellId LowestPriorityVirtual(const VCellId* cells, size_t n, int32_t p) const;
+  // `hint` (a virtual leaf or kNone): the virtual cells to prefer, when free,
+  // at each level on the way up (Apiary's persisted virtual placement).
   VCellId MapPhysicalToVirtual(CellId c, const std::vector<std::vector<VCellId>>& vccl,
-                               int32_t level, int32_t p, std::string& message) const;
-  CellId FindAllocatedLeaf(const PodPlacementInfo& ppi, size_t index, bool has_types,
+                               int32_t level, int32_t p, std::string& message,
+                               VCellId hint = kNone) const;
+  // The virtual leaf a bind info names for its leaf number `flat` (in
+  // bind-info order), when it is a leaf of group `g`'s VC in chain `ch`;
+  // else kNone.
+  VCellId VirtualHint(const PodBindInfo& info, size_t flat, const Group& g, ChainId ch) const;
+  VCellId VAncestorAt(VCellId v, int32_t level) const;
+  CellId FindAllocatedLeaf(const PodBindInfo& info, size_t flat,
+                           const PodPlacementInfo& ppi, size_t index, bool has_types,
                            const std::string& chain, bool lazy_so_far, const Group& g,
                            VCellId& vleaf, int& lazy) const;
   void SetPodSlot(GroupId gid, int32_t member, int32_t slot, const PodRef& pod,
@@ -316,6 +325,9 @@ class SchedulerImpl {
   std::vector<std::pair<int32_t, std::vector<int32_t>>> tas_avail_;
   std::vector<int32_t> opp_tas_;  // [chain]
   std::vector<Group> groups_;
+  // Virtual cell by address; built on first use by recovery, dropped by
+  // FinishRecovery.
+  mutable std::unordered_map<std::string, VCellId> vcell_by_address_;
   std::vector<GroupId> free_group_ids_;
   std::map<std::string, GroupId> group_index_;
   std::unordered_map<std::string, PodLocation> pod_locs_;

@@ -148,6 +148,24 @@ void FillEntry(const PodInfo& p, cell::PodRef* ref, std::string* scheduler_name,
 
 }  // namespace
 
+std::optional<cell::PodBindInfo> Extender::ReadBindInfo(const PodEntry& e) const {
+  auto info = cell::ParsePodBindInfo(*e.bind_info_text);
+  if (!info.ok()) {
+    LogError("bind_info_unreadable", {{"pod", e.ref.FullName()}, {"uid", e.ref.uid},
+                                      {"error", info.status().message()}});
+    return std::nullopt;
+  }
+  if (e.virtual_cells_text) {
+    // Only a preference for recovery: without it the virtual cells are
+    // re-derived as HiveD does.
+    cell::Status st = cell::ApplyVirtualLeafCells(*e.virtual_cells_text, *info);
+    if (!st.ok())
+      LogWarn("virtual_cells_unreadable", {{"pod", e.ref.FullName()}, {"uid", e.ref.uid},
+                                           {"error", st.message()}});
+  }
+  return std::move(info).value();
+}
+
 void Extender::RecordBoundLocked(PodEntry& e, const std::string& node) {
   e.state = PodState::kBound;
   e.node = node;
@@ -158,13 +176,8 @@ void Extender::RecordBoundLocked(PodEntry& e, const std::string& node) {
              {"detail", "bound by another scheduler; its cells are not accounted"}});
     return;
   }
-  auto info = cell::ParsePodBindInfo(*e.bind_info_text);
-  if (!info.ok()) {
-    LogError("bind_info_unreadable", {{"pod", e.ref.FullName()}, {"uid", e.ref.uid},
-                                      {"error", info.status().message()}});
-    return;
-  }
-  e.bind_info = std::move(info).value();
+  e.bind_info = ReadBindInfo(e);
+  if (!e.bind_info) return;
   if (!scheduler_) return;  // accounted at the next rebuild
   std::string err;
   const cell::PodSchedulingSpec* spec = SpecLocked(e, e.spec_text, &err);
@@ -218,6 +231,7 @@ void Extender::ApplyPodLocked(const PodInfo& p, bool recovering) {
     FillEntry(p, &e.ref, &e.scheduler_name, &e.scheduled_time);
     e.spec_text = p.spec_annotation;
     e.bind_info_text = p.bind_info_annotation;
+    e.virtual_cells_text = p.virtual_cells_annotation;
     e.lazy_preemptor = p.lazy_preemptor_annotation;
     e.lazy_time = p.lazy_time_annotation;
     it = pods_.emplace(p.ref.uid, std::move(e)).first;
@@ -229,11 +243,7 @@ void Extender::ApplyPodLocked(const PodInfo& p, bool recovering) {
       it->second.state = PodState::kBound;
       it->second.node = p.node_name;
       if (it->second.bind_info_text && !it->second.bind_info_text->empty()) {
-        auto info = cell::ParsePodBindInfo(*it->second.bind_info_text);
-        if (info.ok()) it->second.bind_info = std::move(info).value();
-        else
-          LogError("bind_info_unreadable", {{"pod", full}, {"uid", p.ref.uid},
-                                            {"error", info.status().message()}});
+        it->second.bind_info = ReadBindInfo(it->second);
       } else {
         LogWarn("bound_pod_without_bind_info",
                 {{"pod", full}, {"uid", p.ref.uid}, {"node", p.node_name},
@@ -250,6 +260,7 @@ void Extender::ApplyPodLocked(const PodInfo& p, bool recovering) {
   e.lazy_preemptor = p.lazy_preemptor_annotation;
   e.lazy_time = p.lazy_time_annotation;
   if (p.bind_info_annotation) e.bind_info_text = p.bind_info_annotation;
+  if (p.virtual_cells_annotation) e.virtual_cells_text = p.virtual_cells_annotation;
   if (p.node_name.empty()) return;
   switch (e.state) {
     case PodState::kBound:

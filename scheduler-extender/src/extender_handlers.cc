@@ -395,6 +395,8 @@ std::string Extender::BindPod(const std::string& uid, const std::string& node, b
     req.annotations.emplace_back(cell::kAnnotationPodBindInfo, cell::EmitPodBindInfo(*e.bind_info));
     req.annotations.emplace_back(cell::kAnnotationPodLeafCellIsolation,
                                  cell::EmitLeafCellIsolation(e.bind_info->leaf_cell_isolation));
+    if (std::string v = cell::EmitVirtualLeafCells(*e.bind_info); !v.empty())
+      req.annotations.emplace_back(cell::kAnnotationVirtualLeafCells, std::move(v));
     if (auto mark = scheduler_ ? scheduler_->LazyMarkOfPod(uid) : std::nullopt) {
       req.annotations.emplace_back(cell::kAnnotationLazyPreemptor, mark->preemptor);
       req.annotations.emplace_back(kAnnotationLazyPreemptionTime, wire::FormatRfc3339(mark->preemption_time));
@@ -426,6 +428,8 @@ std::string Extender::BindPod(const std::string& uid, const std::string& node, b
     for (const auto& [k, v] : req.annotations) {
       if (k == cell::kAnnotationLazyPreemptor) it->second.lazy_preemptor = v;
       if (k == kAnnotationLazyPreemptionTime) it->second.lazy_time = v;
+      if (k == cell::kAnnotationPodBindInfo) it->second.bind_info_text = v;
+      if (k == cell::kAnnotationVirtualLeafCells) it->second.virtual_cells_text = v;
     }
   }
   LogInfo("bound", {{"pod", req.pod.FullName()}, {"uid", uid}, {"node", node},

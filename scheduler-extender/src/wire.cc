@@ -205,6 +205,7 @@ Result<PodInfo> DecodePod(JsonRef pod, const std::string& path, bool require_uid
     else if (k == cell::kAnnotationPodGpuIsolationLegacy) legacy_isolation = std::string(a.str());
     else if (k == cell::kAnnotationLazyPreemptor) info.lazy_preemptor_annotation = std::string(a.str());
     else if (k == kAnnotationLazyPreemptionTime) info.lazy_time_annotation = std::string(a.str());
+    else if (k == cell::kAnnotationVirtualLeafCells) info.virtual_cells_annotation = std::string(a.str());
   }
   if (!info.isolation_annotation) info.isolation_annotation = std::move(legacy_isolation);
 

@@ -588,6 +588,51 @@ TEST(BindInfoAnnotationTest, CanonicalTextByteExact) {
   EXPECT_EQ(EmitPodBindInfo(CanonicalInfo()), kCanonicalBindInfo);
 }
 
+TEST(VirtualLeafCellsAnnotationTest, RoundTripsInBindInfoOrder) {
+  PodBindInfo info = CanonicalInfo();
+  info.virtual_leaf_cells = {"VC1/0/2", "VC1/0/3", "VC1/1/0", ""};
+  const std::string text = EmitVirtualLeafCells(info);
+  EXPECT_EQ(text, R"(["VC1/0/2","VC1/0/3","VC1/1/0",""])");
+  // The HiveD bind info text does not carry them.
+  EXPECT_EQ(EmitPodBindInfo(info), kCanonicalBindInfo);
+
+  PodBindInfo read = CanonicalInfo();
+  ASSERT_TRUE(ApplyVirtualLeafCells(text, read).ok());
+  EXPECT_EQ(read.virtual_leaf_cells, info.virtual_leaf_cells);
+  // Flow-style YAML is read too.
+  ASSERT_TRUE(ApplyVirtualLeafCells("[a, b, c, '']", read).ok());
+  EXPECT_EQ(read.virtual_leaf_cells, (std::vector<std::string>{"a", "b", "c", ""}));
+}
+
+TEST(VirtualLeafCellsAnnotationTest, NothingToPersistWithoutVirtualCells) {
+  PodBindInfo info = CanonicalInfo();
+  EXPECT_EQ(EmitVirtualLeafCells(info), "");
+  info.virtual_leaf_cells = {"", "", "", ""};
+  EXPECT_EQ(EmitVirtualLeafCells(info), "");
+  info.virtual_leaf_cells = {"VC1/0/0"};  // not one per leaf
+  EXPECT_EQ(EmitVirtualLeafCells(info), "");
+}
+
+TEST(VirtualLeafCellsAnnotationTest, BadTextIsRejectedAndLeavesTheBindInfoAlone) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "Annotation does not exist or is empty"},
+      {"{a: b}", "expected a sequence of virtual cell addresses"},
+      {R"(["VC1/0/0", ["x"], "a", "b"])", "entry 1: expected a virtual cell address"},
+      {R"(["VC1/0/0"])", "has 1 addresses but the bind info has 4 leaf cells"},
+      {"[unclosed", "Failed to unmarshal YAML"},
+  };
+  for (const auto& [text, want] : cases) {
+    PodBindInfo info = CanonicalInfo();
+    info.virtual_leaf_cells = {"keep", "these", "four", "cells"};
+    Status st = ApplyVirtualLeafCells(text, info);
+    ASSERT_FALSE(st.ok()) << text;
+    EXPECT_NE(st.message().find("apiary.io/virtual-leaf-cells"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find(want), std::string::npos) << text << ": " << st.message();
+    EXPECT_EQ(info.virtual_leaf_cells,
+              (std::vector<std::string>{"keep", "these", "four", "cells"}));
+  }
+}
+
 TEST(BindInfoAnnotationTest, ParseCanonicalText) {
   auto r = ParsePodBindInfo(kCanonicalBindInfo);
   ASSERT_TRUE(r.ok()) << r.status().message();

@@ -31,6 +31,15 @@ std::string EmitPodBindInfo(const PodBindInfo& info);
 // fields of hived.md 10 and their legacy names.
 Result<PodBindInfo> ParsePodBindInfo(std::string_view text);
 
+// The apiary.io/virtual-leaf-cells annotation text: a JSON array of the
+// virtual leaf addresses of every leaf of `info`, members, pods and leaves in
+// bind-info order ("" for a leaf without one), e.g. ["VC1/0/0","VC1/0/1"].
+// Empty text when no leaf has a virtual cell (nothing to persist).
+std::string EmitVirtualLeafCells(const PodBindInfo& info);
+// Parses that text into `info`'s virtual_leaf_cells. The array must have one
+// entry per leaf of the bind info; on any error `info` is left unchanged.
+Status ApplyVirtualLeafCells(std::string_view text, PodBindInfo& info);
+
 // "2,3,6,7": the pod-leaf-cell-isolation annotation text.
 std::string EmitLeafCellIsolation(const std::vector<int32_t>& indices);
 Result<std::vector<int32_t>> ParseLeafCellIsolation(std::string_view text);

@@ -21,6 +21,12 @@ inline constexpr char kAnnotationPodGpuIsolationLegacy[] =
 // Its value is the preemptor group's name.
 inline constexpr char kAnnotationLazyPreemptor[] =
     "apiary.io/lazy-preemptor";
+// Apiary's own: the virtual leaf cell of every leaf of the group's bind info
+// (PodPlacementInfo::virtual_leaf_cells), so that a restart binds each group
+// to the virtual cells it had rather than re-deriving them (hived.md 7.1
+// re-derives them from preassigned cell types, which may renumber them).
+inline constexpr char kAnnotationVirtualLeafCells[] =
+    "apiary.io/virtual-leaf-cells";
 
 inline constexpr int32_t kOpportunisticPriority = -1;
 inline constexpr int32_t kFreePriority = -2;
@@ -64,6 +70,13 @@ struct PodBindInfo {
   std::vector<int32_t> leaf_cell_isolation;
   std::string cell_chain;
   std::vector<AffinityGroupMemberBindInfo> affinity_group_bind_info;
+  // Apiary: the virtual leaf cell address of every leaf of the group, in
+  // bind-info order (members, their pod placements, then each placement's
+  // physical_leaf_cell_indices); "" = none. Empty when unknown. Not part of
+  // HiveD's bind-info YAML: it travels in kAnnotationVirtualLeafCells. At
+  // recovery it is a preference: a leaf whose named virtual cell is no longer
+  // free or no longer exists is mapped as HiveD maps it.
+  std::vector<std::string> virtual_leaf_cells;
 };
 
 // The identity of a pod as the scheduler records it.

@@ -152,6 +152,7 @@ class Extender final : public ClusterEventHandler {
     std::optional<std::string> lazy_time;
     // Annotations of the pod as last seen (for recovery).
     std::optional<std::string> bind_info_text;
+    std::optional<std::string> virtual_cells_text;  // cell::kAnnotationVirtualLeafCells
     std::chrono::steady_clock::time_point last_eviction{};
   };
 
@@ -173,6 +174,10 @@ class Extender final : public ClusterEventHandler {
   void ApplyPodLocked(const PodInfo& pod, bool recovering);
   void RemovePodLocked(const std::string& uid, const char* why);
   void RecordBoundLocked(PodEntry& e, const std::string& node);
+  // The pod's bind info from its annotations (bind info, plus the virtual
+  // leaf cells when present and readable); logs and returns nullopt when the
+  // bind info cannot be read.
+  std::optional<cell::PodBindInfo> ReadBindInfo(const PodEntry& e) const;
   cell::Status RebuildLocked(bool initial);
   bool Manages(const PodInfo& pod) const;
   void MarkAnnotationsDirty();

@@ -55,6 +55,7 @@ struct PodInfo {
   std::optional<std::string> isolation_annotation;  // new key, else the legacy one
   std::optional<std::string> lazy_preemptor_annotation;
   std::optional<std::string> lazy_time_annotation;
+  std::optional<std::string> virtual_cells_annotation;
 
   bool Completed() const { return phase == "Succeeded" || phase == "Failed"; }
   // "<uid>(<ns>/<name>)", HiveD's pod key.
