@@ -109,6 +109,63 @@ TEST(ReplayTest, RestartRecoversAllocatedPodsWithIdenticalInspectOutput) {
   EXPECT_EQ(lines[4]["value"], lines[7]["value"]);
 }
 
+// HiveD re-derives virtual cells at recovery and would map the surviving
+// pod's node onto the VC's first free cell (prod/0); Apiary keeps prod/1.
+TEST(ReplayTest, RestartKeepsEachGroupsVirtualCells) {
+  std::string script;
+  for (int i = 0; i < 2; ++i)
+    script += R"({"op":"schedule","pod":)" +
+              Pod("n" + std::to_string(i), "{virtualCluster: prod, priority: 3, leafCellNumber: 8}") +
+              ",\"commit\":true}\n";
+  script += R"({"op":"delete","pod":"t/n0"})" "\n";
+  script += R"({"op":"inspect","what":"vc","name":"prod"})" "\n";
+  script += R"({"op":"inspect","what":"groups"})" "\n";
+  script += R"({"op":"restart","config":null})" "\n";
+  script += R"({"op":"inspect","what":"vc","name":"prod"})" "\n";
+  script += R"({"op":"inspect","what":"groups"})" "\n";
+  auto lines = Lines(RunScript(kConfig, script));
+  ASSERT_EQ(lines.size(), 8u);
+  EXPECT_EQ(lines[1]["result"], "bind");
+  const auto& placement = lines[4]["value"]["items"][0]["status"]["virtualPlacement"];
+  ASSERT_TRUE(placement.contains("prod/1")) << placement.dump();
+  EXPECT_EQ(lines[5]["recovered"], 1);
+  EXPECT_EQ(lines[3]["value"], lines[6]["value"]);
+  EXPECT_EQ(lines[4]["value"], lines[7]["value"]);
+}
+
+TEST(ReplayTest, AllocatedEventReadsVirtualLeafCellsAndRejectsBadOnes) {
+  // The decision for a pod, then that pod reported bound with the extender's
+  // annotations: a malformed virtual-leaf-cells value is an error naming it,
+  // and the state stays as it was.
+  std::string schedule = R"({"op":"schedule","pod":)" +
+                         Pod("a", "{virtualCluster: prod, priority: 3, leafCellNumber: 1}") + "}\n";
+  auto first = Lines(RunScript(kConfig, schedule));
+  ASSERT_EQ(first[0]["result"], "bind");
+  auto pod = [&](const std::string& cells) {
+    nlohmann::json p = {{"name", "a"},
+                        {"namespace", "t"},
+                        {"annotations",
+                         {{"hivedscheduler.microsoft.com/pod-scheduling-spec",
+                           "{virtualCluster: prod, priority: 3, leafCellNumber: 1}"},
+                          {"hivedscheduler.microsoft.com/pod-bind-info", first[0]["bindInfo"]},
+                          {"apiary.io/virtual-leaf-cells", cells}}}};
+    return R"({"op":"allocated","pod":)" + p.dump() + "}\n";
+  };
+  std::string script = pod("[\"prod/0/0/0\", \"extra\"]") +
+                       R"({"op":"inspect","what":"groups"})" "\n" + pod("[\"prod/1/1/5\"]") +
+                       R"({"op":"inspect","what":"groups"})" "\n";
+  auto lines = Lines(RunScript(kConfig, script));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0]["result"], "error");
+  EXPECT_NE(lines[0]["message"].get<std::string>().find("apiary.io/virtual-leaf-cells"),
+            std::string::npos)
+      << lines[0].dump();
+  EXPECT_TRUE(lines[1]["value"]["items"].empty());
+  EXPECT_EQ(lines[2]["result"], "ok") << lines[2].dump();
+  EXPECT_EQ(lines[3]["value"]["items"][0]["status"]["virtualPlacement"],
+            nlohmann::json::parse(R"({"prod/1":["prod/1/1/5"]})"));
+}
+
 TEST(ReplayTest, SameInputGivesByteIdenticalOutput) {
   std::ifstream in(kSource + "/examples/replay/basic-events.jsonl");
   std::stringstream script;
