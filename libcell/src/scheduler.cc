@@ -39,6 +39,22 @@ std::string LastSegment(const std::string& address) {
   return pos == std::string::npos ? address : address.substr(pos + 1);
 }
 
+// a.FullName() < b.FullName() without building either string.
+bool FullNameLess(const PodRef& a, const PodRef& b) {
+  auto at = [](const PodRef& p, size_t i) -> unsigned char {
+    if (i < p.ns.size()) return static_cast<unsigned char>(p.ns[i]);
+    if (i == p.ns.size()) return '/';
+    return static_cast<unsigned char>(p.name[i - p.ns.size() - 1]);
+  };
+  const size_t la = a.ns.size() + 1 + a.name.size();
+  const size_t lb = b.ns.size() + 1 + b.name.size();
+  for (size_t i = 0; i < la && i < lb; ++i) {
+    unsigned char x = at(a, i), y = at(b, i);
+    if (x != y) return x < y;
+  }
+  return la < lb;
+}
+
 template <typename T>
 void SwapRemoveValue(std::vector<T>& v, const T& x) {
   for (size_t i = 0; i < v.size(); ++i) {
@@ -273,6 +289,7 @@ CellId SchedulerImpl::NewPCell(ChainId chain, const std::string& type,
                                CellId parent, const std::string& address) {
   CellId id = static_cast<CellId>(pcells_.size());
   pcells_.emplace_back();
+  pversion_.push_back(0);
   PCell& c = pcells_.back();
   c.chain = chain;
   c.parent = parent;
@@ -366,6 +383,7 @@ VCellId SchedulerImpl::NewVCell(VcId vc, ChainId chain, int32_t level,
                                 int32_t pinned_index) {
   VCellId id = static_cast<VCellId>(vcells_.size());
   vcells_.emplace_back();
+  vversion_.push_back(0);
   VCell& v = vcells_.back();
   v.vc = vc;
   v.chain = chain;
@@ -669,7 +687,7 @@ void SchedulerImpl::BindBadToParentVirtual(CellId c) {
   VCellId v = FirstUnboundChild(pcells_[p].vcell);
   if (v == kNone) return;  // cannot happen on consistent state
   pcells_[c].vcell = v;
-  vcells_[v].pcell = c;
+  SetVPcell(v, c);
 }
 
 void SchedulerImpl::AllocateBadCell(CellId c) {
@@ -685,7 +703,7 @@ void SchedulerImpl::ReleaseBadCell(CellId c) {
   BadFreeAppend(c);
   if (VCellId v = pcells_[c].vcell; v != kNone) {
     pcells_[c].vcell = kNone;
-    vcells_[v].pcell = kNone;
+    SetVPcell(v, kNone);
   }
   for (int32_t k = 0; k < pcells_[c].child_count; ++k) {
     CellId ch = pchildren_[pcells_[c].child_begin + k];
@@ -713,7 +731,7 @@ void SchedulerImpl::TryBindDoomed(ChainId ch, int32_t l) {
       }
       if (vc == kNone) break;
       pcells_[pc].vcell = vc;
-      vcells_[vc].pcell = pc;
+      SetVPcell(vc, pc);
       DoomedAppend(v, pc);
       AllocatePreassigned(pc, v, /*doomed=*/true);
     }
@@ -737,7 +755,7 @@ void SchedulerImpl::TryUnbindDoomed(ChainId ch, int32_t l) {
       }
       if (pc == kNone) break;
       VCellId vc = pcells_[pc].vcell;
-      if (vc != kNone) vcells_[vc].pcell = kNone;
+      if (vc != kNone) SetVPcell(vc, kNone);
       pcells_[pc].vcell = kNone;
       DoomedRemove(pc);
       ReleasePreassigned(pc, v, /*doomed=*/true);
@@ -748,6 +766,7 @@ void SchedulerImpl::TryUnbindDoomed(ChainId ch, int32_t l) {
 void SchedulerImpl::SetBadCell(CellId c) {
   if (!pcells_[c].healthy) return;
   pcells_[c].healthy = false;
+  BumpHealth(c);
   if (pcells_[c].parent != kNone) SetBadCell(pcells_[c].parent);
   if (InFreeCellList(c)) {
     ChainId ch = pcells_[c].chain;
@@ -762,13 +781,14 @@ void SchedulerImpl::SetBadCell(CellId c) {
 void SchedulerImpl::SetHealthyCell(CellId c) {
   if (pcells_[c].healthy) return;
   pcells_[c].healthy = true;
+  BumpHealth(c);
   if (InFreeCellList(c)) {
     BadFreeRemove(c);
     TryUnbindDoomed(pcells_[c].chain, pcells_[c].level);
   } else if (VCellId v = pcells_[c].vcell; v != kNone) {
     if (!pcells_[c].pinned && pcells_[c].priority < kMinGuaranteedPriority) {
       pcells_[c].vcell = kNone;
-      vcells_[v].pcell = kNone;
+      SetVPcell(v, kNone);
       if (vcells_[v].parent == kNone) {
         VcId vc = vcells_[v].vc;
         DoomedRemove(c);
@@ -822,11 +842,27 @@ void SchedulerImpl::SetVPriority(VCellId c, int32_t p) {
 }
 
 void SchedulerImpl::AddPUsage(CellId c, int32_t p, int32_t delta) {
-  for (CellId a = c; a != kNone; a = pcells_[a].parent) pcells_[a].used.Add(p, delta);
+  for (CellId a = c; a != kNone; a = pcells_[a].parent) {
+    pcells_[a].used.Add(p, delta);
+    ++pversion_[a];
+  }
 }
 
 void SchedulerImpl::AddVUsage(VCellId c, int32_t p, int32_t delta) {
-  for (VCellId a = c; a != kNone; a = vcells_[a].parent) vcells_[a].used.Add(p, delta);
+  for (VCellId a = c; a != kNone; a = vcells_[a].parent) {
+    vcells_[a].used.Add(p, delta);
+    ++vversion_[a];
+  }
+}
+
+void SchedulerImpl::SetVPcell(VCellId v, CellId p) {
+  vcells_[v].pcell = p;
+  ++vversion_[v];
+}
+
+void SchedulerImpl::BumpHealth(CellId c) {
+  ++pversion_[c];
+  if (pcells_[c].vcell != kNone) ++vversion_[pcells_[c].vcell];
 }
 
 void SchedulerImpl::SetCellState(CellId c, CellState s) {
@@ -849,7 +885,7 @@ void SchedulerImpl::SetCellState(CellId c, CellState s) {
 void SchedulerImpl::BindCell(CellId p, VCellId v) {
   while (vcells_[v].pcell == kNone) {
     pcells_[p].vcell = v;
-    vcells_[v].pcell = p;
+    SetVPcell(v, p);
     if (vcells_[v].parent == kNone) break;
     v = vcells_[v].parent;
     p = pcells_[p].parent;
@@ -861,7 +897,7 @@ void SchedulerImpl::UnbindCell(CellId c) {
   while (v != kNone && !pcells_[vcells_[v].pcell].pinned) {
     CellId p = vcells_[v].pcell;
     pcells_[p].vcell = kNone;
-    vcells_[v].pcell = kNone;
+    SetVPcell(v, kNone);
     VCellId parent = vcells_[v].parent;
     if (parent == kNone) return;
     for (int32_t k = 0; k < vcells_[parent].child_count; ++k)
@@ -1010,27 +1046,57 @@ void SchedulerImpl::CollectNodeLeaves(bool is_virtual, int32_t c, int32_t p,
   }
 }
 
+void SchedulerImpl::SnapshotTasNode(const Tas& t, TasNode& n, uint32_t version) const {
+  n.seen_version = version;
+  const UsedLeaves& used = t.is_virtual ? vcells_[n.cell].used : pcells_[n.cell].used;
+  n.total = t.is_virtual ? vcells_[n.cell].total_leaves : pcells_[n.cell].total_leaves;
+  n.used_count = 0;
+  for (const auto& e : used.entries()) {
+    if (e.second == 0) continue;
+    if (n.used_count == n.used.size()) {
+      n.used_count = TasNode::kManyPriorities;
+      break;
+    }
+    n.used[n.used_count++] = e;
+  }
+  n.phys = t.is_virtual ? vcells_[n.cell].pcell : n.cell;
+  n.phys_healthy = n.phys == kNone || pcells_[n.phys].healthy;
+  n.first_node = n.phys == kNone ? kNone : FirstNodeOf(n.phys);
+}
+
 void SchedulerImpl::RefreshTas(Tas& t, int32_t p, const SuggestedSet* suggested,
                                bool ignore_suggested) {
+  const std::vector<uint32_t>& versions = t.is_virtual ? vversion_ : pversion_;
   for (TasNode& n : t.nodes) {
-    const UsedLeaves& used = t.is_virtual ? vcells_[n.cell].used : pcells_[n.cell].used;
-    int32_t total = t.is_virtual ? vcells_[n.cell].total_leaves
-                                 : pcells_[n.cell].total_leaves;
+    if (versions[n.cell] != n.seen_version) SnapshotTasNode(t, n, versions[n.cell]);
+    int32_t at = 0, above = 0, total_used = 0;
+    if (n.used_count != TasNode::kManyPriorities) {
+      for (uint8_t k = 0; k < n.used_count; ++k) {
+        const auto& [prio, leaves] = n.used[k];
+        total_used += leaves;
+        if (prio == p) at += leaves;
+        else if (prio > p) above += leaves;
+      }
+    } else {
+      const UsedLeaves& used = t.is_virtual ? vcells_[n.cell].used : pcells_[n.cell].used;
+      at = used.At(p);
+      above = used.Above(p);
+      total_used = used.Total();
+    }
     if (t.cross_priority_pack) {
-      n.used_same = used.Total();
+      n.used_same = total_used;
       n.used_higher = 0;
     } else {
-      n.used_same = used.At(p);
-      n.used_higher = used.Above(p);
+      n.used_same = at;
+      n.used_higher = above;
     }
-    n.free_at_priority = total - used.AtOrAbove(p);
-    CellId phys = t.is_virtual ? vcells_[n.cell].pcell : n.cell;
-    if (phys == kNone) {
+    n.free_at_priority = n.total - (at + above);
+    if (n.phys == kNone) {
       n.healthy = true;
       n.suggested = true;
     } else {
-      n.healthy = pcells_[phys].healthy;
-      n.suggested = ignore_suggested || NodeSuggested(FirstNodeOf(phys), suggested);
+      n.healthy = n.phys_healthy;
+      n.suggested = ignore_suggested || NodeSuggested(n.first_node, suggested);
     }
   }
   // A stable sort, in place. Between two calls only the nodes touched since
@@ -1891,8 +1957,9 @@ void SchedulerImpl::CollectVictims(const GroupCells& pplace, std::vector<Victim>
       preemptors.push_back(p.reserving_group);
     }
   });
+  // By "namespace/name", compared in place (no string is built).
   std::sort(victims.begin(), victims.end(), [](const Victim& a, const Victim& b) {
-    return a.pod.FullName() < b.pod.FullName();
+    return FullNameLess(a.pod, b.pod);
   });
 }
 
@@ -2580,6 +2647,16 @@ Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec
           if (InFreeCellList(pleaf) &&
               vcells_[vcells_[vleaf].preassigned].priority > kFreePriority) {
             LazyPreemptCell(vcells_[vleaf].preassigned, g.name);
+          }
+          // Apiary: a virtual leaf still used by another group, or bound to
+          // another physical leaf, cannot take this one (step 3 ran only if
+          // the physical leaf was free). HiveD would use the virtual leaf
+          // twice; Apiary lazily preempts this group instead.
+          const VCell& vl = vcells_[vleaf];
+          if (vl.priority != kFreePriority || (vl.pcell != kNone && vl.pcell != pleaf)) {
+            g.members[member].virt[s][i] = kNone;
+            vleaf = kNone;
+            should_lazy = true;
           }
         } else {
           should_lazy = should_lazy || lazy == 1;

@@ -193,6 +193,8 @@ class SchedulerImpl {
   void SetVPriority(VCellId c, int32_t p);
   void AddPUsage(CellId c, int32_t p, int32_t delta);
   void AddVUsage(VCellId c, int32_t p, int32_t delta);
+  void SetVPcell(VCellId v, CellId p);  // binds (or unbinds: kNone) v's physical side
+  void BumpHealth(CellId c);            // after c's health changed
   void SetCellState(CellId c, CellState s);
   void BindCell(CellId p, VCellId v);
   void UnbindCell(CellId c);
@@ -210,6 +212,7 @@ class SchedulerImpl {
   void CollectNodeLeaves(bool is_virtual, int32_t c, int32_t p,
                          std::vector<int32_t>& free_leaves,
                          std::vector<int32_t>& preemptible) const;
+  void SnapshotTasNode(const Tas& t, TasNode& n, uint32_t version) const;
   void RefreshTas(Tas& t, int32_t p, const SuggestedSet* suggested, bool ignore_suggested);
   std::string TasNodeAddress(const Tas& t, const TasNode& n) const;
   bool FindNodesForPods(const Tas& t, const std::vector<int32_t>& pods,
@@ -325,6 +328,10 @@ class SchedulerImpl {
   std::vector<std::pair<int32_t, std::vector<int32_t>>> tas_avail_;
   std::vector<int32_t> opp_tas_;  // [chain]
   std::vector<Group> groups_;
+  // Change counters per cell (bumped on usage, binding and health changes),
+  // which let RefreshTas skip the cells of nodes that did not change.
+  std::vector<uint32_t> pversion_;
+  std::vector<uint32_t> vversion_;
   // Virtual cell by address; built on first use by recovery, dropped by
   // FinishRecovery.
   mutable std::unordered_map<std::string, VCellId> vcell_by_address_;

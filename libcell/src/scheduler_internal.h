@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -62,6 +63,7 @@ class UsedLeaves {
       if (e.first > p) s += e.second;
     return s;
   }
+  const std::vector<std::pair<int32_t, int32_t>>& entries() const { return entries_; }
 
  private:
   std::vector<std::pair<int32_t, int32_t>> entries_;
@@ -133,6 +135,18 @@ struct TasNode {
   int32_t used_higher = 0;
   bool healthy = true;
   bool suggested = true;
+
+  // A snapshot of what the values above are computed from, taken when the
+  // cell's version (SchedulerImpl::vversion_ / pversion_) changed, so that a
+  // refresh reads this array only instead of every node's cells.
+  static constexpr uint8_t kManyPriorities = 0xFF;
+  uint32_t seen_version = UINT32_MAX;
+  int32_t total = 0;
+  int32_t phys = kNone;  // the physical cell (bound one, for virtual nodes)
+  int32_t first_node = kNone;
+  bool phys_healthy = true;
+  uint8_t used_count = 0;  // entries in `used`, or kManyPriorities
+  std::array<std::pair<int32_t, int32_t>, 3> used{};  // (priority, leaves > 0)
 };
 
 struct Tas {

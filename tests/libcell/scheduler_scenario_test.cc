@@ -426,6 +426,30 @@ TEST_F(SchedulerScenarioTest, OpportunisticAvoidsGuaranteedAndPacks) {
   EXPECT_EQ(s().AffinityGroups().size(), 3u);  // Filtering creates nothing
 }
 
+// Victims are sorted by "namespace/name" as one string (hived.md 6.1): a
+// namespace that extends another sorts by its next byte ('-' < '/'), not
+// shorter-first as comparing (namespace, name) pairs would.
+TEST_F(SchedulerScenarioTest, VictimsSortByFullNameBytes) {
+  // As in OpportunisticAvoidsGuaranteedAndPacks: the opportunistic pods land
+  // on k80-1, which vc-a's second node then needs.
+  RunPod(s(), "g1", Spec("vc-a", 0, "K80", 1, "g1"), "k80-0", {0});
+  const PodRef a{"uid-a", "team", "y"};
+  const PodRef b{"uid-b", "team-a", "x"};
+  for (const PodRef& p : {a, b}) {
+    PodSchedulingSpec spec = Spec("vc-b", -1, "K80", 1, p.name);
+    spec.affinity_group_name = p.FullName();
+    ScheduleResult r = s().Schedule(p, spec, nullptr, SchedulingPhase::kFiltering);
+    ASSERT_EQ(r.kind, Kind::kBind) << Describe(r);
+    ASSERT_TRUE(s().AddAllocatedPod(p, spec, r.bind_info).ok());
+  }
+  ScheduleResult r = s().Schedule(Pod("g2"), Spec("vc-a", 0, "K80", 8, "g2"), nullptr,
+                                  SchedulingPhase::kFiltering);
+  ASSERT_EQ(r.kind, Kind::kPreempt) << Describe(r);
+  ASSERT_EQ(r.victims.size(), 2u);
+  EXPECT_EQ(r.victims[0].pod.FullName(), "team-a/x");
+  EXPECT_EQ(r.victims[1].pod.FullName(), "team/y");
+}
+
 // Preemption lifecycle inside a VC (6.1, 7.3): victims, Preempting /
 // BeingPreempted, Reserving / Reserved, completion on commit.
 TEST_F(SchedulerScenarioTest, PreemptionLifecycle) {
