@@ -355,7 +355,11 @@ Json Replayer::Restart(const nlohmann::json& event, Json out) {
   for (PodRecord* record : allocated) {
     auto mark = scheduler_->LazyMarkOfPod(record->pod.ref.uid);
     if (mark && !recovered_groups.count(mark->preemptor)) mark.reset();
-    Status st = (*fresh)->AddAllocatedPod(record->pod.ref, record->spec, record->bind_info, mark);
+    // The virtual cells the group holds now, as the extender keeps them in
+    // the pods' apiary.io/virtual-leaf-cells annotation.
+    cell::PodBindInfo info = record->bind_info;
+    info.virtual_leaf_cells = scheduler_->VirtualLeafCellsOfPod(record->pod.ref.uid);
+    Status st = (*fresh)->AddAllocatedPod(record->pod.ref, record->spec, info, mark);
     if (st.ok()) ++recovered;
   }
   (*fresh)->FinishRecovery();

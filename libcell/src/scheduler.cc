@@ -1914,6 +1914,38 @@ void SchedulerImpl::FillBindResultCached(Group& g, int32_t member, int32_t slot,
   r.cell_chain = r.bind_info.cell_chain;
 }
 
+std::vector<std::string> SchedulerImpl::VirtualLeafCellsOf(const Group& g) const {
+  std::vector<std::string> out;
+  if (!g.has_virtual) return out;
+  bool any = false;
+  auto add = [&](int32_t m, size_t s, size_t i) {
+    VCellId v = kNone;
+    if (m != kNone && s < g.members[m].virt.size() && i < g.members[m].virt[s].size())
+      v = g.members[m].virt[s][i];
+    out.push_back(v == kNone ? std::string() : vcells_[v].address);
+    any = any || v != kNone;
+  };
+  if (!g.original_bind_info.affinity_group_bind_info.empty()) {
+    // The order of the bind info the pods carry (HiveD may have written its
+    // members in another order than Apiary's ascending leaf counts).
+    for (const auto& mbi : g.original_bind_info.affinity_group_bind_info) {
+      if (mbi.pod_placements.empty()) continue;
+      const int32_t m = g.MemberOf(
+          static_cast<int32_t>(mbi.pod_placements[0].physical_leaf_cell_indices.size()));
+      for (size_t s = 0; s < mbi.pod_placements.size(); ++s)
+        for (size_t i = 0; i < mbi.pod_placements[s].physical_leaf_cell_indices.size(); ++i)
+          add(m, s, i);
+    }
+  } else {
+    for (size_t m = 0; m < g.members.size(); ++m)
+      for (size_t s = 0; s < g.members[m].phys.size(); ++s)
+        for (size_t i = 0; i < g.members[m].phys[s].size(); ++i)
+          add(static_cast<int32_t>(m), s, i);
+  }
+  if (!any) out.clear();
+  return out;
+}
+
 Placement SchedulerImpl::PlacementOf(const Group& g) const {
   Placement pl;
   pl.phys = PhysOf(g);
@@ -2458,6 +2490,37 @@ VCellId SchedulerImpl::MapPhysicalToVirtual(CellId c,
   return v;
 }
 
+void SchedulerImpl::FreeDoomedBindingFor(VCellId hint, CellId pleaf,
+                                         std::vector<std::pair<ChainId, int32_t>>& rebind) {
+  const VCellId wp = vcells_[hint].preassigned;
+  const int32_t level = vcells_[wp].level;
+  CellId a = pleaf;
+  while (a != kNone && pcells_[a].level < level) a = pcells_[a].parent;
+  if (a == kNone || pcells_[a].level != level || vcells_[wp].pcell == a) return;
+  auto doomed_unused = [&](CellId c) {
+    return c != kNone && pcells_[c].doomed_pos != kNone &&
+           pcells_[c].priority < kMinGuaranteedPriority;
+  };
+  const CellId d = vcells_[wp].pcell;
+  // Only doomed bindings move: the preassigned cell must be unbound or
+  // doomed elsewhere, and the group's own cell free or doomed (unused).
+  if (d != kNone && !doomed_unused(d)) return;
+  const bool a_doomed = doomed_unused(a) && pcells_[a].vcell != kNone &&
+                        vcells_[pcells_[a].vcell].parent == kNone;
+  if (!a_doomed && !InFreeCellList(a)) return;
+  auto release = [&](CellId c) {
+    VCellId v = pcells_[c].vcell;
+    VcId vc = vcells_[v].vc;
+    SetVPcell(v, kNone);
+    pcells_[c].vcell = kNone;
+    DoomedRemove(c);
+    ReleasePreassigned(c, vc, /*doomed=*/true);
+    rebind.emplace_back(pcells_[c].chain, pcells_[c].level);
+  };
+  if (d != kNone) release(d);
+  if (a_doomed) release(a);
+}
+
 // lazy: 0 = false, 1 = true, 2 = nil (opportunistic leaf).
 CellId SchedulerImpl::FindAllocatedLeaf(const PodBindInfo& info, size_t flat,
                                         const PodPlacementInfo& ppi, size_t index,
@@ -2617,6 +2680,9 @@ Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec
     groups_[gid].has_virtual = false;
   }
   size_t flat = 0;  // index of the leaf in bind-info order
+  // Levels where a doomed binding moved (FreeDoomedBindingFor): the bind rule
+  // runs there once the group holds its cells.
+  std::vector<std::pair<ChainId, int32_t>> doomed_rebind;
   for (const auto& mbi : info.affinity_group_bind_info) {
     if (mbi.pod_placements.empty()) continue;
     int32_t lc = static_cast<int32_t>(mbi.pod_placements[0].physical_leaf_cell_indices.size());
@@ -2627,6 +2693,14 @@ Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec
       for (size_t i = 0; i < pp.physical_leaf_cell_indices.size(); ++i, ++flat) {
         VCellId vleaf = kNone;
         int lazy = 0;
+        if (!mark && !should_lazy && groups_[gid].has_virtual && types_present) {
+          CellId pl = FindPhysicalLeaf(info.cell_chain, pp.physical_node,
+                                       pp.physical_leaf_cell_indices[i]);
+          if (pl != kNone) {
+            VCellId hint = VirtualHint(info, flat, groups_[gid], pcells_[pl].chain);
+            if (hint != kNone) FreeDoomedBindingFor(hint, pl, doomed_rebind);
+          }
+        }
         CellId pleaf = FindAllocatedLeaf(info, flat, pp, i, types_present || mark.has_value(),
                                          info.cell_chain, should_lazy, groups_[gid], vleaf,
                                          lazy);
@@ -2669,6 +2743,8 @@ Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec
       }
     }
   }
+  for (const auto& [ch, l] : doomed_rebind)
+    if (all_vc_free_[ch][l] > Healthy(ch, l)) TryBindDoomed(ch, l);
   Group& g = groups_[gid];
   if (mark) {
     g.lazy = *mark;
@@ -3167,6 +3243,12 @@ std::optional<LazyPreemptionMark> Scheduler::LazyMarkOfPod(std::string_view uid)
   auto it = impl_->pod_locs_.find(std::string(uid));
   if (it == impl_->pod_locs_.end()) return std::nullopt;
   return impl_->groups_[it->second.group].lazy;
+}
+
+std::vector<std::string> Scheduler::VirtualLeafCellsOfPod(std::string_view uid) const {
+  auto it = impl_->pod_locs_.find(std::string(uid));
+  if (it == impl_->pod_locs_.end()) return {};
+  return impl_->VirtualLeafCellsOf(impl_->groups_[it->second.group]);
 }
 
 std::vector<AffinityGroupStatus> Scheduler::AffinityGroups() const {

@@ -260,6 +260,9 @@ class SchedulerImpl {
   void FillBindResult(const Group* g, const Request& req, const Placement& pl,
                       int32_t member, int32_t slot, ScheduleResult& r) const;
   Placement PlacementOf(const Group& g) const;
+  // The group's current virtual leaf addresses in the order of the bind info
+  // its pods carry (PodBindInfo::virtual_leaf_cells); empty without any.
+  std::vector<std::string> VirtualLeafCellsOf(const Group& g) const;
   void FillBindResultCached(Group& g, int32_t member, int32_t slot, ScheduleResult& r);
   Request RequestOf(const Group& g) const;
   void CollectVictims(const GroupCells& pplace, std::vector<Victim>& victims,
@@ -288,6 +291,14 @@ class SchedulerImpl {
   // else kNone.
   VCellId VirtualHint(const PodBindInfo& info, size_t flat, const Group& g, ChainId ch) const;
   VCellId VAncestorAt(VCellId v, int32_t level) const;
+  // Recovery: startup binds doomed cells before any pod is recovered
+  // (hived.md 9), possibly onto the very bad cell a recovered group holds,
+  // or binding the group's own preassigned cell elsewhere. When the persisted
+  // virtual leaf `hint` of physical leaf `pleaf` meets such doomed (unused)
+  // bindings, they are released so the group gets its cells back; the levels
+  // touched are appended to `rebind` for the bind rule (8.2) to run there.
+  void FreeDoomedBindingFor(VCellId hint, CellId pleaf,
+                            std::vector<std::pair<ChainId, int32_t>>& rebind);
   CellId FindAllocatedLeaf(const PodBindInfo& info, size_t flat,
                            const PodPlacementInfo& ppi, size_t index, bool has_types,
                            const std::string& chain, bool lazy_so_far, const Group& g,

@@ -600,6 +600,8 @@ void Extender::SyncAnnotations() {
     cell::PodRef ref;
     AnnotationPatch patch;
     std::optional<std::string> preemptor, time;
+    bool cells_changed = false;
+    std::optional<std::string> cells;  // the new virtual-leaf-cells value
   };
   std::vector<Patch> patches;
   {
@@ -615,18 +617,38 @@ void Extender::SyncAnnotations() {
       auto it = desired.find(uid);
       Patch p;
       p.ref = e.ref;
+      p.preemptor = e.lazy_preemptor;
+      p.time = e.lazy_time;
       if (it != desired.end()) {
         std::string when = wire::FormatRfc3339(it->second->preemption_time);
-        if (e.lazy_preemptor == it->second->preemptor && e.lazy_time == when) continue;
-        p.patch = {{cell::kAnnotationLazyPreemptor, it->second->preemptor},
-                   {kAnnotationLazyPreemptionTime, when}};
-        p.preemptor = it->second->preemptor;
-        p.time = when;
-      } else {
-        if (!e.lazy_preemptor && !e.lazy_time) continue;
+        if (e.lazy_preemptor != it->second->preemptor || e.lazy_time != when) {
+          p.patch = {{cell::kAnnotationLazyPreemptor, it->second->preemptor},
+                     {kAnnotationLazyPreemptionTime, when}};
+          p.preemptor = it->second->preemptor;
+          p.time = when;
+        }
+      } else if (e.lazy_preemptor || e.lazy_time) {
         p.patch = {{cell::kAnnotationLazyPreemptor, std::nullopt},
                    {kAnnotationLazyPreemptionTime, std::nullopt}};
+        p.preemptor.reset();
+        p.time.reset();
       }
+      // The group's virtual cells as they are now (lost to a lazy
+      // preemption, re-derived after a reverted one): the next restart
+      // restores what the pods say (apiary.io/virtual-leaf-cells).
+      if (e.allocated && e.bind_info && (e.state == PodState::kBound || e.binding_created)) {
+        cell::PodBindInfo info = *e.bind_info;
+        info.virtual_leaf_cells = scheduler_->VirtualLeafCellsOfPod(uid);
+        std::string text = cell::EmitVirtualLeafCells(info);
+        std::optional<std::string> want =
+            text.empty() ? std::nullopt : std::optional<std::string>(std::move(text));
+        if (want != e.virtual_cells_text) {
+          p.patch.emplace_back(cell::kAnnotationVirtualLeafCells, want);
+          p.cells_changed = true;
+          p.cells = std::move(want);
+        }
+      }
+      if (p.patch.empty()) continue;
       patches.push_back(std::move(p));
     }
   }
@@ -636,7 +658,7 @@ void Extender::SyncAnnotations() {
       metrics_.annotation_patches++;
       if (!st.ok() && st.code != 404) {
         metrics_.annotation_patch_errors++;
-        LogWarn("lazy_mark_patch_failed", {{"pod", p.ref.FullName()}, {"uid", p.ref.uid},
+        LogWarn("annotation_patch_failed", {{"pod", p.ref.FullName()}, {"uid", p.ref.uid},
                                            {"code", std::to_string(st.code)}, {"error", st.message}});
         ann_failed_ = true;
         MarkAnnotationsDirty();
@@ -647,6 +669,7 @@ void Extender::SyncAnnotations() {
       if (it != pods_.end()) {
         it->second.lazy_preemptor = p.preemptor;
         it->second.lazy_time = p.time;
+        if (p.cells_changed) it->second.virtual_cells_text = p.cells;
       }
     });
   }

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "apiary/cell/annotations.h"
 #include "apiary/extender/extender.h"
@@ -600,6 +601,32 @@ TEST_F(ExtenderTest, FullNodeObjectsAreAnsweredInKind) {
   EXPECT_EQ(f["Nodes"]["items"][0]["status"]["capacity"]["cpu"], "1");
 }
 
+TEST_F(ExtenderTest, BindWritesTheGroupsVirtualLeafCells) {
+  Start();
+  Json pod = AddPod("vc-0", PodSpecArgs{"prod", 10, "V100", 2});
+  BindAndObserve(pod);
+  Json g = Json::parse(Do("GET", "/v1/inspect/affinitygroups/").body)["items"][0]["status"];
+  ASSERT_TRUE(g.contains("virtualPlacement")) << g.dump();
+  Json want = Json::array();
+  for (const auto& [cell, leaves] : g["virtualPlacement"].items())
+    for (const auto& l : leaves) want.push_back(l);
+  std::optional<std::string> written;
+  {
+    std::lock_guard lock(api_.mu);
+    ASSERT_EQ(api_.bindings.size(), 1u);
+    for (const auto& [k, v] : api_.bindings[0].annotations)
+      if (k == cell::kAnnotationVirtualLeafCells) written = v;
+  }
+  ASSERT_TRUE(written.has_value());
+  EXPECT_EQ(Json::parse(*written), want);
+  // In sync already: the annotation loop has nothing to patch.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  Drain();
+  std::lock_guard lock(api_.mu);
+  for (const auto& [ref, patch] : api_.patches)
+    for (const auto& [k, v] : patch) EXPECT_NE(k, cell::kAnnotationVirtualLeafCells) << ref.FullName();
+}
+
 TEST_F(ExtenderTest, LazyPreemptionMarkIsWrittenToPods) {
   Start();
   // research owns two V100 switches (8 GPUs); two lazy low-priority groups fill them.
@@ -618,11 +645,14 @@ TEST_F(ExtenderTest, LazyPreemptionMarkIsWrittenToPods) {
   ASSERT_TRUE(apiary::testing::WaitUntil(
       [&] {
         std::lock_guard lock(api_.mu);
-        std::set<std::string> patched;
+        std::set<std::string> patched, cells_removed;
         for (const auto& [ref, patch] : api_.patches)
-          for (const auto& [k, v] : patch)
+          for (const auto& [k, v] : patch) {
             if (k == cell::kAnnotationLazyPreemptor && v) patched.insert(ref.uid);
-        return patched == lazy_uids;
+            // The group lost its virtual cells: the persisted ones go too.
+            if (k == cell::kAnnotationVirtualLeafCells && !v) cells_removed.insert(ref.uid);
+          }
+        return patched == lazy_uids && cells_removed == lazy_uids;
       },
       std::chrono::seconds(5)));
 }

@@ -172,6 +172,13 @@ class Scheduler {
 
   // The lazy-preemption mark of the group of an allocated pod, if any.
   std::optional<LazyPreemptionMark> LazyMarkOfPod(std::string_view uid) const;
+  // The virtual leaf cells the group of an allocated pod holds now, in the
+  // order of its bind info (PodBindInfo::virtual_leaf_cells): what the pod's
+  // apiary.io/virtual-leaf-cells annotation should say. Empty when the group
+  // holds none (opportunistic, lazily preempted) or the pod is unknown. It
+  // changes only when a group loses its cells (lazy preemption) or gets them
+  // back re-derived (a reverted mark, a restart with bad nodes).
+  std::vector<std::string> VirtualLeafCellsOfPod(std::string_view uid) const;
 
   // Inspection (hived.md 11).
   std::vector<AffinityGroupStatus> AffinityGroups() const;  // by name
