@@ -359,6 +359,11 @@ cell::Result<std::vector<BoundPod>> ReadPods(const std::string& text, const std:
     }
     b.spec = std::move(spec).value();
     b.bind_info = std::move(info).value();
+    if (std::string cells = pod->Annotation(cell::kAnnotationVirtualLeafCells); !cells.empty()) {
+      // Only a preference at recovery: without it the cells are re-derived.
+      cell::Status st = cell::ApplyVirtualLeafCells(cells, b.bind_info);
+      if (!st.ok()) r->warnings.push_back("pod " + full + ": " + st.message() + " (ignored)");
+    }
     if (std::string p = pod->Annotation(cell::kAnnotationLazyPreemptor); !p.empty())
       b.mark = cell::LazyPreemptionMark{p, 0};
     if (status && status->contains("conditions") && (*status)["conditions"].is_array()) {
@@ -412,7 +417,9 @@ cell::Result<Recovered> Recover(const cell::Config& config, const std::vector<Bo
   for (const BoundPod& p : pods) {
     std::optional<cell::LazyPreemptionMark> mark =
         marks_from ? marks_from->LazyMarkOfPod(p.pod.ref.uid) : p.mark;
-    cell::Status st = r.scheduler->AddAllocatedPod(p.pod.ref, p.spec, p.bind_info, mark);
+    cell::PodBindInfo info = p.bind_info;
+    if (marks_from) info.virtual_leaf_cells = marks_from->VirtualLeafCellsOfPod(p.pod.ref.uid);
+    cell::Status st = r.scheduler->AddAllocatedPod(p.pod.ref, p.spec, info, mark);
     if (!st.ok()) r.failed[p.pod.ref.uid] = st.message();
   }
   r.scheduler->FinishRecovery();
