@@ -5,14 +5,28 @@
 #include <openssl/x509.h>
 #include <yaml-cpp/yaml.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "apiary/extender/json_doc.h"
 #include "apiary/extender/log.h"
+
+extern char** environ;
 
 namespace apiary::extender {
 
@@ -76,7 +90,445 @@ std::string RfcNow() {
   return buf;
 }
 
+// ---------------------------------------------------------------------------
+// kubeconfig users[].user.exec
+
+constexpr char kExecV1[] = "client.authentication.k8s.io/v1";
+constexpr char kExecV1beta1[] = "client.authentication.k8s.io/v1beta1";
+constexpr char kExecV1alpha1[] = "client.authentication.k8s.io/v1alpha1";
+
+// A scalar field of `node` as a string; `*out` untouched when absent/null.
+Status ScalarField(const YAML::Node& node, const char* key, const std::string& where, std::string* out) {
+  YAML::Node v = node[key];
+  if (!v || v.IsNull()) return Status::Ok();
+  if (!v.IsScalar()) return Status::Invalid(where + "." + key + ": must be a string");
+  *out = v.as<std::string>();
+  return Status::Ok();
+}
+
+Result<ExecConfig> ParseExec(const YAML::Node& exec, const std::string& where,
+                             const std::string& kubeconfig_path) {
+  if (!exec.IsMap()) return Status::Invalid(where + ": must be a mapping");
+  ExecConfig e;
+  if (auto st = ScalarField(exec, "command", where, &e.command); !st.ok()) return st;
+  if (e.command.empty()) return Status::Invalid(where + ".command: missing (the plugin to run)");
+  if (auto st = ScalarField(exec, "apiVersion", where, &e.api_version); !st.ok()) return st;
+  if (e.api_version.empty())
+    return Status::Invalid(where + ".apiVersion: missing (" + kExecV1 + " or " + kExecV1beta1 + ")");
+  if (e.api_version == kExecV1alpha1)
+    return Status::Invalid(where + ".apiVersion: " + e.api_version + " is not supported; use " + kExecV1 +
+                           " or " + kExecV1beta1);
+  if (e.api_version != kExecV1 && e.api_version != kExecV1beta1)
+    return Status::Invalid(where + ".apiVersion: \"" + e.api_version + "\" is not supported; use " + kExecV1 +
+                           " or " + kExecV1beta1);
+  if (YAML::Node args = exec["args"]; args && !args.IsNull()) {
+    if (!args.IsSequence()) return Status::Invalid(where + ".args: must be a list of strings");
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (!args[i].IsScalar())
+        return Status::Invalid(where + ".args[" + std::to_string(i) + "]: must be a string");
+      e.args.push_back(args[i].as<std::string>());
+    }
+  }
+  if (YAML::Node env = exec["env"]; env && !env.IsNull()) {
+    if (!env.IsSequence()) return Status::Invalid(where + ".env: must be a list of {name, value}");
+    for (size_t i = 0; i < env.size(); ++i) {
+      const std::string at = where + ".env[" + std::to_string(i) + "]";
+      if (!env[i].IsMap()) return Status::Invalid(at + ": must be a mapping with name and value");
+      std::string name, value;
+      if (auto st = ScalarField(env[i], "name", at, &name); !st.ok()) return st;
+      if (auto st = ScalarField(env[i], "value", at, &value); !st.ok()) return st;
+      if (name.empty() || name.find('=') != std::string::npos)
+        return Status::Invalid(at + ".name: missing or contains '='");
+      e.env.emplace_back(name, value);
+    }
+  }
+  if (auto st = ScalarField(exec, "installHint", where, &e.install_hint); !st.ok()) return st;
+  if (YAML::Node p = exec["provideClusterInfo"]; p && !p.IsNull()) {
+    bool b = false;
+    if (!p.IsScalar() || !YAML::convert<bool>::decode(p, b))
+      return Status::Invalid(where + ".provideClusterInfo: must be true or false");
+    e.provide_cluster_info = b;
+  }
+  std::string mode;
+  if (auto st = ScalarField(exec, "interactiveMode", where, &mode); !st.ok()) return st;
+  if (mode == "Always")
+    return Status::Invalid(where + ".interactiveMode: Always is not supported (apiary-extender runs without a "
+                           "terminal); use Never or IfAvailable");
+  if (!mode.empty() && mode != "Never" && mode != "IfAvailable")
+    return Status::Invalid(where + ".interactiveMode: \"" + mode + "\" is not one of Never, IfAvailable, Always");
+  // A relative path (with a separator) is relative to the kubeconfig's
+  // directory; a bare name is looked up in PATH when run.
+  if (e.command.find('/') != std::string::npos && e.command[0] != '/') {
+    std::error_code ec;
+    std::filesystem::path dir = std::filesystem::absolute(kubeconfig_path, ec).parent_path();
+    e.command = (dir / e.command).lexically_normal().string();
+  }
+  return e;
+}
+
+// "2024-05-01T10:00:00Z", "2024-05-01T10:00:00.5+02:00" (RFC 3339).
+bool ParseRfc3339(std::string_view s, std::chrono::system_clock::time_point* out) {
+  auto digits = [&](size_t pos, size_t n, int* v) {
+    if (pos + n > s.size()) return false;
+    int x = 0;
+    for (size_t i = pos; i < pos + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      x = x * 10 + (s[i] - '0');
+    }
+    *v = x;
+    return true;
+  };
+  int year, mon, day, hour, min, sec;
+  if (!digits(0, 4, &year) || s.size() < 20 || s[4] != '-' || !digits(5, 2, &mon) || s[7] != '-' ||
+      !digits(8, 2, &day) || (s[10] != 'T' && s[10] != 't') || !digits(11, 2, &hour) || s[13] != ':' ||
+      !digits(14, 2, &min) || s[16] != ':' || !digits(17, 2, &sec))
+    return false;
+  if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) return false;
+  size_t i = 19;
+  int64_t nanos = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    size_t start = i;
+    int64_t scale = 100000000;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      nanos += (s[i] - '0') * scale;
+      scale /= 10;
+      ++i;
+    }
+    if (i == start) return false;
+  }
+  int offset = 0;  // seconds east of UTC
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int oh, om;
+    if (!digits(i + 1, 2, &oh) || i + 3 >= s.size() || s[i + 3] != ':' || !digits(i + 4, 2, &om) || oh > 23 ||
+        om > 59)
+      return false;
+    offset = (oh * 3600 + om * 60) * (s[i] == '-' ? -1 : 1);
+    i += 6;
+  } else {
+    return false;
+  }
+  if (i != s.size()) return false;
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = mon - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = min;
+  tm.tm_sec = sec;
+  std::time_t t = timegm(&tm);
+  if (t == static_cast<std::time_t>(-1) && !(year == 1969 && mon == 12 && day == 31)) return false;
+  *out = std::chrono::system_clock::from_time_t(t - offset) +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(nanos));
+  return true;
+}
+
+std::string FormatRfc3339(std::chrono::system_clock::time_point tp) {
+  std::time_t t = std::chrono::system_clock::to_time_t(tp);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Trims ASCII whitespace on both ends and caps the length for messages.
+std::string TrimForMessage(std::string_view s, size_t max = 4096) {
+  auto space = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  if (s.size() > max) return std::string(s.substr(0, max)) + "...";
+  return std::string(s);
+}
+
+class Fd {
+ public:
+  Fd() = default;
+  ~Fd() { Close(); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int* ptr() { return &fd_; }
+  int get() const { return fd_; }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct ChildResult {
+  int spawn_error = 0;  // errno of posix_spawnp, 0 = started
+  int wait_status = 0;  // of waitpid, when exited
+  bool exited = false;
+  bool timed_out = false;
+  bool too_much_output = false;
+  bool cancelled = false;
+  std::string out, err;
+};
+
+// Runs argv[0] (PATH lookup for a bare name) with `env`, stdin from
+// /dev/null, in its own process group; collects stdout (up to
+// `max_out` bytes) and stderr (the first 64 KiB). Kills the group on
+// timeout, excess output or `cancel`; always reaps the child.
+ChildResult RunChild(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                     std::chrono::milliseconds timeout, size_t max_out, const std::atomic<bool>* cancel) {
+  ChildResult res;
+  constexpr size_t kMaxErr = 64 * 1024;
+  Fd out_r, err_r;
+  Fd out_w, err_w;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) {
+    res.spawn_error = errno;
+    return res;
+  }
+  *out_r.ptr() = p[0];
+  *out_w.ptr() = p[1];
+  if (pipe2(p, O_CLOEXEC) != 0) {
+    res.spawn_error = errno;
+    return res;
+  }
+  *err_r.ptr() = p[0];
+  *err_w.ptr() = p[1];
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
+  posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+  // Sockets and files this process opened without O_CLOEXEC stay here.
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t mask;
+  sigemptyset(&mask);
+  posix_spawnattr_setsigmask(&attr, &mask);  // the extender blocks signals for sigwait
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&defaults, sig);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+
+  std::vector<char*> args, envp;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  res.spawn_error = posix_spawnp(&pid, args[0], &fa, &attr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (res.spawn_error != 0) return res;
+  auto reap = [&](bool kill_first) {
+    if (kill_first) {
+      ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+    }
+    int status = 0;
+    pid_t r;
+    do r = ::waitpid(pid, &status, 0);
+    while (r < 0 && errno == EINTR);
+    res.exited = r == pid;
+    res.wait_status = status;
+  };
+  // Our copies of the write ends: EOF once the child (and whatever it
+  // started) closed theirs.
+  out_w.Close();
+  err_w.Close();
+
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool out_open = true, err_open = true;
+  char buf[65536];
+  while (out_open || err_open) {
+    if (cancel && cancel->load()) {
+      res.cancelled = true;
+      break;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      res.timed_out = true;
+      break;
+    }
+    pollfd fds[2];
+    nfds_t n = 0;
+    if (out_open) fds[n++] = {out_r.get(), POLLIN, 0};
+    if (err_open) fds[n++] = {err_r.get(), POLLIN, 0};
+    int wait_ms = static_cast<int>(std::min<int64_t>(left.count(), cancel ? 100 : 1000));
+    int pr = ::poll(fds, n, wait_ms);
+    if (pr < 0 && errno != EINTR) {
+      res.timed_out = true;  // cannot wait for output: give up on the child
+      break;
+    }
+    for (nfds_t i = 0; pr > 0 && i < n; ++i) {
+      if (fds[i].revents == 0) continue;
+      ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
+      if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      bool is_out = fds[i].fd == out_r.get();
+      if (got <= 0) {
+        (is_out ? out_open : err_open) = false;
+        continue;
+      }
+      if (is_out) {
+        res.out.append(buf, static_cast<size_t>(got));
+        if (res.out.size() > max_out) res.too_much_output = true;
+      } else if (res.err.size() < kMaxErr) {
+        res.err.append(buf, std::min(static_cast<size_t>(got), kMaxErr - res.err.size()));
+      }
+    }
+    if (res.too_much_output) break;
+  }
+  if (res.timed_out || res.too_much_output || res.cancelled) {
+    reap(true);
+    return res;
+  }
+  // Both pipes closed: the child is exiting (or closed them and lingers).
+  for (int sleep_ms = 1;;) {
+    int status = 0;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) {
+      res.exited = true;
+      res.wait_status = status;
+      return res;
+    }
+    if (r < 0 && errno != EINTR) return res;  // not ours to reap (SIGCHLD ignored)
+    if (std::chrono::steady_clock::now() >= deadline) {
+      res.timed_out = true;
+      reap(true);
+      return res;
+    }
+    if (cancel && cancel->load()) {
+      res.cancelled = true;
+      reap(true);
+      return res;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+    sleep_ms = std::min(sleep_ms * 2, 50);
+  }
+}
+
 }  // namespace
+
+Result<ExecCredential> RunExecPlugin(const KubeConfig& config, const std::atomic<bool>* cancel) {
+  if (!config.exec) return Status::Invalid(config.source + ": no exec credential plugin configured");
+  const ExecConfig& e = *config.exec;
+  const std::string who = "exec credential plugin of kubeconfig user \"" + e.user + "\" (" + e.command + ")";
+
+  // KUBERNETES_EXEC_INFO: the ExecCredential request.
+  std::string info = "{\"apiVersion\":" + JsonQuote(e.api_version) +
+                     ",\"kind\":\"ExecCredential\",\"spec\":{\"interactive\":false";
+  if (e.provide_cluster_info) {
+    info += ",\"cluster\":{\"server\":" + JsonQuote(config.server);
+    if (!config.ca_pem.empty()) {
+      static const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+      std::string b64;
+      const std::string& in = config.ca_pem;
+      for (size_t i = 0; i < in.size(); i += 3) {
+        uint32_t v = static_cast<uint32_t>(static_cast<unsigned char>(in[i])) << 16;
+        if (i + 1 < in.size()) v |= static_cast<uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8;
+        if (i + 2 < in.size()) v |= static_cast<uint32_t>(static_cast<unsigned char>(in[i + 2]));
+        b64.push_back(kB64[(v >> 18) & 63]);
+        b64.push_back(kB64[(v >> 12) & 63]);
+        b64.push_back(i + 1 < in.size() ? kB64[(v >> 6) & 63] : '=');
+        b64.push_back(i + 2 < in.size() ? kB64[v & 63] : '=');
+      }
+      info += ",\"certificate-authority-data\":" + JsonQuote(b64);
+    }
+    info += std::string(",\"insecure-skip-tls-verify\":") + (config.insecure ? "true" : "false") + "}";
+  }
+  info += "}}";
+
+  // The environment: ours, then the kubeconfig's env (overriding), then
+  // KUBERNETES_EXEC_INFO.
+  std::vector<std::string> env;
+  auto overridden = [&](std::string_view entry) {
+    std::string_view name = entry.substr(0, entry.find('='));
+    if (name == "KUBERNETES_EXEC_INFO") return true;
+    for (const auto& [k, v] : e.env)
+      if (k == name) return true;
+    return false;
+  };
+  for (char** p = environ; p && *p; ++p)
+    if (!overridden(*p)) env.emplace_back(*p);
+  for (const auto& [k, v] : e.env) env.push_back(k + "=" + v);
+  env.push_back("KUBERNETES_EXEC_INFO=" + info);
+
+  std::vector<std::string> argv{e.command};
+  argv.insert(argv.end(), e.args.begin(), e.args.end());
+  ChildResult r = RunChild(argv, env, e.timeout, e.max_output_bytes, cancel);
+
+  if (r.spawn_error != 0) {
+    std::string m = who + ": cannot run: " + std::strerror(r.spawn_error);
+    if (r.spawn_error == ENOENT)
+      m = who + (e.command.find('/') == std::string::npos ? ": command not found in PATH" : ": no such file");
+    if (!e.install_hint.empty()) m += "; installHint: " + TrimForMessage(e.install_hint);
+    return Status::Invalid(m);
+  }
+  if (r.cancelled) return Status::Invalid(who + ": cancelled (client stopping); killed");
+  if (r.timed_out)
+    return Status::Invalid(who + ": did not finish within " + std::to_string(e.timeout.count()) + " ms; killed");
+  if (r.too_much_output)
+    return Status::Invalid(who + ": wrote more than " + std::to_string(e.max_output_bytes) +
+                           " bytes to stdout; killed");
+  const std::string stderr_text = TrimForMessage(r.err);
+  if (r.exited && WIFSIGNALED(r.wait_status))
+    return Status::Invalid(who + ": killed by signal " + std::to_string(WTERMSIG(r.wait_status)) +
+                           (stderr_text.empty() ? "" : ": " + stderr_text));
+  if (r.exited && WIFEXITED(r.wait_status) && WEXITSTATUS(r.wait_status) != 0) {
+    std::string m = who + ": exited with status " + std::to_string(WEXITSTATUS(r.wait_status)) + ": " +
+                    (stderr_text.empty() ? "(no stderr output)" : stderr_text);
+    if (WEXITSTATUS(r.wait_status) == 127 && !e.install_hint.empty())
+      m += "; installHint: " + TrimForMessage(e.install_hint);
+    return Status::Invalid(m);
+  }
+
+  // The ExecCredential response.
+  auto doc = JsonDoc::Parse(r.out);
+  if (!doc.ok())
+    return Status::Invalid(who + ": stdout is not an ExecCredential: " + doc.status().message() +
+                           (r.out.empty() ? " (empty output)" : ""));
+  JsonRef root = doc->root();
+  if (!root.IsObject())
+    return Status::Invalid(who + ": stdout is not an ExecCredential: a JSON " + root.TypeName() +
+                           ", not an object");
+  JsonRef kind = root.Find("kind");
+  if (!kind.IsString() || kind.str() != "ExecCredential")
+    return Status::Invalid(who + ": stdout has kind " +
+                           (kind.IsString() ? JsonQuote(kind.str()) : std::string(kind.TypeName())) +
+                           ", want \"ExecCredential\"");
+  JsonRef api_version = root.Find("apiVersion");
+  if (!api_version.IsString() || api_version.str() != e.api_version)
+    return Status::Invalid(who + ": stdout has apiVersion " +
+                           (api_version.IsString() ? JsonQuote(api_version.str())
+                                                   : std::string(api_version.TypeName())) +
+                           ", want " + JsonQuote(e.api_version) + " (users[" + e.user + "].user.exec.apiVersion)");
+  JsonRef status = root.Find("status");
+  if (!status.IsObject()) return Status::Invalid(who + ": the ExecCredential has no status");
+  ExecCredential cred;
+  JsonRef token = status.Find("token");
+  if (token.IsString()) cred.token = std::string(token.str());
+  if (cred.token.empty()) {
+    if (!status.Find("clientCertificateData").IsNull() || !status.Find("clientKeyData").IsNull())
+      return Status::Invalid(who + ": returned a client certificate (status.clientCertificateData/clientKeyData); "
+                             "only status.token credentials are supported");
+    return Status::Invalid(who + ": status.token is missing or empty");
+  }
+  JsonRef exp = status.Find("expirationTimestamp");
+  if (!exp.IsNull()) {
+    std::chrono::system_clock::time_point tp;
+    if (!exp.IsString() || !ParseRfc3339(exp.str(), &tp))
+      return Status::Invalid(who + ": status.expirationTimestamp " +
+                             (exp.IsString() ? JsonQuote(exp.str()) : std::string(exp.raw())) +
+                             " is not an RFC 3339 time");
+    cred.expiry = tp;
+  }
+  return cred;
+}
 
 std::string KubeMicroTime() {
   auto now = std::chrono::system_clock::now();
@@ -146,12 +598,20 @@ Result<KubeConfig> LoadKubeconfig(const std::string& path, const std::string& co
     }
     YAML::Node user = Named(root["users"], user_name, "user");
     if (user) {
-      if (user["exec"] || user["auth-provider"])
-        return Status::Invalid(path + ": users[" + user_name +
-                               "]: exec and auth-provider credential plugins are not supported; "
-                               "use a token, tokenFile or client certificate");
+      const std::string where = path + ": users[" + user_name + "].user";
+      if (user["auth-provider"] && !user["auth-provider"].IsNull())
+        return Status::Invalid(where + ".auth-provider: auth-provider plugins are not supported; "
+                               "use an exec credential plugin, a token, tokenFile or client certificate");
       if (user["token"]) c.token = user["token"].as<std::string>();
       if (user["tokenFile"]) c.token_file = Resolve(dir, user["tokenFile"].as<std::string>());
+      if (YAML::Node exec = user["exec"]; exec && !exec.IsNull()) {
+        if (!c.token.empty() || !c.token_file.empty())
+          return Status::Invalid(where + ".exec: cannot be combined with token or tokenFile; keep one of them");
+        auto e = ParseExec(exec, where + ".exec", path);
+        if (!e.ok()) return e.status();
+        e->user = user_name;
+        c.exec = std::move(*e);
+      }
       if (user["client-certificate-data"]) {
         auto d = Base64Decode(user["client-certificate-data"].as<std::string>(), path + ": client-certificate-data");
         if (!d.ok()) return d.status();
@@ -254,6 +714,10 @@ KubeClient::KubeClient(KubeConfig config, std::string user_agent, std::chrono::m
 KubeClient::~KubeClient() { Stop(); }
 
 std::string KubeClient::Token() {
+  if (config_.exec) {
+    std::lock_guard lock(token_mu_);
+    return ExecToken();
+  }
   if (config_.token_file.empty()) return config_.token;
   std::lock_guard lock(token_mu_);
   auto now = std::chrono::steady_clock::now();
@@ -264,6 +728,54 @@ std::string KubeClient::Token() {
     token_read_ = now;
   }
   return token_;
+}
+
+std::string KubeClient::ExecToken() {
+  const ExecConfig& e = *config_.exec;
+  auto now = std::chrono::steady_clock::now();
+  if (exec_valid_ && now >= token_expiry_) {
+    exec_valid_ = false;
+    token_.clear();
+  }
+  if (exec_valid_ && now < token_refresh_) return token_;
+  // Expired, about to expire, rejected with 401, or never fetched. After a
+  // failure, wait out the backoff (with the old token while it is valid).
+  if (now < exec_retry_) return token_;
+  auto cred = RunExecPlugin(config_, &stopped_);
+  now = std::chrono::steady_clock::now();
+  if (!cred.ok()) {
+    LogError("exec_credential_failed",
+             {{"source", config_.source}, {"user", e.user}, {"error", cred.status().message()}});
+    exec_retry_ = now + e.failure_backoff;
+    return token_;
+  }
+  token_ = std::move(cred->token);
+  exec_valid_ = true;
+  exec_retry_ = {};
+  std::string expires = "never (until the API server answers 401)";
+  if (cred->expiry) {
+    // Refresh a little before the expiry: a fifth of the lifetime, at most 10 s.
+    auto left = std::chrono::duration_cast<std::chrono::steady_clock::duration>(*cred->expiry -
+                                                                                std::chrono::system_clock::now());
+    if (left.count() < 0) left = left.zero();
+    auto margin = std::min<std::chrono::steady_clock::duration>(std::chrono::seconds(10), left / 5);
+    token_expiry_ = now + left;
+    token_refresh_ = token_expiry_ - margin;
+    expires = FormatRfc3339(*cred->expiry);
+  } else {
+    token_expiry_ = token_refresh_ = std::chrono::steady_clock::time_point::max();
+  }
+  LogInfo("exec_credential", {{"source", config_.source}, {"user", e.user}, {"expires", expires}});
+  return token_;
+}
+
+void KubeClient::Unauthorized(const std::string& used) {
+  if (!config_.exec || used.empty()) return;
+  std::lock_guard lock(token_mu_);
+  if (!exec_valid_ || token_ != used) return;  // already replaced
+  exec_valid_ = false;
+  token_.clear();
+  LogWarn("exec_credential_rejected", {{"source", config_.source}, {"user", config_.exec->user}});
 }
 
 std::unique_ptr<httplib::ClientImpl> KubeClient::NewClient(std::chrono::milliseconds read_timeout) {
@@ -348,6 +860,7 @@ HttpResult KubeClient::Do(const std::string& method, const std::string& path, co
   out.status = r->status;
   out.body = std::move(r->body);
   Release(std::move(c));
+  if (out.status == 401) Unauthorized(token);
   return out;
 }
 
@@ -402,6 +915,7 @@ HttpResult KubeClient::Stream(const std::string& path,
     streams_.erase(c.get());
   }
   if (!r && out.status == 0) out.error = httplib::to_string(r.error());
+  if (out.status == 401) Unauthorized(token);
   if (ok_status && !buffer.empty()) on_line(buffer);  // a final line without '\n'
   return out;
 }

@@ -231,6 +231,16 @@ int64_t FakeApiServer::RequestCount(const std::string& match) {
   return n;
 }
 
+void FakeApiServer::RequireBearerToken(const std::string& token) {
+  std::lock_guard lock(mu_);
+  required_token_ = token;
+}
+
+std::vector<std::string> FakeApiServer::BearerTokens() {
+  std::lock_guard lock(mu_);
+  return bearer_tokens_;
+}
+
 int FakeApiServer::Start(int port, const std::string& host) {
   server_ = std::make_unique<httplib::Server>();
   server_->new_task_queue = [] { return new httplib::ThreadPool(64); };
@@ -271,6 +281,13 @@ void FakeApiServer::Routes() {
     {
       std::lock_guard lock(mu_);
       request_log_.push_back(line);
+      const std::string auth = req.get_header_value("Authorization");
+      const std::string bearer = auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : "";
+      bearer_tokens_.push_back(bearer);
+      if (!required_token_.empty() && bearer != required_token_ && !(!seg.empty() && seg[0] == "fake")) {
+        ReplyStatus(res, 401, "Unauthorized", "Unauthorized");
+        return;
+      }
       for (auto& f : failures_) {
         if (f.count > 0 && line.find(f.match) != std::string::npos) {
           --f.count;

@@ -7,7 +7,8 @@
 //
 // Test hooks under /fake/: compact the watch history (the next watch from an
 // old resourceVersion gets 410), inject failures on a path, close every
-// watch, and count requests.
+// watch, and count requests. Optionally (RequireBearerToken) requests must
+// carry a given bearer token.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
@@ -59,6 +60,13 @@ class FakeApiServer {
   // `code` with a Status body.
   void InjectFailure(const std::string& match, int code, int count);
   int64_t RequestCount(const std::string& match);
+  // Authentication (off by default: every request is accepted). With a
+  // non-empty `token`, requests other than the /fake/ hooks must carry
+  // "Authorization: Bearer <token>", else they get 401 Unauthorized; "" turns
+  // the check off again.
+  void RequireBearerToken(const std::string& token);
+  // The bearer token of every request so far, in order ("" = none).
+  std::vector<std::string> BearerTokens();
 
  private:
   struct Event {
@@ -95,6 +103,8 @@ class FakeApiServer {
   bool stopping_ = false;
   std::vector<Failure> failures_;
   std::vector<std::string> request_log_;
+  std::string required_token_;             // "" = no authentication
+  std::vector<std::string> bearer_tokens_;  // one per request
 };
 
 }  // namespace apiary::testing

@@ -1,12 +1,19 @@
 // The Kubernetes client side against the in-process fake API server over
 // loopback: list + watch (and relist on 410), binding, patch, eviction,
-// deletion, leader election, kubeconfig loading.
+// deletion, leader election, kubeconfig loading, exec credential plugins.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+
 #include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include "apiary/cell/pod_spec.h"
 #include "apiary/extender/informer.h"
@@ -255,7 +262,11 @@ users:
   user: {token: abc}
 - name: u3
   user:
-    exec: {command: gke-gcloud-auth-plugin}
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: gke-gcloud-auth-plugin
+      installHint: Install gke-gcloud-auth-plugin for use with kubectl
+      provideClusterInfo: true
 )";
   }
   auto c = LoadKubeconfig(dir + "/config");
@@ -268,10 +279,18 @@ users:
   ASSERT_TRUE(other.ok());
   EXPECT_EQ(other->token, "abc");
   EXPECT_EQ(other->ca_pem, "-----BEGIN CERTIFICATE-----\n");
+  EXPECT_FALSE(other->exec.has_value());
   auto plugin = LoadKubeconfig(dir + "/config", "plugin");
-  ASSERT_FALSE(plugin.ok());
-  EXPECT_NE(plugin.status().message().find("exec and auth-provider credential plugins are not supported"),
-            std::string::npos);
+  ASSERT_TRUE(plugin.ok()) << plugin.status().message();
+  ASSERT_TRUE(plugin->exec.has_value());
+  EXPECT_EQ(plugin->exec->user, "u3");
+  EXPECT_EQ(plugin->exec->command, "gke-gcloud-auth-plugin");  // a bare name: looked up in PATH when run
+  EXPECT_EQ(plugin->exec->api_version, "client.authentication.k8s.io/v1beta1");
+  EXPECT_EQ(plugin->exec->install_hint, "Install gke-gcloud-auth-plugin for use with kubectl");
+  EXPECT_TRUE(plugin->exec->provide_cluster_info);
+  EXPECT_TRUE(plugin->exec->args.empty());
+  EXPECT_TRUE(plugin->token.empty());
+  EXPECT_TRUE(plugin->token_file.empty());
   EXPECT_FALSE(LoadKubeconfig(dir + "/config", "nope").ok());
   EXPECT_FALSE(LoadKubeconfig(dir + "/missing").ok());
   auto overridden = ResolveKubeConfig("http://127.0.0.1:1", dir + "/config");
@@ -281,6 +300,421 @@ users:
   auto bare = ResolveKubeConfig("http://127.0.0.1:2", "");
   ASSERT_TRUE(bare.ok());
   EXPECT_TRUE(bare->token.empty());
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+// ---------------------------------------------------------------------------
+// exec credential plugins
+
+constexpr char kV1[] = "client.authentication.k8s.io/v1";
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+// An executable /bin/sh script.
+void WritePlugin(const std::string& path, const std::string& body) {
+  WriteFile(path, "#!/bin/sh\n" + body);
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+}
+
+std::string Credential(const std::string& token, const std::string& expiry = "",
+                       const std::string& api_version = kV1) {
+  std::string status = "{\"token\":\"" + token + "\"";
+  if (!expiry.empty()) status += ",\"expirationTimestamp\":\"" + expiry + "\"";
+  return "{\"apiVersion\":\"" + api_version + "\",\"kind\":\"ExecCredential\",\"status\":" + status + "}}";
+}
+
+// RFC 3339 with milliseconds, `from_now` away.
+std::string Rfc3339In(std::chrono::milliseconds from_now) {
+  auto tp = std::chrono::system_clock::now() + from_now;
+  std::time_t t = std::chrono::system_clock::to_time_t(tp);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[64];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
+  return out;
+}
+
+int Lines(const std::string& path) {
+  std::ifstream in(path);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
+
+// A temp dir with bin/plugin: counts its runs in `runs`, saves
+// KUBERNETES_EXEC_INFO to info.json, prints the file named by its first
+// argument (cred.json) after `PLUGIN_DELAY` seconds (or fails with the text
+// of the file `fail` on stderr), and a kubeconfig pointing at `server` whose
+// user runs it as ./bin/plugin (relative to the kubeconfig); `extra_env`:
+// more YAML items for exec.env.
+class PluginDir {
+ public:
+  explicit PluginDir(const std::string& server, const std::string& extra_env = "") {
+    dir = apiary::testing::TempDir("exec-plugin");
+    std::filesystem::create_directories(dir + "/bin");
+    WritePlugin(dir + "/bin/plugin", R"(echo run >> "$PLUGIN_DIR/runs"
+printf '%s' "$KUBERNETES_EXEC_INFO" > "$PLUGIN_DIR/info.json"
+if [ -n "$PLUGIN_DELAY" ]; then sleep "$PLUGIN_DELAY"; fi
+if [ -f "$PLUGIN_DIR/fail" ]; then cat "$PLUGIN_DIR/fail" >&2; exit 1; fi
+cat "$PLUGIN_DIR/$1"
+)");
+    WriteFile(dir + "/config", R"(apiVersion: v1
+kind: Config
+current-context: test
+clusters:
+- name: c
+  cluster:
+    server: )" + server + R"(
+    certificate-authority-data: Q0EK
+    insecure-skip-tls-verify: true
+contexts:
+- name: test
+  context: {cluster: c, user: robot}
+users:
+- name: robot
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: ./bin/plugin
+      args: [cred.json]
+      env:
+      - {name: PLUGIN_DIR, value: )" + dir + R"(}
+)" + extra_env + R"(      provideClusterInfo: true
+      interactiveMode: IfAvailable
+)");
+  }
+  ~PluginDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  KubeConfig Load() {
+    auto c = LoadKubeconfig(dir + "/config");
+    EXPECT_TRUE(c.ok()) << c.status().message();
+    return c.ok() ? *c : KubeConfig{};
+  }
+  void SetCredential(const std::string& json) { WriteFile(dir + "/cred.json", json); }
+  int runs() const { return Lines(dir + "/runs"); }
+
+  std::string dir;
+};
+
+TEST(KubeClientTest, ExecPluginTokenReachesTheApiServerAndIsCachedUntil401) {
+  FakeApiServer api;
+  int port = api.Start();
+  ASSERT_GT(port, 0);
+  const std::string server = "http://127.0.0.1:" + std::to_string(port);
+  api.RequireBearerToken("tok-1");
+  PluginDir p(server);
+  p.SetCredential(Credential("tok-1"));
+  KubeConfig config = p.Load();
+  ASSERT_TRUE(config.exec.has_value());
+  EXPECT_EQ(config.exec->command, p.dir + "/bin/plugin");  // relative to the kubeconfig's directory
+  EXPECT_EQ(config.exec->args, std::vector<std::string>{"cred.json"});
+  ASSERT_EQ(config.exec->env.size(), 1u);
+  EXPECT_EQ(config.exec->env[0].first, "PLUGIN_DIR");
+  EXPECT_EQ(config.exec->api_version, kV1);
+  EXPECT_TRUE(config.exec->provide_cluster_info);
+
+  KubeClient client(config, "test", std::chrono::seconds(5));
+  EXPECT_EQ(client.Do("GET", "/api/v1/nodes").status, 200);
+  EXPECT_EQ(client.Do("GET", "/api/v1/pods").status, 200);
+  EXPECT_EQ(p.runs(), 1);  // no expirationTimestamp: reused
+  auto tokens = api.BearerTokens();
+  ASSERT_EQ(tokens.size(), 2u);
+  EXPECT_EQ(tokens[0], "tok-1");
+  EXPECT_EQ(tokens[1], "tok-1");
+
+  // KUBERNETES_EXEC_INFO: the request, with the cluster (provideClusterInfo).
+  auto info = nlohmann::json::parse(apiary::testing::ReadAll(p.dir + "/info.json"));
+  EXPECT_EQ(info["apiVersion"], kV1);
+  EXPECT_EQ(info["kind"], "ExecCredential");
+  EXPECT_EQ(info["spec"]["interactive"], false);
+  EXPECT_EQ(info["spec"]["cluster"]["server"], server);
+  EXPECT_EQ(info["spec"]["cluster"]["certificate-authority-data"], "Q0EK");  // "CA\n"
+  EXPECT_EQ(info["spec"]["cluster"]["insecure-skip-tls-verify"], true);
+
+  // The API server stops accepting the token: one 401, then the plugin runs
+  // again and its new token is used.
+  api.RequireBearerToken("tok-2");
+  p.SetCredential(Credential("tok-2"));
+  EXPECT_EQ(client.Do("GET", "/api/v1/nodes").status, 401);
+  EXPECT_EQ(p.runs(), 1);
+  EXPECT_EQ(client.Do("GET", "/api/v1/nodes").status, 200);
+  EXPECT_EQ(p.runs(), 2);
+  EXPECT_EQ(api.BearerTokens().back(), "tok-2");
+
+  // A 401 on a watch stream invalidates the token too.
+  api.RequireBearerToken("tok-3");
+  p.SetCredential(Credential("tok-3"));
+  HttpResult w = client.Stream("/api/v1/nodes?watch=1", [](std::string_view) { return true; },
+                               std::chrono::seconds(5));
+  EXPECT_EQ(w.status, 401);
+  EXPECT_EQ(client.Do("GET", "/api/v1/nodes").status, 200);
+  EXPECT_EQ(p.runs(), 3);
+
+  // Without provideClusterInfo there is no spec.cluster.
+  config.exec->provide_cluster_info = false;
+  KubeClient plain(config, "test", std::chrono::seconds(5));
+  EXPECT_EQ(plain.Do("GET", "/api/v1/nodes").status, 200);
+  info = nlohmann::json::parse(apiary::testing::ReadAll(p.dir + "/info.json"));
+  EXPECT_EQ(info["spec"], nlohmann::json({{"interactive", false}}));
+}
+
+TEST(KubeClientTest, ExecPluginTokenIsRefreshedBeforeItExpires) {
+  FakeApiServer api;
+  int port = api.Start();
+  ASSERT_GT(port, 0);
+  PluginDir p("http://127.0.0.1:" + std::to_string(port));
+  KubeConfig config = p.Load();
+
+  // Already expired: used once, the next request runs the plugin again.
+  p.SetCredential(Credential("old", Rfc3339In(-std::chrono::hours(1))));
+  {
+    KubeClient client(config, "test", std::chrono::seconds(5));
+    EXPECT_EQ(client.Do("GET", "/api/v1/nodes").status, 200);
+    EXPECT_EQ(client.Do("GET", "/api/v1/nodes").status, 200);
+    EXPECT_EQ(p.runs(), 2);
+    EXPECT_EQ(api.BearerTokens().back(), "old");
+  }
+  // Valid for an hour: cached.
+  p.SetCredential(Credential("long", Rfc3339In(std::chrono::hours(1))));
+  {
+    KubeClient client(config, "test", std::chrono::seconds(5));
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(client.Do("GET", "/api/v1/nodes").status, 200);
+    EXPECT_EQ(p.runs(), 3);
+    EXPECT_EQ(api.BearerTokens().back(), "long");
+  }
+  // Valid for 1.5 s: cached at first, refreshed a little (a fifth of the
+  // lifetime) before the expiry.
+  const auto t0 = std::chrono::steady_clock::now();
+  p.SetCredential(Credential("short", Rfc3339In(std::chrono::milliseconds(1500))));
+  KubeClient client(config, "test", std::chrono::seconds(5));
+  EXPECT_EQ(client.Do("GET", "/api/v1/nodes").status, 200);
+  EXPECT_EQ(client.Do("GET", "/api/v1/nodes").status, 200);
+  if (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1100)) {
+    EXPECT_EQ(p.runs(), 4);  // (skipped when this machine was too slow to tell)
+  }
+  p.SetCredential(Credential("next", Rfc3339In(std::chrono::hours(1))));
+  std::this_thread::sleep_until(t0 + std::chrono::milliseconds(1350));
+  EXPECT_EQ(client.Do("GET", "/api/v1/nodes").status, 200);
+  EXPECT_EQ(api.BearerTokens().back(), "next");
+  const int runs = p.runs();
+  EXPECT_GE(runs, 5);
+  EXPECT_EQ(client.Do("GET", "/api/v1/nodes").status, 200);
+  EXPECT_EQ(p.runs(), runs);
+}
+
+TEST(KubeClientTest, ExecPluginRunsOnceForConcurrentRequests) {
+  FakeApiServer api;
+  int port = api.Start();
+  ASSERT_GT(port, 0);
+  api.RequireBearerToken("shared");
+  PluginDir p("http://127.0.0.1:" + std::to_string(port), "      - {name: PLUGIN_DELAY, value: \"0.2\"}\n");
+  p.SetCredential(Credential("shared"));
+  KubeConfig config = p.Load();
+  ASSERT_EQ(config.exec->env.size(), 2u);
+  KubeClient client(config, "test", std::chrono::seconds(5));
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 3; ++i)
+        if (client.Do("GET", "/api/v1/nodes").status == 200) ++ok;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 18);
+  EXPECT_EQ(p.runs(), 1);
+}
+
+TEST(KubeClientTest, ExecPluginFailureLeavesTheClientRunning) {
+  FakeApiServer api;
+  int port = api.Start();
+  ASSERT_GT(port, 0);
+  api.RequireBearerToken("good");
+  PluginDir p("http://127.0.0.1:" + std::to_string(port));
+  p.SetCredential(Credential("good"));
+  WriteFile(p.dir + "/fail", "token service unreachable\n");
+  KubeConfig config = p.Load();
+  config.exec->failure_backoff = std::chrono::hours(1);
+  {
+    KubeClient client(config, "test", std::chrono::seconds(5));
+    HttpResult r = client.Do("GET", "/api/v1/nodes");  // logged; the request goes without a token
+    EXPECT_EQ(r.status, 401);
+    EXPECT_EQ(api.BearerTokens().back(), "");
+    EXPECT_EQ(p.runs(), 1);
+    std::filesystem::remove(p.dir + "/fail");
+    EXPECT_EQ(client.Do("GET", "/api/v1/nodes").status, 401);  // within the backoff: not rerun
+    EXPECT_EQ(p.runs(), 1);
+  }
+  config.exec->failure_backoff = std::chrono::milliseconds(0);
+  WriteFile(p.dir + "/fail", "token service unreachable\n");
+  KubeClient client(config, "test", std::chrono::seconds(5));
+  EXPECT_EQ(client.Do("GET", "/api/v1/nodes").status, 401);
+  EXPECT_EQ(p.runs(), 2);
+  std::filesystem::remove(p.dir + "/fail");
+  EXPECT_EQ(client.Do("GET", "/api/v1/nodes").status, 200);
+  EXPECT_EQ(p.runs(), 3);
+  EXPECT_EQ(api.BearerTokens().back(), "good");
+}
+
+TEST(KubeClientTest, ExecPluginErrors) {
+  std::string dir = apiary::testing::TempDir("exec-errors");
+  KubeConfig c;
+  c.server = "https://10.0.0.1:6443";
+  c.exec.emplace();
+  c.exec->user = "robot";
+  c.exec->api_version = kV1;
+  c.exec->install_hint = "install it with: apt-get install robot-auth";
+  auto run = [&](const std::string& script) {
+    WritePlugin(dir + "/plugin", script);
+    c.exec->command = dir + "/plugin";
+    return RunExecPlugin(c);
+  };
+  auto message = [](const cell::Result<ExecCredential>& r) {
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  auto has = [](const std::string& m, const std::string& part) { return m.find(part) != std::string::npos; };
+
+  // Success, with an expiry.
+  auto ok = run("echo '" + Credential("t", "2030-01-02T03:04:05+01:00") + "'");
+  ASSERT_TRUE(ok.ok()) << message(ok);
+  EXPECT_EQ(ok->token, "t");
+  ASSERT_TRUE(ok->expiry.has_value());
+  EXPECT_EQ(std::chrono::system_clock::to_time_t(*ok->expiry), 1893549845);  // 2030-01-02T02:04:05Z
+  // v1beta1 both ways.
+  c.exec->api_version = "client.authentication.k8s.io/v1beta1";
+  ok = run("echo '" + Credential("b", "", "client.authentication.k8s.io/v1beta1") + "'");
+  ASSERT_TRUE(ok.ok()) << message(ok);
+  EXPECT_FALSE(ok->expiry.has_value());
+  c.exec->api_version = kV1;
+
+  // The command is not there: the install hint is in the message.
+  c.exec->command = "apiary-no-such-credential-plugin";
+  std::string m = message(RunExecPlugin(c));
+  EXPECT_TRUE(has(m, "kubeconfig user \"robot\"")) << m;
+  EXPECT_TRUE(has(m, "not found")) << m;
+  EXPECT_TRUE(has(m, "install it with: apt-get install robot-auth")) << m;
+  c.exec->command = dir + "/missing/plugin";
+  m = message(RunExecPlugin(c));
+  EXPECT_TRUE(has(m, "no such file")) << m;
+  EXPECT_TRUE(has(m, "apt-get install robot-auth")) << m;
+
+  m = message(run("echo 'error: credentials expired, run login' >&2\nexit 3\n"));
+  EXPECT_TRUE(has(m, "exited with status 3: error: credentials expired, run login")) << m;
+  m = message(run("echo not json\n"));
+  EXPECT_TRUE(has(m, "stdout is not an ExecCredential")) << m;
+  m = message(run(""));
+  EXPECT_TRUE(has(m, "stdout is not an ExecCredential")) << m;
+  m = message(run(R"(echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"Secret","status":{"token":"t"}}')"));
+  EXPECT_TRUE(has(m, "kind \"Secret\", want \"ExecCredential\"")) << m;
+  m = message(run("echo '" + Credential("t", "", "client.authentication.k8s.io/v1beta1") + "'"));
+  EXPECT_TRUE(has(m, "apiVersion \"client.authentication.k8s.io/v1beta1\", want")) << m;
+  EXPECT_TRUE(has(m, "users[robot].user.exec.apiVersion")) << m;
+  m = message(run(R"(echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential"}')"));
+  EXPECT_TRUE(has(m, "no status")) << m;
+  m = message(run(R"(echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{}}')"));
+  EXPECT_TRUE(has(m, "status.token is missing")) << m;
+  m = message(run(R"(echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",)"
+                  R"("status":{"clientCertificateData":"x","clientKeyData":"y"}}')"));
+  EXPECT_TRUE(has(m, "only status.token credentials are supported")) << m;
+  m = message(run("echo '" + Credential("t", "tomorrow") + "'"));
+  EXPECT_TRUE(has(m, "status.expirationTimestamp \"tomorrow\" is not an RFC 3339 time")) << m;
+  m = message(run("echo '" + Credential("t", "2030-01-02 03:04:05") + "'"));
+  EXPECT_TRUE(has(m, "expirationTimestamp")) << m;
+
+  // Too much output, and a plugin that hangs (with a child holding stdout):
+  // killed, with its process group.
+  c.exec->max_output_bytes = 100;
+  m = message(run("i=0; while [ $i -lt 50 ]; do echo 0123456789; i=$((i+1)); done\n"));
+  EXPECT_TRUE(has(m, "more than 100 bytes")) << m;
+  c.exec->timeout = std::chrono::milliseconds(300);
+  auto start = std::chrono::steady_clock::now();
+  m = message(run("sleep 30\n"));
+  EXPECT_TRUE(has(m, "did not finish within 300 ms")) << m;
+  m = message(run("sh -c 'echo $$ > \"$0\"; exec sleep 30' " + dir + "/bg.pid &\necho '" + Credential("t") + "'\n"));
+  EXPECT_TRUE(has(m, "did not finish within 300 ms")) << m;
+  // The background child went with the plugin's process group.
+  pid_t bg = std::atoi(apiary::testing::ReadAll(dir + "/bg.pid").c_str());
+  ASSERT_GT(bg, 0);
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        if (::kill(bg, 0) != 0) return true;
+        std::string stat = apiary::testing::ReadAll("/proc/" + std::to_string(bg) + "/stat");
+        auto close = stat.rfind(')');
+        return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+      },
+      std::chrono::seconds(3)))
+      << "pid " << bg << " survived";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  // A cancelled run (the client stopping) ends at once.
+  c.exec->timeout = std::chrono::seconds(30);
+  std::atomic<bool> cancel{true};
+  WritePlugin(dir + "/plugin", "sleep 30\n");
+  m = message(RunExecPlugin(c, &cancel));
+  EXPECT_TRUE(has(m, "cancelled")) << m;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+
+  // Every child was reaped: no zombies left behind.
+  errno = 0;
+  EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+TEST(KubeClientTest, KubeconfigExecValidation) {
+  std::string dir = apiary::testing::TempDir("kubeconfig-exec");
+  auto load = [&](const std::string& user) {
+    WriteFile(dir + "/config", R"(apiVersion: v1
+kind: Config
+current-context: test
+clusters:
+- name: c
+  cluster: {server: "https://10.0.0.1:6443"}
+contexts:
+- name: test
+  context: {cluster: c, user: u}
+users:
+- name: u
+  user:
+)" + user);
+    auto r = LoadKubeconfig(dir + "/config");
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  auto has = [](const std::string& m, const std::string& part) { return m.find(part) != std::string::npos; };
+  const std::string path = dir + "/config: users[u].user.exec";
+
+  EXPECT_EQ(load("    exec: {apiVersion: client.authentication.k8s.io/v1, command: /usr/bin/x}\n"), "ok");
+  EXPECT_EQ(load("    exec: {apiVersion: client.authentication.k8s.io/v1, command: x, interactiveMode: Never}\n"),
+            "ok");
+  std::string m = load("    exec: {apiVersion: client.authentication.k8s.io/v1}\n");
+  EXPECT_TRUE(has(m, path + ".command: missing")) << m;
+  m = load("    exec: {command: x}\n");
+  EXPECT_TRUE(has(m, path + ".apiVersion: missing")) << m;
+  m = load("    exec: {apiVersion: client.authentication.k8s.io/v1alpha1, command: x}\n");
+  EXPECT_TRUE(has(m, path + ".apiVersion: client.authentication.k8s.io/v1alpha1 is not supported")) << m;
+  m = load("    exec: {apiVersion: v1, command: x}\n");
+  EXPECT_TRUE(has(m, path + ".apiVersion: \"v1\" is not supported")) << m;
+  m = load("    exec: {apiVersion: client.authentication.k8s.io/v1, command: x, interactiveMode: Always}\n");
+  EXPECT_TRUE(has(m, path + ".interactiveMode: Always is not supported")) << m;
+  m = load("    exec: {apiVersion: client.authentication.k8s.io/v1, command: x, interactiveMode: Sometimes}\n");
+  EXPECT_TRUE(has(m, path + ".interactiveMode: \"Sometimes\"")) << m;
+  m = load("    exec: {apiVersion: client.authentication.k8s.io/v1, command: x, args: notalist}\n");
+  EXPECT_TRUE(has(m, path + ".args: must be a list")) << m;
+  m = load("    exec: {apiVersion: client.authentication.k8s.io/v1, command: x, env: [{value: v}]}\n");
+  EXPECT_TRUE(has(m, path + ".env[0].name: missing")) << m;
+  m = load("    exec: {apiVersion: client.authentication.k8s.io/v1, command: x, provideClusterInfo: maybe}\n");
+  EXPECT_TRUE(has(m, path + ".provideClusterInfo: must be true or false")) << m;
+  m = load("    token: abc\n    exec: {apiVersion: client.authentication.k8s.io/v1, command: x}\n");
+  EXPECT_TRUE(has(m, path + ": cannot be combined with token or tokenFile")) << m;
+  m = load("    auth-provider: {name: gcp}\n");
+  EXPECT_TRUE(has(m, dir + "/config: users[u].user.auth-provider: auth-provider plugins are not supported")) << m;
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }

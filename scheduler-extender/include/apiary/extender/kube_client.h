@@ -1,10 +1,13 @@
 // A minimal Kubernetes API client over cpp-httplib: authentication from the
-// in-cluster service account or a kubeconfig file, plain requests through a
-// small connection pool, and line-delimited watch streams. Implements
-// ClusterApi (bindings, annotation patches, evictions, deletions, events).
+// in-cluster service account or a kubeconfig file (token, token file, client
+// certificate, or an exec credential plugin whose token is cached until it
+// expires or the API server answers 401), plain requests through a small
+// connection pool, and line-delimited watch streams. Implements ClusterApi
+// (bindings, annotation patches, evictions, deletions, events).
 //
 // Thread safety: every method may be called concurrently; each request uses
-// its own pooled connection.
+// its own pooled connection. Requests that need a new exec credential wait
+// for one plugin run (at most ExecConfig::timeout).
 #pragma once
 
 #include <atomic>
@@ -12,9 +15,11 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "apiary/cell/status.h"
@@ -26,6 +31,28 @@ class ClientImpl;
 
 namespace apiary::extender {
 
+// A kubeconfig `users[].user.exec` credential plugin (client-go's
+// ExecCredential protocol, client.authentication.k8s.io/v1 and v1beta1).
+// The plugin runs without a shell, never interactively, with stdin from
+// /dev/null and KUBERNETES_EXEC_INFO set; its stdout is an ExecCredential
+// whose status.token becomes the bearer token. Client-certificate
+// credentials (clientCertificateData/clientKeyData) are not supported.
+struct ExecConfig {
+  std::string user;         // the kubeconfig user, for messages
+  std::string command;      // a bare name (looked up in PATH) or a path (made
+                            // absolute against the kubeconfig's directory)
+  std::vector<std::string> args;
+  std::vector<std::pair<std::string, std::string>> env;  // added to the process environment
+  std::string api_version;  // client.authentication.k8s.io/v1 or /v1beta1
+  std::string install_hint; // shown when the command cannot be run
+  bool provide_cluster_info = false;  // spec.cluster in KUBERNETES_EXEC_INFO
+  std::chrono::milliseconds timeout{30000};  // then the plugin (its process group) is killed
+  size_t max_output_bytes = 1 << 20;         // larger stdout is an error
+  // After a failed run, requests go without a token (and get 401) for this
+  // long before the plugin is run again.
+  std::chrono::milliseconds failure_backoff{5000};
+};
+
 struct KubeConfig {
   std::string server;  // "https://10.0.0.1:443" or "http://127.0.0.1:8080"
   std::string ca_pem;  // trusted CAs; empty = the system's
@@ -33,6 +60,10 @@ struct KubeConfig {
   std::string client_cert_pem, client_key_pem;
   std::string token;       // bearer token
   std::string token_file;  // re-read every minute (bound service-account tokens rotate)
+  // A credential plugin (kubeconfig only; exclusive with token/token_file).
+  // Its token is cached until a little before its expirationTimestamp or,
+  // without one, until the API server answers 401.
+  std::optional<ExecConfig> exec;
   std::string ns;          // the namespace of the context / service account
   std::string source;      // for logs: "in-cluster", "kubeconfig /path", "--master"
 };
@@ -45,8 +76,9 @@ cell::Result<KubeConfig> InClusterConfig(
 
 // A kubeconfig file: its current context (or `context`), cluster server, CA,
 // TLS verification and user credentials (token, tokenFile, client
-// certificate). exec and auth-provider plugins are not supported and named in
-// the error.
+// certificate, exec credential plugin). Errors name the file and the field.
+// auth-provider plugins are not supported (named in the error), nor are exec
+// plugins with apiVersion v1alpha1 or interactiveMode Always.
 cell::Result<KubeConfig> LoadKubeconfig(const std::string& path, const std::string& context = "");
 
 // hived.md 2.1: `master` alone = an unauthenticated address; with a
@@ -61,6 +93,22 @@ struct HttpResult {
 
 // The message of a Kubernetes Status body, else the body (truncated).
 std::string StatusMessage(const HttpResult& r);
+
+struct ExecCredential {
+  std::string token;
+  // status.expirationTimestamp; nullopt = valid until the API server says 401.
+  std::optional<std::chrono::system_clock::time_point> expiry;
+};
+
+// Runs `config.exec` once (see ExecConfig) and decodes its ExecCredential.
+// Blocks for at most exec->timeout (less when `cancel` becomes true); the
+// child is always reaped. Errors name
+// the kubeconfig user and say what went wrong: the command not found (with
+// the install hint), a non-zero exit (with the trimmed stderr), a timeout,
+// output that is not an ExecCredential of the configured apiVersion, no
+// status.token, an unparsable status.expirationTimestamp.
+cell::Result<ExecCredential> RunExecPlugin(const KubeConfig& config,
+                                           const std::atomic<bool>* cancel = nullptr);
 
 class KubeClient : public ClusterApi {
  public:
@@ -96,6 +144,9 @@ class KubeClient : public ClusterApi {
   std::unique_ptr<httplib::ClientImpl> Acquire();
   void Release(std::unique_ptr<httplib::ClientImpl> c);
   std::string Token();
+  std::string ExecToken();  // under token_mu_
+  // After a 401: forget the exec token `used` (unless already replaced).
+  void Unauthorized(const std::string& used);
 
   KubeConfig config_;
   std::string user_agent_;
@@ -110,9 +161,18 @@ class KubeClient : public ClusterApi {
   std::set<httplib::ClientImpl*> streams_;
   std::atomic<bool> stopped_{false};
 
+  // Held while a token file is read or an exec plugin runs: other requests
+  // wait for the same credential instead of running the plugin again.
   std::mutex token_mu_;
   std::string token_;
   std::chrono::steady_clock::time_point token_read_{};
+  // Exec plugins: the cached token is used until token_refresh_ (max() = no
+  // expiry), then the plugin runs again; if that fails, the old token is
+  // used until token_expiry_ and the plugin is not rerun before exec_retry_.
+  bool exec_valid_ = false;
+  std::chrono::steady_clock::time_point token_refresh_{};
+  std::chrono::steady_clock::time_point token_expiry_{};  // the old token is kept until then
+  std::chrono::steady_clock::time_point exec_retry_{};
 };
 
 // "/api/v1/namespaces/<ns>/pods/<name>" with each segment escaped.
