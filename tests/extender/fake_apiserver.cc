@@ -55,6 +55,11 @@ void Reply(httplib::Response& res, int code, const Json& body) {
   res.set_content(body.dump(), "application/json");
 }
 
+void ReplyText(httplib::Response& res, int code, const std::string& json) {
+  res.status = code;
+  res.set_content(json, "application/json");
+}
+
 void ReplyStatus(httplib::Response& res, int code, const std::string& reason, const std::string& message) {
   Reply(res, code, StatusJson(code, reason, message));
 }
@@ -94,7 +99,7 @@ Json Typed(Json obj, const std::string& kind, const std::string& api_version) {
   out["kind"] = kind;
   out["apiVersion"] = api_version;
   for (auto it = obj.begin(); it != obj.end(); ++it)
-    if (it.key() != "kind" && it.key() != "apiVersion") out[it.key()] = it.value();
+    if (it.key() != "kind" && it.key() != "apiVersion") out[it.key()] = std::move(it.value());
   return out;
 }
 
@@ -126,13 +131,22 @@ FakeApiServer::~FakeApiServer() { Stop(); }
 
 std::string FakeApiServer::NextRv() { return std::to_string(++rv_); }
 
-void FakeApiServer::Emit(const std::string& resource, const std::string& type, const Json& obj) {
-  history_.push_back({rv_, resource, type, obj});
+std::shared_ptr<const std::string> FakeApiServer::Emit(const std::string& resource,
+                                                       const std::string& type, const Json& obj) {
+  std::string ns;
+  if (auto m = obj.find("metadata"); m != obj.end() && m->is_object()) ns = m->value("namespace", "");
+  auto text = std::make_shared<const std::string>(
+      Typed(obj, KindOf(resource), ApiVersionOf(resource)).dump());
+  // {"type":..,"object":..} as nlohmann writes it, without a second DOM.
+  auto line = std::make_shared<const std::string>("{\"type\":" + Json(type).dump() + ",\"object\":" +
+                                                  *text + "}\n");
+  history_.push_back({rv_, resource, type, std::move(ns), std::move(line)});
   while (history_.size() > 100000) {
     compacted_rv_ = history_.front().rv;
     history_.pop_front();
   }
   cv_.notify_all();
+  return text;
 }
 
 Json FakeApiServer::CreatePod(Json pod) {
@@ -517,8 +531,8 @@ void FakeApiServer::Routes() {
                   for (; it != history_.end(); ++it) {
                     st->last = it->rv;
                     if (it->resource != resource_name) continue;
-                    if (!watch_ns.empty() && it->object["metadata"].value("namespace", "") != watch_ns) continue;
-                    out += Json{{"type", it->type}, {"object", Typed(it->object, KindOf(resource_name), ApiVersionOf(resource_name))}}.dump() + "\n";
+                    if (!watch_ns.empty() && it->ns != watch_ns) continue;
+                    out += *it->line;
                   }
                 }
               }
@@ -671,16 +685,17 @@ void FakeApiServer::Routes() {
     }
     if (req.method == "PATCH") {
       if (it == store->end()) return not_found();
-      Json updated = it->second;
-      MergePatch(updated, Untyped(body));
-      if (updated["metadata"].value("uid", "") != it->second["metadata"].value("uid", "")) {
+      Json patch = Untyped(std::move(body));
+      // metadata.uid is immutable: a patch may only repeat it (checked
+      // before anything changes, so the stored object is patched in place).
+      if (auto m = patch.find("metadata"); m != patch.end() && m->is_object() && m->contains("uid") &&
+          (*m)["uid"] != it->second["metadata"]["uid"]) {
         ReplyStatus(res, 422, "Invalid", kind + " \"" + name + "\" is invalid: metadata.uid: Invalid value: field is immutable");
         return;
       }
-      updated["metadata"]["resourceVersion"] = NextRv();
-      it->second = updated;
-      Emit(res_name, "MODIFIED", updated);
-      Reply(res, 200, Typed(updated, kind, api_version));
+      MergePatch(it->second, patch);
+      it->second["metadata"]["resourceVersion"] = NextRv();
+      ReplyText(res, 200, *Emit(res_name, "MODIFIED", it->second));
       return;
     }
     if (req.method == "PUT") {

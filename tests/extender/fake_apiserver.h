@@ -73,7 +73,10 @@ class FakeApiServer {
     int64_t rv;
     std::string resource;  // "pods", "nodes", "leases"
     std::string type;      // ADDED, MODIFIED, DELETED
-    Json object;
+    std::string ns;        // metadata.namespace of the object
+    // The watch line, serialized once when the event is recorded and shared
+    // by every watcher.
+    std::shared_ptr<const std::string> line;
   };
   struct Failure {
     std::string match;
@@ -82,7 +85,10 @@ class FakeApiServer {
   };
 
   std::string NextRv();  // under mu_
-  void Emit(const std::string& resource, const std::string& type, const Json& obj);  // under mu_
+  // Records a watch event (under mu_); returns the object as the API
+  // serializes it (with kind and apiVersion), for the reply.
+  std::shared_ptr<const std::string> Emit(const std::string& resource, const std::string& type,
+                                          const Json& obj);
   void Routes();
 
   std::unique_ptr<httplib::Server> server_;
