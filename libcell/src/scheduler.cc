@@ -2442,6 +2442,14 @@ VCellId SchedulerImpl::VirtualHint(const PodBindInfo& info, size_t flat, const G
   if (it == vcell_by_address_.end()) return kNone;
   const VCell& v = vcells_[it->second];
   if (v.vc != g.vc || v.chain != ch || v.level != 1) return kNone;
+  // In the group's pinned cell, or outside every pinned cell.
+  int32_t pin = kNone;
+  if (!g.pinned_id.empty() && g.vc != kNone) {
+    const auto& pinned = vcs_[g.vc].pinned;
+    for (size_t k = 0; k < pinned.size(); ++k)
+      if (pinned[k].id == g.pinned_id) pin = static_cast<int32_t>(k);
+  }
+  if (v.pinned_index != pin) return kNone;
   return it->second;
 }
 
@@ -2543,7 +2551,12 @@ CellId SchedulerImpl::FindAllocatedLeaf(const PodBindInfo& info, size_t flat,
     return pleaf;
   }
   ChainId ch = pcells_[pleaf].chain;
-  int32_t level = LevelOfType(ch, type);
+  // The persisted virtual leaf, when there is one, also says at which level
+  // the group's preassigned cell is: it is kept in sync with the group,
+  // while the bind info's types are those of the first placement (a
+  // re-derivation may have mapped the leaf through another preassigned cell).
+  const VCellId hint = VirtualHint(info, flat, g, ch);
+  int32_t level = hint != kNone ? vcells_[vcells_[hint].preassigned].level : LevelOfType(ch, type);
   std::string message;
   if (level == kNone || g.vc == kNone) {
     lazy = 1;
@@ -2561,8 +2574,7 @@ CellId SchedulerImpl::FindAllocatedLeaf(const PodBindInfo& info, size_t flat,
     lazy = 1;
     return pleaf;
   }
-  vleaf = MapPhysicalToVirtual(pleaf, *vccl, level, g.priority, message,
-                               VirtualHint(info, flat, g, ch));
+  vleaf = MapPhysicalToVirtual(pleaf, *vccl, level, g.priority, message, hint);
   // Apiary: a leaf bound to another VC's cell (a doomed binding made while
   // its node was bad) cannot carry this group's guaranteed use.
   if (vleaf != kNone && vcells_[vleaf].vc != g.vc) vleaf = kNone;
@@ -2860,7 +2872,9 @@ void SchedulerImpl::FinishRecovery() {
           }
           for (const auto& pp : mbi.pod_placements) flat += pp.physical_leaf_cell_indices.size();
         }
-        int32_t level = type.empty() ? kNone : LevelOfType(ch, type);
+        int32_t level = type.empty() ? kNone
+                        : hint != kNone ? vcells_[vcells_[hint].preassigned].level
+                                        : LevelOfType(ch, type);
         const std::vector<std::vector<VCellId>>* vccl = nullptr;
         if (!cg.pinned_id.empty()) {
           for (const PinnedVc& p : vc.pinned)
