@@ -612,6 +612,22 @@ void Extender::SyncAnnotations() {
     for (const auto& g : groups)
       if (g.lazy_preemption)
         for (const auto& uid : g.allocated_pods) desired[uid] = &*g.lazy_preemption;
+    // The virtual-leaf-cells text is the same for every pod of a group (one
+    // bind info per group): computed once per group.
+    std::vector<std::string> cells_texts(groups.size());
+    std::unordered_map<std::string, size_t> group_of_uid;
+    for (size_t gi = 0; gi < groups.size(); ++gi) {
+      bool computed = false;
+      for (const auto& uid : groups[gi].allocated_pods) {
+        group_of_uid[uid] = gi;
+        auto pit = pods_.find(uid);
+        if (computed || pit == pods_.end() || !pit->second.bind_info) continue;
+        cell::PodBindInfo info = *pit->second.bind_info;
+        info.virtual_leaf_cells = scheduler_->VirtualLeafCellsOfPod(uid);
+        cells_texts[gi] = cell::EmitVirtualLeafCells(info);
+        computed = true;
+      }
+    }
     for (const auto& [uid, e] : pods_) {
       if (e.state != PodState::kBound && e.state != PodState::kBinding) continue;
       auto it = desired.find(uid);
@@ -636,12 +652,12 @@ void Extender::SyncAnnotations() {
       // The group's virtual cells as they are now (lost to a lazy
       // preemption, re-derived after a reverted one): the next restart
       // restores what the pods say (apiary.io/virtual-leaf-cells).
-      if (e.allocated && e.bind_info && (e.state == PodState::kBound || e.binding_created)) {
-        cell::PodBindInfo info = *e.bind_info;
-        info.virtual_leaf_cells = scheduler_->VirtualLeafCellsOfPod(uid);
-        std::string text = cell::EmitVirtualLeafCells(info);
+      auto git = group_of_uid.find(uid);
+      if (e.allocated && e.bind_info && git != group_of_uid.end() &&
+          (e.state == PodState::kBound || e.binding_created)) {
+        const std::string& text = cells_texts[git->second];
         std::optional<std::string> want =
-            text.empty() ? std::nullopt : std::optional<std::string>(std::move(text));
+            text.empty() ? std::nullopt : std::optional<std::string>(text);
         if (want != e.virtual_cells_text) {
           p.patch.emplace_back(cell::kAnnotationVirtualLeafCells, want);
           p.cells_changed = true;
