@@ -748,19 +748,23 @@ void SchedulerImpl::TryUnbindDoomed(ChainId ch, int32_t l) {
       // cell with running pods back into the free list (HiveD does).
       CellId pc = kNone;
       for (CellId d : cv.doomed[l]) {
-        if (pcells_[d].priority < kMinGuaranteedPriority) {
+        if (DoomedUnused(d)) {
           pc = d;
           break;
         }
       }
       if (pc == kNone) break;
-      VCellId vc = pcells_[pc].vcell;
-      if (vc != kNone) SetVPcell(vc, kNone);
-      pcells_[pc].vcell = kNone;
-      DoomedRemove(pc);
-      ReleasePreassigned(pc, v, /*doomed=*/true);
+      ReleaseDoomed(pc);
     }
   }
+}
+
+void SchedulerImpl::ReleaseDoomed(CellId pc) {
+  const VcId vc = pcells_[pc].doomed_vc;
+  if (VCellId v = pcells_[pc].vcell; v != kNone) SetVPcell(v, kNone);
+  pcells_[pc].vcell = kNone;
+  DoomedRemove(pc);
+  ReleasePreassigned(pc, vc, /*doomed=*/true);
 }
 
 void SchedulerImpl::SetBadCell(CellId c) {
@@ -2506,8 +2510,7 @@ void SchedulerImpl::FreeDoomedBindingFor(VCellId hint, CellId pleaf,
   while (a != kNone && pcells_[a].level < level) a = pcells_[a].parent;
   if (a == kNone || pcells_[a].level != level || vcells_[wp].pcell == a) return;
   auto doomed_unused = [&](CellId c) {
-    return c != kNone && pcells_[c].doomed_pos != kNone &&
-           pcells_[c].priority < kMinGuaranteedPriority;
+    return c != kNone && pcells_[c].doomed_pos != kNone && DoomedUnused(c);
   };
   const CellId d = vcells_[wp].pcell;
   // Only doomed bindings move: the preassigned cell must be unbound or
@@ -2517,12 +2520,7 @@ void SchedulerImpl::FreeDoomedBindingFor(VCellId hint, CellId pleaf,
                         vcells_[pcells_[a].vcell].parent == kNone;
   if (!a_doomed && !InFreeCellList(a)) return;
   auto release = [&](CellId c) {
-    VCellId v = pcells_[c].vcell;
-    VcId vc = vcells_[v].vc;
-    SetVPcell(v, kNone);
-    pcells_[c].vcell = kNone;
-    DoomedRemove(c);
-    ReleasePreassigned(c, vc, /*doomed=*/true);
+    ReleaseDoomed(c);
     rebind.emplace_back(pcells_[c].chain, pcells_[c].level);
   };
   if (d != kNone) release(d);
@@ -2530,37 +2528,31 @@ void SchedulerImpl::FreeDoomedBindingFor(VCellId hint, CellId pleaf,
 }
 
 // lazy: 0 = false, 1 = true, 2 = nil (opportunistic leaf).
-CellId SchedulerImpl::FindAllocatedLeaf(const PodBindInfo& info, size_t flat,
-                                        const PodPlacementInfo& ppi, size_t index,
-                                        bool has_types, const std::string& chain,
-                                        bool lazy_so_far, const Group& g,
-                                        VCellId& vleaf, int& lazy) const {
+void SchedulerImpl::MapAllocatedLeaf(CellId pleaf, VCellId hint, const PodPlacementInfo& ppi,
+                                     size_t index, bool has_types, bool lazy_so_far,
+                                     const Group& g, VCellId& vleaf, int& lazy) const {
   vleaf = kNone;
   lazy = 0;
-  CellId pleaf = FindPhysicalLeaf(chain, ppi.physical_node,
-                                  ppi.physical_leaf_cell_indices[index]);
-  if (pleaf == kNone) return kNone;
   if (!has_types || index >= ppi.preassigned_cell_types.size()) {
     lazy = 1;
-    return pleaf;
+    return;
   }
-  if (!g.has_virtual || lazy_so_far) return pleaf;
+  if (!g.has_virtual || lazy_so_far) return;
   const std::string& type = ppi.preassigned_cell_types[index];
   if (type.empty()) {
     lazy = 2;
-    return pleaf;
+    return;
   }
   ChainId ch = pcells_[pleaf].chain;
   // The persisted virtual leaf, when there is one, also says at which level
   // the group's preassigned cell is: it is kept in sync with the group,
   // while the bind info's types are those of the first placement (a
   // re-derivation may have mapped the leaf through another preassigned cell).
-  const VCellId hint = VirtualHint(info, flat, g, ch);
   int32_t level = hint != kNone ? vcells_[vcells_[hint].preassigned].level : LevelOfType(ch, type);
   std::string message;
   if (level == kNone || g.vc == kNone) {
     lazy = 1;
-    return pleaf;
+    return;
   }
   const Vc& vc = vcs_[g.vc];
   const std::vector<std::vector<VCellId>>* vccl = nullptr;
@@ -2572,14 +2564,13 @@ CellId SchedulerImpl::FindAllocatedLeaf(const PodBindInfo& info, size_t flat,
   }
   if (vccl == nullptr) {
     lazy = 1;
-    return pleaf;
+    return;
   }
   vleaf = MapPhysicalToVirtual(pleaf, *vccl, level, g.priority, message, hint);
   // Apiary: a leaf bound to another VC's cell (a doomed binding made while
   // its node was bad) cannot carry this group's guaranteed use.
   if (vleaf != kNone && vcells_[vleaf].vc != g.vc) vleaf = kNone;
   if (vleaf == kNone) lazy = 1;
-  return pleaf;
 }
 
 Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec& spec,
@@ -2703,20 +2694,19 @@ Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec
       const PodPlacementInfo& pp = mbi.pod_placements[s];
       bool types_present = has_types && !pp.preassigned_cell_types.empty();
       for (size_t i = 0; i < pp.physical_leaf_cell_indices.size(); ++i, ++flat) {
+        const CellId pleaf = FindPhysicalLeaf(info.cell_chain, pp.physical_node,
+                                              pp.physical_leaf_cell_indices[i]);
+        if (pleaf == kNone) continue;
+        // The persisted virtual leaf, while the group is still being mapped.
+        VCellId hint = kNone;
+        if (!mark && !should_lazy && groups_[gid].has_virtual && types_present) {
+          hint = VirtualHint(info, flat, groups_[gid], pcells_[pleaf].chain);
+          if (hint != kNone) FreeDoomedBindingFor(hint, pleaf, doomed_rebind);
+        }
         VCellId vleaf = kNone;
         int lazy = 0;
-        if (!mark && !should_lazy && groups_[gid].has_virtual && types_present) {
-          CellId pl = FindPhysicalLeaf(info.cell_chain, pp.physical_node,
-                                       pp.physical_leaf_cell_indices[i]);
-          if (pl != kNone) {
-            VCellId hint = VirtualHint(info, flat, groups_[gid], pcells_[pl].chain);
-            if (hint != kNone) FreeDoomedBindingFor(hint, pl, doomed_rebind);
-          }
-        }
-        CellId pleaf = FindAllocatedLeaf(info, flat, pp, i, types_present || mark.has_value(),
-                                         info.cell_chain, should_lazy, groups_[gid], vleaf,
-                                         lazy);
-        if (pleaf == kNone) continue;
+        MapAllocatedLeaf(pleaf, hint, pp, i, types_present || mark.has_value(), should_lazy,
+                         groups_[gid], vleaf, lazy);
         Group& g = groups_[gid];
         // Leaves beyond the group's declared members cannot be tracked; they
         // are skipped as HiveD skips leaves it cannot find.

@@ -185,6 +185,10 @@ class SchedulerImpl {
   int32_t Healthy(ChainId ch, int32_t l) const;
   void TryBindDoomed(ChainId ch, int32_t l);
   void TryUnbindDoomed(ChainId ch, int32_t l);
+  // A doomed cell that no group uses (one in use keeps its binding).
+  bool DoomedUnused(CellId c) const { return pcells_[c].priority < kMinGuaranteedPriority; }
+  // Unbinds doomed cell `pc` and releases it as doomed (8.2).
+  void ReleaseDoomed(CellId pc);
   void SetBadCell(CellId c);
   void SetHealthyCell(CellId c);
 
@@ -299,10 +303,12 @@ class SchedulerImpl {
   // touched are appended to `rebind` for the bind rule (8.2) to run there.
   void FreeDoomedBindingFor(VCellId hint, CellId pleaf,
                             std::vector<std::pair<ChainId, int32_t>>& rebind);
-  CellId FindAllocatedLeaf(const PodBindInfo& info, size_t flat,
-                           const PodPlacementInfo& ppi, size_t index, bool has_types,
-                           const std::string& chain, bool lazy_so_far, const Group& g,
-                           VCellId& vleaf, int& lazy) const;
+  // Recovery (7.1 step 2): the virtual leaf for physical leaf `pleaf`, leaf
+  // `index` of `ppi`, preferring `hint`; lazy: 0 = no, 1 = mark the group,
+  // 2 = an opportunistic leaf.
+  void MapAllocatedLeaf(CellId pleaf, VCellId hint, const PodPlacementInfo& ppi, size_t index,
+                        bool has_types, bool lazy_so_far, const Group& g, VCellId& vleaf,
+                        int& lazy) const;
   void SetPodSlot(GroupId gid, int32_t member, int32_t slot, const PodRef& pod,
                   const std::string& node);
 
