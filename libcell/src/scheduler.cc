@@ -2843,38 +2843,29 @@ void SchedulerImpl::FinishRecovery() {
       VCellId vleaf = kNone;
       if (!lazy_again) {
         const Group& cg = groups_[gid];
-        const Vc& vc = vcs_[cg.vc];
-        ChainId ch = pcells_[pleaf].chain;
-        std::string type;
-        VCellId hint = kNone;
-        size_t flat = 0;  // index of the leaf in bind-info order
+        // The leaf's placement in the bind info the group was recovered
+        // from, and its index in bind-info order (for the persisted cell).
+        const PodPlacementInfo* pp = nullptr;
+        size_t at = 0, flat = 0;
         for (const auto& mbi : cg.original_bind_info.affinity_group_bind_info) {
           if (!mbi.pod_placements.empty() &&
               mbi.pod_placements[0].physical_leaf_cell_indices.size() ==
                   static_cast<size_t>(cg.members[m].leaf_count) &&
-              s < mbi.pod_placements.size() &&
-              i < mbi.pod_placements[s].preassigned_cell_types.size()) {
-            type = mbi.pod_placements[s].preassigned_cell_types[i];
-            size_t at = flat;
+              s < mbi.pod_placements.size()) {
+            pp = &mbi.pod_placements[s];
+            at = flat;
             for (size_t k = 0; k < s; ++k)
               at += mbi.pod_placements[k].physical_leaf_cell_indices.size();
-            hint = VirtualHint(cg.original_bind_info, at + i, cg, ch);
           }
-          for (const auto& pp : mbi.pod_placements) flat += pp.physical_leaf_cell_indices.size();
+          for (const auto& p : mbi.pod_placements) flat += p.physical_leaf_cell_indices.size();
         }
-        int32_t level = type.empty() ? kNone
-                        : hint != kNone ? vcells_[vcells_[hint].preassigned].level
-                                        : LevelOfType(ch, type);
-        const std::vector<std::vector<VCellId>>* vccl = nullptr;
-        if (!cg.pinned_id.empty()) {
-          for (const PinnedVc& p : vc.pinned)
-            if (p.id == cg.pinned_id) vccl = &p.full;
-        } else if (vc.chains[ch].has_nonpinned) {
-          vccl = &vc.chains[ch].preassigned;
+        if (pp) {
+          const VCellId hint =
+              VirtualHint(cg.original_bind_info, at + i, cg, pcells_[pleaf].chain);
+          int lazy = 0;
+          MapAllocatedLeaf(pleaf, hint, *pp, i, /*has_types=*/true, /*lazy_so_far=*/false, cg,
+                           vleaf, lazy);
         }
-        std::string message;
-        if (level != kNone && vccl)
-          vleaf = MapPhysicalToVirtual(pleaf, *vccl, level, cg.priority, message, hint);
         // The re-derived virtual leaf must be consistent with the bindings
         // recovered meanwhile: its VC, and a preassigned cell that is either
         // unbound or bound to an ancestor of this leaf. Otherwise the group
