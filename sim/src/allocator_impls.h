@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "apiary/sim/allocator.h"
@@ -30,6 +31,26 @@ inline std::vector<std::vector<int32_t>> GroupsPerModel(const AllocatorContext& 
     out.push_back(std::move(gs));
   }
   return out;
+}
+
+// The node groups job `j` may use (GroupsPerModel entry), or nullptr with
+// the reason in `why`: its VC has no cluster VC and `need_vc` (then `no_vc`
+// is the reason), or the cluster has none of its GPU model. The opening of
+// every allocator's CanEverFit.
+inline const std::vector<int32_t>* FitGroups(const AllocatorContext& ctx,
+                                             const std::vector<std::vector<int32_t>>& per_model,
+                                             const SimJob& j, bool need_vc, const char* no_vc,
+                                             std::string* why) {
+  if (need_vc && ctx.vc_map[j.vc] < 0) {
+    *why = no_vc;
+    return nullptr;
+  }
+  const auto& groups = per_model[j.model + 1];
+  if (groups.empty()) {
+    *why = "GPU model not in the cluster";
+    return nullptr;
+  }
+  return &groups;
 }
 
 // A max segment tree over per-slot free GPU counts, answering "the first slot

@@ -80,18 +80,12 @@ class StaticAllocator : public Allocator {
 
   bool CanEverFit(int32_t job, std::string* why) const override {
     const SimJob& j = ctx_.workload->jobs[job];
+    const auto* groups =
+        FitGroups(ctx_, groups_per_model_, j, /*need_vc=*/true, "VC without a partition", why);
+    if (!groups) return false;
     const int32_t cvc = ctx_.vc_map[j.vc];
-    if (cvc < 0) {
-      *why = "VC without a partition";
-      return false;
-    }
-    const auto& groups = groups_per_model_[j.model + 1];
-    if (groups.empty()) {
-      *why = "GPU model not in the cluster";
-      return false;
-    }
     const size_t ng = ctx_.cluster->groups.size();
-    for (int32_t g : groups) {
+    for (int32_t g : *groups) {
       int64_t pods = 0;
       for (int32_t cap : capacity_[cvc * ng + g]) pods += PodsPerNode(cap, j.gpus_per_pod);
       if (pods >= j.num_pods) return true;
@@ -178,18 +172,12 @@ class QuotaAllocator : public Allocator {
   bool CanEverFit(int32_t job, std::string* why) const override {
     const SimJob& j = ctx_.workload->jobs[job];
     const ClusterModel& c = *ctx_.cluster;
+    const auto* groups = FitGroups(ctx_, groups_per_model_, j,
+                                   ctx_.unknown_vc == UnknownVc::kReject, "VC without a quota", why);
+    if (!groups) return false;
     const int32_t cvc = ctx_.vc_map[j.vc];
-    if (cvc < 0 && ctx_.unknown_vc == UnknownVc::kReject) {
-      *why = "VC without a quota";
-      return false;
-    }
-    const auto& groups = groups_per_model_[j.model + 1];
-    if (groups.empty()) {
-      *why = "GPU model not in the cluster";
-      return false;
-    }
     const bool guaranteed = cvc >= 0 && j.priority >= 0;
-    for (int32_t g : groups) {
+    for (int32_t g : *groups) {
       const NodeGroup& grp = c.groups[g];
       int64_t pods = static_cast<int64_t>(grp.nodes.size()) *
                      PodsPerNode(grp.gpus_per_node, j.gpus_per_pod);

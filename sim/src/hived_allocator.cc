@@ -59,18 +59,12 @@ class HivedAllocator : public Allocator {
   bool CanEverFit(int32_t job, std::string* why) const override {
     const SimJob& j = ctx_.workload->jobs[job];
     const ClusterModel& c = *ctx_.cluster;
+    const auto* groups = FitGroups(ctx_, groups_per_model_, j,
+                                   ctx_.unknown_vc == UnknownVc::kReject, "VC without a quota", why);
+    if (!groups) return false;
     const int32_t cvc = ctx_.vc_map[j.vc];
-    if (cvc < 0 && ctx_.unknown_vc == UnknownVc::kReject) {
-      *why = "VC without a quota";
-      return false;
-    }
-    const auto& groups = groups_per_model_[j.model + 1];
-    if (groups.empty()) {
-      *why = "GPU model not in the cluster";
-      return false;
-    }
     const bool guaranteed = cvc >= 0 && j.priority >= 0;
-    for (int32_t g : groups) {
+    for (int32_t g : *groups) {
       const NodeGroup& grp = c.groups[g];
       int64_t gpus = guaranteed ? c.vc_group_gpus[cvc][g] : grp.gpus();
       if (PodsThatFit(gpus, grp.gpus_per_node, j.gpus_per_pod) >= j.num_pods) return true;
