@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "apiary/cell/config_loader.h"
+#include "yaml_text.h"
 
 namespace apiary::cli::openpai {
 namespace {
@@ -110,14 +111,9 @@ cell::Result<VcFile> ParseVcFileText(std::string_view text, const std::string& f
   auto error = [&](const std::string& where, const std::string& message) {
     errors += file + ": " + where + ": " + message + "\n";
   };
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::ParserException& e) {
-    return cell::Status::Invalid(file + ": YAML parse error at line " +
-                                 std::to_string(e.mark.line + 1) + ", column " +
-                                 std::to_string(e.mark.column + 1) + ": " + e.msg + "\n");
-  }
+  auto parsed = ParseYamlText(text, file);
+  if (!parsed.ok()) return parsed.status();
+  YAML::Node root = std::move(parsed).value();
   try {
     YAML::Node vcs = root.IsMap() ? root["virtualClusters"] : YAML::Node();
     if (!vcs.IsDefined() || !vcs.IsMap()) {

@@ -9,6 +9,8 @@
 #include <map>
 #include <sstream>
 
+#include "yaml_text.h"
+
 namespace apiary::cli::openpai {
 namespace {
 
@@ -229,14 +231,9 @@ cell::Result<Layout> ParseLayoutText(std::string_view text, const std::string& f
   Findings f(file);
   Layout layout;
   layout.file = file;
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::ParserException& e) {
-    return cell::Status::Invalid(file + ": YAML parse error at line " +
-                                 std::to_string(e.mark.line + 1) + ", column " +
-                                 std::to_string(e.mark.column + 1) + ": " + e.msg + "\n");
-  }
+  auto parsed = ParseYamlText(text, file);
+  if (!parsed.ok()) return parsed.status();
+  YAML::Node root = std::move(parsed).value();
   try {
     if (!root.IsMap()) {
       return cell::Status::Invalid(
