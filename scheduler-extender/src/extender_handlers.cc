@@ -159,11 +159,7 @@ HttpResponse Extender::HandleFilter(std::string_view body, Outcome* outcome) {
   {
     std::unique_lock lock(mu_);
     // On every exit from this scope: did this call possibly change marks?
-    struct TakeCheck {
-      Extender* self;
-      bool* out;
-      ~TakeCheck() { *out = self->TakeLazyCheckLocked(); }
-    } take_check{this, &check_lazy};
+    LazyCheckOnExit take_check{this, &check_lazy};
     std::string reason;
     if (!Serving(&reason)) {
       *outcome = Outcome::kNotReady;
@@ -495,11 +491,7 @@ HttpResponse Extender::HandlePreempt(std::string_view body, Outcome* outcome) {
   bool check_lazy = false;
   {
     std::unique_lock lock(mu_);
-    struct TakeCheck {
-      Extender* self;
-      bool* out;
-      ~TakeCheck() { *out = self->TakeLazyCheckLocked(); }
-    } take_check{this, &check_lazy};
+    LazyCheckOnExit take_check{this, &check_lazy};
     std::string reason;
     if (!Serving(&reason)) {
       *outcome = Outcome::kNotReady;

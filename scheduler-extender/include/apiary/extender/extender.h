@@ -221,6 +221,13 @@ class Extender final : public ClusterEventHandler {
     lazy_check_ = false;
     return v;
   }
+  // Declared right after taking mu_: on every exit from that scope (mu_
+  // still held), stores TakeLazyCheckLocked() into *out.
+  struct LazyCheckOnExit {
+    Extender* self;
+    bool* out;
+    ~LazyCheckOnExit() { *out = self->TakeLazyCheckLocked(); }
+  };
 
   // Background workers.
   mutable std::mutex task_mu_;
