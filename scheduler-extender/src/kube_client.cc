@@ -25,6 +25,7 @@
 
 #include "apiary/extender/json_doc.h"
 #include "apiary/extender/log.h"
+#include "apiary/wire/inspect_json.h"
 
 extern char** environ;
 
@@ -79,15 +80,6 @@ YAML::Node Named(const YAML::Node& list, const std::string& name, const char* fi
 std::string Resolve(const std::string& base_dir, const std::string& path) {
   if (path.empty() || path[0] == '/') return path;
   return (std::filesystem::path(base_dir) / path).string();
-}
-
-std::string RfcNow() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // ---------------------------------------------------------------------------
@@ -225,14 +217,6 @@ bool ParseRfc3339(std::string_view s, std::chrono::system_clock::time_point* out
   return true;
 }
 
-std::string FormatRfc3339(std::chrono::system_clock::time_point tp) {
-  std::time_t t = std::chrono::system_clock::to_time_t(tp);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // Trims ASCII whitespace on both ends and caps the length for messages.
 std::string TrimForMessage(std::string_view s, size_t max = 4096) {
@@ -761,7 +745,7 @@ std::string KubeClient::ExecToken() {
     auto margin = std::min<std::chrono::steady_clock::duration>(std::chrono::seconds(10), left / 5);
     token_expiry_ = now + left;
     token_refresh_ = token_expiry_ - margin;
-    expires = FormatRfc3339(*cred->expiry);
+    expires = wire::FormatRfc3339(std::chrono::system_clock::to_time_t(*cred->expiry));
   } else {
     token_expiry_ = token_refresh_ = std::chrono::steady_clock::time_point::max();
   }
@@ -1026,7 +1010,7 @@ ApiStatus KubeClient::DeletePod(const cell::PodRef& pod) {
 
 void KubeClient::RecordEvent(const cell::PodRef& pod, const std::string& type, const std::string& reason,
                              const std::string& message) {
-  std::string now = RfcNow();
+  std::string now = wire::FormatRfc3339(std::time(nullptr));
   std::string body =
       "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"generateName\":" + JsonQuote(pod.name + ".") +
       ",\"namespace\":" + JsonQuote(pod.ns) + "},\"involvedObject\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\","

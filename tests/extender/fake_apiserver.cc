@@ -50,15 +50,12 @@ Json StatusJson(int code, const std::string& reason, const std::string& message)
   return s;
 }
 
-void Reply(httplib::Response& res, int code, const Json& body) {
-  res.status = code;
-  res.set_content(body.dump(), "application/json");
-}
-
 void ReplyText(httplib::Response& res, int code, const std::string& json) {
   res.status = code;
   res.set_content(json, "application/json");
 }
+
+void Reply(httplib::Response& res, int code, const Json& body) { ReplyText(res, code, body.dump()); }
 
 void ReplyStatus(httplib::Response& res, int code, const std::string& reason, const std::string& message) {
   Reply(res, code, StatusJson(code, reason, message));
