@@ -956,20 +956,18 @@ ApiStatus KubeClient::PatchPodAnnotations(const cell::PodRef& pod, const Annotat
 }
 
 ApiStatus KubeClient::CreateBinding(const BindingRequest& req) {
-  // 1. The annotations first (the brief of extender.md 4.2: the pod carries
-  //    its placement even if the binding reply is lost).
-  AnnotationPatch patch;
-  for (const auto& [k, v] : req.annotations) patch.emplace_back(k, v);
-  ApiStatus st = PatchPodAnnotations(req.pod, patch);
-  if (!st.ok()) return st;
-  // 2. The binding, UID-checked; the API server also merges its annotations.
+  // One call (extender.md 4.2): the API server merges the Binding's
+  // annotations into the pod in the same write that sets spec.nodeName, so a
+  // pod never carries a placement without its node or a node without its
+  // placement, and a bind costs one round trip. metadata.uid is a
+  // precondition: a recreated pod of the same name is never bound.
   std::string body = "{\"kind\":\"Binding\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":" +
                      JsonQuote(req.pod.name) + ",\"namespace\":" + JsonQuote(req.pod.ns) +
                      ",\"uid\":" + JsonQuote(req.pod.uid) + ",\"annotations\":" +
                      AnnotationsJson(req.annotations) + "},\"target\":{\"kind\":\"Node\",\"apiVersion\":\"v1\",\"name\":" +
                      JsonQuote(req.node) + "}}";
   HttpResult r = Do("POST", PodPath(req.pod) + "/binding", body);
-  st = ToStatus(r);
+  ApiStatus st = ToStatus(r);
   if (r.status == 409) {
     // "pod X is already assigned to node \"N\"": a retry after a lost reply
     // is a success when N is the decided node.

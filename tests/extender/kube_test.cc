@@ -165,7 +165,11 @@ TEST(KubeClientTest, BindingPatchEvictDelete) {
   auto bound = api.GetPod("ns", "p");
   EXPECT_EQ(bound["spec"]["nodeName"], "n1");
   EXPECT_EQ(bound["metadata"]["annotations"][cell::kAnnotationPodLeafCellIsolation], "0,1");
+  EXPECT_EQ(bound["metadata"]["annotations"][cell::kAnnotationPodBindInfo], "node: n1\n");
   EXPECT_EQ(bound["status"]["conditions"][0]["type"], "PodScheduled");
+  // One write: the annotations ride on the binding, no separate PATCH.
+  EXPECT_EQ(api.RequestCount("POST /api/v1/namespaces/ns/pods/p/binding"), 1);
+  EXPECT_EQ(api.RequestCount("PATCH /api/v1/namespaces/ns/pods/p"), 0);
   // A retry after a lost reply: 409 naming the same node.
   st = client.CreateBinding(req);
   EXPECT_EQ(st.code, 409);
@@ -175,7 +179,9 @@ TEST(KubeClientTest, BindingPatchEvictDelete) {
   req.pod = stale;
   st = client.CreateBinding(req);
   EXPECT_FALSE(st.ok());
-  EXPECT_NE(st.message.find("immutable"), std::string::npos) << st.message;
+  EXPECT_EQ(st.code, 409);
+  EXPECT_NE(st.message.find("UID in precondition: other-uid"), std::string::npos) << st.message;
+  EXPECT_TRUE(st.assigned_node.empty()) << st.assigned_node;
   // Annotation removal.
   st = client.PatchPodAnnotations(ref, {{cell::kAnnotationLazyPreemptor, "g"}});
   EXPECT_TRUE(st.ok());
