@@ -11,6 +11,12 @@ PACKAGES=(
   gnuplot-nox
 )
 
+# `install-deps.sh fuzz` adds Clang and its libFuzzer runtime, for the
+# libFuzzer build of the extender's fuzz targets (.ci/run's last stage).
+if [ "${1:-}" = fuzz ]; then
+  PACKAGES+=(clang libclang-rt-dev)
+fi
+
 # kubectl (Debian's kubernetes-client) lets a test prove the fake API server
 # speaks Kubernetes' JSON; any kubectl will do, and some images ship one
 # from another package that conflicts with Debian's.
