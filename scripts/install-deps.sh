@@ -9,6 +9,8 @@ PACKAGES=(
   libboost-graph-dev libeigen3-dev nlohmann-json3-dev libcli11-dev
   libspdlog-dev librapidcheck-dev libcpp-httplib-dev libssl-dev
   gnuplot-nox
+  # the openssl command makes the throwaway PKI of the extender's TLS tests
+  openssl
 )
 
 # `install-deps.sh fuzz` adds Clang and its libFuzzer runtime, for the

@@ -1,6 +1,7 @@
 #include "apiary/extender/kube_client.h"
 
 #include <httplib.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <yaml-cpp/yaml.h>
@@ -398,6 +399,45 @@ ChildResult RunChild(const std::vector<std::string>& argv, const std::vector<std
 
 }  // namespace
 
+namespace {
+
+// OpenSSL would prompt on the terminal for an encrypted key's passphrase;
+// a daemon must not, so there is none.
+int NoPassphrase(char*, int, int, void*) { return 0; }
+
+X509* ReadPemCertificate(const std::string& pem) {
+  BIO* b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509* cert = b ? PEM_read_bio_X509(b, nullptr, NoPassphrase, nullptr) : nullptr;
+  BIO_free(b);
+  return cert;
+}
+
+EVP_PKEY* ReadPemKey(const std::string& pem) {
+  BIO* b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* key = b ? PEM_read_bio_PrivateKey(b, nullptr, NoPassphrase, nullptr) : nullptr;
+  BIO_free(b);
+  return key;
+}
+
+// "" when the certificate and key parse and belong together, else the
+// reason, naming the field. Leaves OpenSSL's error queue empty (a stale
+// error there would fail a later, unrelated TLS call on this thread).
+std::string CheckClientIdentity(const std::string& cert_pem, const std::string& key_pem,
+                                const std::string& cert_field, const std::string& key_field) {
+  std::string err;
+  X509* cert = ReadPemCertificate(cert_pem);
+  EVP_PKEY* key = cert ? ReadPemKey(key_pem) : nullptr;
+  if (!cert) err = cert_field + ": not a PEM certificate";
+  else if (!key) err = key_field + ": not a PEM private key (encrypted keys are not supported)";
+  else if (X509_check_private_key(cert, key) != 1) err = key_field + ": does not match the certificate in " + cert_field;
+  if (cert) X509_free(cert);
+  if (key) EVP_PKEY_free(key);
+  ERR_clear_error();
+  return err;
+}
+
+}  // namespace
+
 Result<ExecCredential> RunExecPlugin(const KubeConfig& config, const std::atomic<bool>* cancel) {
   if (!config.exec) return Status::Invalid(config.source + ": no exec credential plugin configured");
   const ExecConfig& e = *config.exec;
@@ -494,14 +534,31 @@ Result<ExecCredential> RunExecPlugin(const KubeConfig& config, const std::atomic
   JsonRef status = root.Find("status");
   if (!status.IsObject()) return Status::Invalid(who + ": the ExecCredential has no status");
   ExecCredential cred;
-  JsonRef token = status.Find("token");
-  if (token.IsString()) cred.token = std::string(token.str());
-  if (cred.token.empty()) {
-    if (!status.Find("clientCertificateData").IsNull() || !status.Find("clientKeyData").IsNull())
-      return Status::Invalid(who + ": returned a client certificate (status.clientCertificateData/clientKeyData); "
-                             "only status.token credentials are supported");
-    return Status::Invalid(who + ": status.token is missing or empty");
+  // A string field of status: absent/null = "", another type = an error.
+  auto string_field = [&](const char* name, std::string* out) -> Status {
+    JsonRef v = status.Find(name);
+    if (v.IsNull()) return Status::Ok();
+    if (!v.IsString())
+      return Status::Invalid(who + ": status." + name + " is a JSON " + v.TypeName() + ", not a string");
+    *out = std::string(v.str());
+    return Status::Ok();
+  };
+  if (Status st = string_field("token", &cred.token); !st.ok()) return st;
+  if (Status st = string_field("clientCertificateData", &cred.client_cert_pem); !st.ok()) return st;
+  if (Status st = string_field("clientKeyData", &cred.client_key_pem); !st.ok()) return st;
+  if (cred.client_cert_pem.empty() != cred.client_key_pem.empty())
+    return Status::Invalid(who + ": status." +
+                           (cred.client_cert_pem.empty() ? "clientKeyData is set without clientCertificateData"
+                                                         : "clientCertificateData is set without clientKeyData") +
+                           "; a client certificate needs both");
+  if (!cred.client_cert_pem.empty()) {
+    std::string err = CheckClientIdentity(cred.client_cert_pem, cred.client_key_pem,
+                                          "status.clientCertificateData", "status.clientKeyData");
+    if (!err.empty()) return Status::Invalid(who + ": " + err);
   }
+  if (cred.token.empty() && cred.client_cert_pem.empty())
+    return Status::Invalid(who + ": status.token is missing or empty, and there is no client certificate "
+                           "(status.clientCertificateData + clientKeyData)");
   JsonRef exp = status.Find("expirationTimestamp");
   if (!exp.IsNull()) {
     std::chrono::system_clock::time_point tp;
@@ -614,6 +671,18 @@ Result<KubeConfig> LoadKubeconfig(const std::string& path, const std::string& co
         if (!d.ok()) return d.status();
         c.client_key_pem = *d;
       }
+      if (c.client_cert_pem.empty() != c.client_key_pem.empty())
+        return Status::Invalid(where + (c.client_cert_pem.empty() ? ": client-key(-data) without client-certificate(-data)"
+                                                                  : ": client-certificate(-data) without client-key(-data)") +
+                               "; a client certificate needs both");
+      if (!c.client_cert_pem.empty()) {
+        if (c.exec)
+          return Status::Invalid(where + ".exec: cannot be combined with client-certificate/client-key; "
+                                 "the plugin provides the credentials");
+        std::string err = CheckClientIdentity(c.client_cert_pem, c.client_key_pem, where + ".client-certificate",
+                                              where + ".client-key");
+        if (!err.empty()) return Status::Invalid(err);
+      }
     }
   } catch (const YAML::Exception& e) {
     return Status::Invalid(path + ": " + e.what());
@@ -670,6 +739,25 @@ std::string PodPath(const cell::PodRef& pod) {
   return "/api/v1/namespaces/" + PathEscape(pod.ns) + "/pods/" + PathEscape(pod.name);
 }
 
+namespace {
+
+// cpp-httplib's name for a failed request, with what an operator checks.
+std::string TransportError(httplib::Error e, bool https) {
+  std::string m = httplib::to_string(e);
+  if (e == httplib::Error::SSLServerVerification)
+    m += " (the API server's certificate is not signed by the configured certificate authority, or does not "
+         "name the server's host; check certificate-authority(-data) and server)";
+  else if (e == httplib::Error::SSLConnection)
+    m += " (TLS handshake failed: e.g. the API server wants a client certificate that is missing or not "
+         "accepted, or it does not speak TLS)";
+  else if ((e == httplib::Error::Read || e == httplib::Error::Write) && https)
+    m += " (the API server closed the connection; with TLS 1.3 this is also how it refuses a missing or "
+         "unaccepted client certificate)";
+  return m;
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------------------
 
 KubeClient::KubeClient(KubeConfig config, std::string user_agent, std::chrono::milliseconds timeout)
@@ -693,16 +781,28 @@ KubeClient::KubeClient(KubeConfig config, std::string user_agent, std::chrono::m
   }
   host_ = host;
   token_ = config_.token;
+  if (!config_.client_cert_pem.empty() && !config_.client_key_pem.empty())
+    identity_ = std::make_shared<const ClientIdentity>(
+        ClientIdentity{config_.client_cert_pem, config_.client_key_pem, /*gen=*/0});
 }
 
 KubeClient::~KubeClient() { Stop(); }
 
-std::string KubeClient::Token() {
+KubeClient::Credential KubeClient::Credentials() {
+  Credential c;
   if (config_.exec) {
     std::lock_guard lock(token_mu_);
-    return ExecToken();
+    RefreshExec();
+    c.token = token_;
+    c.identity = identity_;
+    c.exec_seq = exec_valid_ ? exec_seq_ : 0;
+    return c;
   }
-  if (config_.token_file.empty()) return config_.token;
+  c.identity = identity_;  // fixed for the client's life without a plugin
+  if (config_.token_file.empty()) {
+    c.token = config_.token;
+    return c;
+  }
   std::lock_guard lock(token_mu_);
   auto now = std::chrono::steady_clock::now();
   if (token_.empty() || now - token_read_ > std::chrono::minutes(1)) {
@@ -711,30 +811,43 @@ std::string KubeClient::Token() {
     else LogWarn("token_read_failed", {{"file", config_.token_file}, {"error", t.status().message()}});
     token_read_ = now;
   }
-  return token_;
+  c.token = token_;
+  return c;
 }
 
-std::string KubeClient::ExecToken() {
+void KubeClient::RefreshExec() {
   const ExecConfig& e = *config_.exec;
   auto now = std::chrono::steady_clock::now();
   if (exec_valid_ && now >= token_expiry_) {
     exec_valid_ = false;
     token_.clear();
+    identity_.reset();
   }
-  if (exec_valid_ && now < token_refresh_) return token_;
+  if (exec_valid_ && now < token_refresh_) return;
   // Expired, about to expire, rejected with 401, or never fetched. After a
-  // failure, wait out the backoff (with the old token while it is valid).
-  if (now < exec_retry_) return token_;
+  // failure, wait out the backoff (with the old credential while it is valid).
+  if (now < exec_retry_) return;
   auto cred = RunExecPlugin(config_, &stopped_);
   now = std::chrono::steady_clock::now();
   if (!cred.ok()) {
     LogError("exec_credential_failed",
              {{"source", config_.source}, {"user", e.user}, {"error", cred.status().message()}});
     exec_retry_ = now + e.failure_backoff;
-    return token_;
+    return;
   }
   token_ = std::move(cred->token);
+  if (cred->client_cert_pem.empty()) {
+    identity_.reset();
+  } else if (!identity_ || identity_->cert_pem != cred->client_cert_pem || identity_->key_pem != cred->client_key_pem) {
+    // A new identity: pooled connections made with the old one are dropped.
+    identity_ = std::make_shared<const ClientIdentity>(
+        ClientIdentity{std::move(cred->client_cert_pem), std::move(cred->client_key_pem), exec_seq_ + 1});
+    if (!https_)
+      LogWarn("exec_client_certificate_unused",
+              {{"source", config_.source}, {"user", e.user}, {"detail", "the API server address is not https"}});
+  }
   exec_valid_ = true;
+  ++exec_seq_;
   exec_retry_ = {};
   std::string expires = "never (until the API server answers 401)";
   if (cred->expiry) {
@@ -749,31 +862,31 @@ std::string KubeClient::ExecToken() {
   } else {
     token_expiry_ = token_refresh_ = std::chrono::steady_clock::time_point::max();
   }
-  LogInfo("exec_credential", {{"source", config_.source}, {"user", e.user}, {"expires", expires}});
-  return token_;
+  std::string kind = token_.empty() ? "client certificate" : identity_ ? "token and client certificate" : "token";
+  LogInfo("exec_credential", {{"source", config_.source}, {"user", e.user}, {"kind", kind}, {"expires", expires}});
 }
 
-void KubeClient::Unauthorized(const std::string& used) {
-  if (!config_.exec || used.empty()) return;
+void KubeClient::Unauthorized(uint64_t exec_seq) {
+  if (!config_.exec || exec_seq == 0) return;
   std::lock_guard lock(token_mu_);
-  if (!exec_valid_ || token_ != used) return;  // already replaced
+  if (!exec_valid_ || exec_seq_ != exec_seq) return;  // already replaced
   exec_valid_ = false;
   token_.clear();
+  identity_.reset();
   LogWarn("exec_credential_rejected", {{"source", config_.source}, {"user", config_.exec->user}});
 }
 
-std::unique_ptr<httplib::ClientImpl> KubeClient::NewClient(std::chrono::milliseconds read_timeout) {
+std::unique_ptr<httplib::ClientImpl> KubeClient::NewClient(std::chrono::milliseconds read_timeout,
+                                                           const ClientIdentity* identity) {
   std::unique_ptr<httplib::ClientImpl> c;
   if (https_) {
     X509* cert = nullptr;
     EVP_PKEY* key = nullptr;
-    if (!config_.client_cert_pem.empty() && !config_.client_key_pem.empty()) {
-      BIO* b = BIO_new_mem_buf(config_.client_cert_pem.data(), static_cast<int>(config_.client_cert_pem.size()));
-      cert = PEM_read_bio_X509(b, nullptr, nullptr, nullptr);
-      BIO_free(b);
-      b = BIO_new_mem_buf(config_.client_key_pem.data(), static_cast<int>(config_.client_key_pem.size()));
-      key = PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr);
-      BIO_free(b);
+    if (identity) {
+      // Checked when loaded (kubeconfig) or received (exec plugin).
+      cert = ReadPemCertificate(identity->cert_pem);
+      key = ReadPemKey(identity->key_pem);
+      ERR_clear_error();
       if (!cert || !key) LogError("client_certificate_unreadable", {{"source", config_.source}});
     }
     auto ssl = std::make_unique<httplib::SSLClient>(host_, port_, cert, key);
@@ -806,29 +919,32 @@ std::unique_ptr<httplib::ClientImpl> KubeClient::NewClient(std::chrono::millisec
   return c;
 }
 
-std::unique_ptr<httplib::ClientImpl> KubeClient::Acquire() {
+std::unique_ptr<httplib::ClientImpl> KubeClient::Acquire(const Credential& cred) {
+  const uint64_t gen = cred.identity ? cred.identity->gen : 0;
+  std::vector<std::unique_ptr<httplib::ClientImpl>> stale;  // closed outside the lock
   {
     std::lock_guard lock(pool_mu_);
-    if (!pool_.empty()) {
-      auto c = std::move(pool_.back());
+    while (!pool_.empty()) {
+      auto [g, c] = std::move(pool_.back());
       pool_.pop_back();
-      return c;
+      if (g == gen) return std::move(c);
+      stale.push_back(std::move(c));
     }
   }
-  return NewClient(timeout_);
+  return NewClient(timeout_, cred.identity.get());
 }
 
-void KubeClient::Release(std::unique_ptr<httplib::ClientImpl> c) {
+void KubeClient::Release(std::unique_ptr<httplib::ClientImpl> c, const Credential& cred) {
   std::lock_guard lock(pool_mu_);
-  if (pool_.size() < 16) pool_.push_back(std::move(c));
+  if (pool_.size() < 16) pool_.emplace_back(cred.identity ? cred.identity->gen : 0, std::move(c));
 }
 
 HttpResult KubeClient::Do(const std::string& method, const std::string& path, const std::string& body,
                           const std::string& content_type) {
-  auto c = Acquire();
+  const Credential cred = Credentials();
+  auto c = Acquire(cred);
   httplib::Headers headers = {{"User-Agent", user_agent_}, {"Accept", "application/json"}};
-  std::string token = Token();
-  if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
+  if (!cred.token.empty()) headers.emplace("Authorization", "Bearer " + cred.token);
   httplib::Result r(nullptr, httplib::Error::Unknown);
   if (method == "GET") r = c->Get(path.c_str(), headers);
   else if (method == "POST") r = c->Post(path.c_str(), headers, body, content_type.c_str());
@@ -837,14 +953,14 @@ HttpResult KubeClient::Do(const std::string& method, const std::string& path, co
   else if (method == "DELETE") r = c->Delete(path.c_str(), headers, body, content_type.c_str());
   HttpResult out;
   if (!r) {
-    out.error = method + " " + path + ": " + httplib::to_string(r.error());
+    out.error = method + " " + path + ": " + TransportError(r.error(), https_);
     // The connection may be broken; do not pool it.
     return out;
   }
   out.status = r->status;
   out.body = std::move(r->body);
-  Release(std::move(c));
-  if (out.status == 401) Unauthorized(token);
+  Release(std::move(c), cred);
+  if (out.status == 401) Unauthorized(cred.exec_seq);
   return out;
 }
 
@@ -852,7 +968,8 @@ HttpResult KubeClient::Stream(const std::string& path,
                               const std::function<bool(std::string_view)>& on_line,
                               std::chrono::milliseconds read_timeout) {
   HttpResult out;
-  auto c = NewClient(read_timeout);
+  const Credential cred = Credentials();
+  auto c = NewClient(read_timeout, cred.identity.get());
   {
     // Checked under the lock Stop() takes, so a stream is either stopped by
     // Stop() or never starts.
@@ -864,8 +981,7 @@ HttpResult KubeClient::Stream(const std::string& path,
     streams_.insert(c.get());
   }
   httplib::Headers headers = {{"User-Agent", user_agent_}, {"Accept", "application/json"}};
-  std::string token = Token();
-  if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
+  if (!cred.token.empty()) headers.emplace("Authorization", "Bearer " + cred.token);
   std::string buffer;
   bool ok_status = false;
   auto r = c->Get(
@@ -898,8 +1014,8 @@ HttpResult KubeClient::Stream(const std::string& path,
     std::lock_guard lock(pool_mu_);
     streams_.erase(c.get());
   }
-  if (!r && out.status == 0) out.error = httplib::to_string(r.error());
-  if (out.status == 401) Unauthorized(token);
+  if (!r && out.status == 0) out.error = TransportError(r.error(), https_);
+  if (out.status == 401) Unauthorized(cred.exec_seq);
   if (ok_status && !buffer.empty()) on_line(buffer);  // a final line without '\n'
   return out;
 }

@@ -252,8 +252,21 @@ std::vector<std::string> FakeApiServer::BearerTokens() {
   return bearer_tokens_;
 }
 
+void FakeApiServer::EnableTls(std::string cert_file, std::string key_file, std::string client_ca_file) {
+  tls_cert_ = std::move(cert_file);
+  tls_key_ = std::move(key_file);
+  tls_client_ca_ = std::move(client_ca_file);
+}
+
 int FakeApiServer::Start(int port, const std::string& host) {
-  server_ = std::make_unique<httplib::Server>();
+  if (tls_cert_.empty()) {
+    server_ = std::make_unique<httplib::Server>();
+  } else {
+    auto ssl = std::make_unique<httplib::SSLServer>(tls_cert_.c_str(), tls_key_.c_str(),
+                                                    tls_client_ca_.empty() ? nullptr : tls_client_ca_.c_str());
+    if (!ssl->is_valid()) return -1;
+    server_ = std::move(ssl);
+  }
   server_->new_task_queue = [] { return new httplib::ThreadPool(64); };
   server_->set_keep_alive_max_count(1u << 30);
   server_->set_keep_alive_timeout(5);

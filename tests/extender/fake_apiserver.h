@@ -8,7 +8,8 @@
 // Test hooks under /fake/: compact the watch history (the next watch from an
 // old resourceVersion gets 410), inject failures on a path, close every
 // watch, and count requests. Optionally (RequireBearerToken) requests must
-// carry a given bearer token.
+// carry a given bearer token, and (EnableTls) the server speaks HTTPS and can
+// require client certificates.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
@@ -39,8 +40,12 @@ class FakeApiServer {
   FakeApiServer();
   ~FakeApiServer();
 
+  // Serve HTTPS with this certificate chain and key (PEM files) instead of
+  // plain HTTP; with a `client_ca_file`, the TLS handshake requires a client
+  // certificate signed by that CA. Call before Start.
+  void EnableTls(std::string cert_file, std::string key_file, std::string client_ca_file = "");
   // Binds 127.0.0.1:port (0 = any) and serves on a background thread.
-  // Returns the port, or -1.
+  // Returns the port, or -1 (also when the TLS files cannot be loaded).
   int Start(int port = 0, const std::string& host = "127.0.0.1");
   void Stop();
   int port() const { return port_; }
@@ -92,6 +97,7 @@ class FakeApiServer {
   void Routes();
 
   std::unique_ptr<httplib::Server> server_;
+  std::string tls_cert_, tls_key_, tls_client_ca_;  // tls_cert_ empty: plain HTTP
   std::thread thread_;
   int port_ = -1;
 

@@ -1,5 +1,5 @@
 // fake-kube-apiserver: the test fake of fake_apiserver.h as a process.
-//   fake-kube-apiserver [--port N] [--host H]
+//   fake-kube-apiserver [--port N] [--host H] [--tls-cert F --tls-key F [--client-ca F]]
 // Prints "listening on <port>" on stdout once serving; stops on SIGTERM/SIGINT.
 #include <signal.h>
 
@@ -13,11 +13,16 @@
 int main(int argc, char** argv) {
   int port = 0;
   std::string host = "127.0.0.1";
+  std::string cert, key, client_ca;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--port") && i + 1 < argc) port = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--host") && i + 1 < argc) host = argv[++i];
+    else if (!std::strcmp(argv[i], "--tls-cert") && i + 1 < argc) cert = argv[++i];
+    else if (!std::strcmp(argv[i], "--tls-key") && i + 1 < argc) key = argv[++i];
+    else if (!std::strcmp(argv[i], "--client-ca") && i + 1 < argc) client_ca = argv[++i];
     else {
-      std::fprintf(stderr, "usage: %s [--port N] [--host H]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--port N] [--host H] [--tls-cert F --tls-key F [--client-ca F]]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -28,6 +33,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
   apiary::testing::FakeApiServer server;
+  if (!cert.empty() || !key.empty()) server.EnableTls(cert, key, client_ca);
   int p = server.Start(port, host);
   if (p <= 0) {
     std::fprintf(stderr, "cannot listen on %s:%d\n", host.c_str(), port);

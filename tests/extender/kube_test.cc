@@ -20,6 +20,7 @@
 #include "apiary/extender/kube_client.h"
 #include "apiary/extender/leader.h"
 #include "fake_apiserver.h"
+#include "test_pki.h"
 #include "test_util.h"
 
 namespace apiary::extender {
@@ -472,6 +473,54 @@ TEST(KubeClientTest, ExecPluginTokenReachesTheApiServerAndIsCachedUntil401) {
   EXPECT_EQ(info["spec"], nlohmann::json({{"interactive", false}}));
 }
 
+// An ExecCredential with a client certificate (PEM) and optionally a token.
+std::string CertCredential(const apiary::testing::TestPki& pki, const std::string& name,
+                           const std::string& token = "") {
+  nlohmann::json status = {{"clientCertificateData", pki.Pem(name + ".crt")},
+                           {"clientKeyData", pki.Pem(name + ".key")}};
+  if (!token.empty()) status["token"] = token;
+  return nlohmann::json({{"apiVersion", kV1}, {"kind", "ExecCredential"}, {"status", status}}).dump();
+}
+
+TEST(KubeClientTest, ExecPluginClientCertificateIsUsedForNewConnections) {
+  const std::string pki_dir = apiary::testing::TempDir("exec-pki");
+  apiary::testing::TestPki pki(pki_dir);
+  if (!pki.ok()) GTEST_SKIP() << "the openssl command failed (is Debian's openssl installed?)";
+  FakeApiServer api;
+  api.EnableTls(pki.Path("server.crt"), pki.Path("server.key"), pki.Path("ca.crt"));  // client certs required
+  int port = api.Start();
+  ASSERT_GT(port, 0);
+  PluginDir p("https://127.0.0.1:" + std::to_string(port));  // insecure-skip-tls-verify
+  p.SetCredential(CertCredential(pki, "client"));
+  KubeClient client(p.Load(), "test", std::chrono::seconds(5));
+  HttpResult r = client.Do("GET", "/api/v1/nodes");
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(client.Do("GET", "/api/v1/pods").status, 200);
+  EXPECT_EQ(p.runs(), 1);  // cached
+  EXPECT_EQ(api.BearerTokens().back(), "");  // a certificate only: no Authorization header
+
+  // Token and certificate together; the API server then stops accepting the
+  // token (401) and the plugin's next credential carries a certificate from
+  // another CA. The old pooled connection must not be reused with it: the
+  // next request opens a new connection with the new certificate, which the
+  // server refuses in the handshake.
+  KubeClient both(p.Load(), "test", std::chrono::seconds(5));
+  p.SetCredential(CertCredential(pki, "client", "tok-1"));
+  api.RequireBearerToken("tok-1");
+  EXPECT_EQ(both.Do("GET", "/api/v1/nodes").status, 200);
+  EXPECT_EQ(api.BearerTokens().back(), "tok-1");
+  api.RequireBearerToken("tok-2");
+  p.SetCredential(CertCredential(pki, "other-client", "tok-2"));
+  EXPECT_EQ(both.Do("GET", "/api/v1/nodes").status, 401);
+  const int runs = p.runs();
+  r = both.Do("GET", "/api/v1/nodes");
+  EXPECT_EQ(p.runs(), runs + 1);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.error.find("client certificate"), std::string::npos) << r.error;
+  std::error_code ec;
+  std::filesystem::remove_all(pki_dir, ec);
+}
+
 TEST(KubeClientTest, ExecPluginTokenIsRefreshedBeforeItExpires) {
   FakeApiServer api;
   int port = api.Start();
@@ -628,7 +677,16 @@ TEST(KubeClientTest, ExecPluginErrors) {
   EXPECT_TRUE(has(m, "status.token is missing")) << m;
   m = message(run(R"(echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",)"
                   R"("status":{"clientCertificateData":"x","clientKeyData":"y"}}')"));
-  EXPECT_TRUE(has(m, "only status.token credentials are supported")) << m;
+  EXPECT_TRUE(has(m, "status.clientCertificateData: not a PEM certificate")) << m;
+  m = message(run(R"(echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",)"
+                  R"("status":{"clientCertificateData":"x"}}')"));
+  EXPECT_TRUE(has(m, "status.clientCertificateData is set without clientKeyData")) << m;
+  m = message(run(R"(echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",)"
+                  R"("status":{"token":"t","clientKeyData":"y"}}')"));
+  EXPECT_TRUE(has(m, "status.clientKeyData is set without clientCertificateData")) << m;
+  m = message(run(R"(echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",)"
+                  R"("status":{"token":7}}')"));
+  EXPECT_TRUE(has(m, "status.token is a JSON number, not a string")) << m;
   m = message(run("echo '" + Credential("t", "tomorrow") + "'"));
   EXPECT_TRUE(has(m, "status.expirationTimestamp \"tomorrow\" is not an RFC 3339 time")) << m;
   m = message(run("echo '" + Credential("t", "2030-01-02 03:04:05") + "'"));

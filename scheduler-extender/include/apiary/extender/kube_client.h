@@ -1,7 +1,8 @@
 // A minimal Kubernetes API client over cpp-httplib: authentication from the
 // in-cluster service account or a kubeconfig file (token, token file, client
-// certificate, or an exec credential plugin whose token is cached until it
-// expires or the API server answers 401), plain requests through a small
+// certificate, or an exec credential plugin whose token or client
+// certificate is cached until it expires or the API server answers 401),
+// plain requests through a small
 // connection pool, and line-delimited watch streams. Implements ClusterApi
 // (bindings, annotation patches, evictions, deletions, events).
 //
@@ -35,8 +36,9 @@ namespace apiary::extender {
 // ExecCredential protocol, client.authentication.k8s.io/v1 and v1beta1).
 // The plugin runs without a shell, never interactively, with stdin from
 // /dev/null and KUBERNETES_EXEC_INFO set; its stdout is an ExecCredential
-// whose status.token becomes the bearer token. Client-certificate
-// credentials (clientCertificateData/clientKeyData) are not supported.
+// whose status.token becomes the bearer token and/or whose
+// status.clientCertificateData + clientKeyData (PEM) become the TLS client
+// certificate of new connections.
 struct ExecConfig {
   std::string user;         // the kubeconfig user, for messages
   std::string command;      // a bare name (looked up in PATH) or a path (made
@@ -95,7 +97,8 @@ struct HttpResult {
 std::string StatusMessage(const HttpResult& r);
 
 struct ExecCredential {
-  std::string token;
+  std::string token;  // may be empty when a client certificate is given
+  std::string client_cert_pem, client_key_pem;  // both or neither
   // status.expirationTimestamp; nullopt = valid until the API server says 401.
   std::optional<std::chrono::system_clock::time_point> expiry;
 };
@@ -105,10 +108,19 @@ struct ExecCredential {
 // child is always reaped. Errors name
 // the kubeconfig user and say what went wrong: the command not found (with
 // the install hint), a non-zero exit (with the trimmed stderr), a timeout,
-// output that is not an ExecCredential of the configured apiVersion, no
-// status.token, an unparsable status.expirationTimestamp.
+// output that is not an ExecCredential of the configured apiVersion, neither
+// status.token nor a client certificate, a certificate without its key (or
+// the other way round), PEM that does not parse or a key that does not match
+// the certificate, an unparsable status.expirationTimestamp.
 cell::Result<ExecCredential> RunExecPlugin(const KubeConfig& config,
                                            const std::atomic<bool>* cancel = nullptr);
+
+// A TLS client identity (PEM); `gen` tells identities apart, so pooled
+// connections made with an older one are not reused.
+struct ClientIdentity {
+  std::string cert_pem, key_pem;
+  uint64_t gen = 0;
+};
 
 class KubeClient : public ClusterApi {
  public:
@@ -140,13 +152,21 @@ class KubeClient : public ClusterApi {
                    const std::string& message) override;
 
  private:
-  std::unique_ptr<httplib::ClientImpl> NewClient(std::chrono::milliseconds read_timeout);
-  std::unique_ptr<httplib::ClientImpl> Acquire();
-  void Release(std::unique_ptr<httplib::ClientImpl> c);
-  std::string Token();
-  std::string ExecToken();  // under token_mu_
-  // After a 401: forget the exec token `used` (unless already replaced).
-  void Unauthorized(const std::string& used);
+  // What a request authenticates with.
+  struct Credential {
+    std::string token;  // "" = no Authorization header
+    std::shared_ptr<const ClientIdentity> identity;  // null = no client certificate
+    uint64_t exec_seq = 0;  // the exec plugin run it came from; 0 = none
+  };
+  std::unique_ptr<httplib::ClientImpl> NewClient(std::chrono::milliseconds read_timeout,
+                                                 const ClientIdentity* identity);
+  std::unique_ptr<httplib::ClientImpl> Acquire(const Credential& cred);
+  void Release(std::unique_ptr<httplib::ClientImpl> c, const Credential& cred);
+  Credential Credentials();
+  void RefreshExec();  // under token_mu_
+  // After a 401: forget the exec credential of run `exec_seq` (unless it has
+  // been replaced already).
+  void Unauthorized(uint64_t exec_seq);
 
   KubeConfig config_;
   std::string user_agent_;
@@ -157,7 +177,9 @@ class KubeClient : public ClusterApi {
   bool https_ = false;
 
   std::mutex pool_mu_;
-  std::vector<std::unique_ptr<httplib::ClientImpl>> pool_;
+  // Idle keep-alive connections with the identity generation they were made
+  // with.
+  std::vector<std::pair<uint64_t, std::unique_ptr<httplib::ClientImpl>>> pool_;
   std::set<httplib::ClientImpl*> streams_;
   std::atomic<bool> stopped_{false};
 
@@ -173,6 +195,9 @@ class KubeClient : public ClusterApi {
   std::chrono::steady_clock::time_point token_refresh_{};
   std::chrono::steady_clock::time_point token_expiry_{};  // the old token is kept until then
   std::chrono::steady_clock::time_point exec_retry_{};
+  uint64_t exec_seq_ = 0;  // successful plugin runs
+  // The kubeconfig's client certificate, or the exec plugin's latest one.
+  std::shared_ptr<const ClientIdentity> identity_;
 };
 
 // "/api/v1/namespaces/<ns>/pods/<name>" with each segment escaped.
