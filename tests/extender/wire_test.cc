@@ -26,6 +26,53 @@ TEST(JsonDocTest, ParsesValuesAndEscapes) {
   EXPECT_TRUE(root.Find("missing").IsNull());
 }
 
+// The string scanner reads eight bytes at a time: a quote, backslash or
+// control character must be found at every offset of the word, in strings
+// of every length around the word size, next to bytes that sit on either
+// side of each class (0x1f/0x20, 0x21/0x23, 0x5b/0x5d, 0x7f, UTF-8).
+TEST(JsonDocTest, StringScanFindsSpecialBytesAtEveryOffset) {
+  // Whole characters (é is two bytes), so every split point is valid UTF-8.
+  const std::vector<std::string> filler = {"a", " ", "!", "#", "[", "]", "~", "\x7f", "\xc3\xa9", "Z", "0", "-"};
+  for (size_t len = 0; len <= 40; ++len) {
+    std::vector<std::string> chars;
+    for (size_t i = 0; i < len; ++i) chars.push_back(filler[(i * 7 + len) % filler.size()]);
+    std::string plain;
+    for (const auto& c : chars) plain += c;
+    // No special byte: the content comes back unchanged, in a document that
+    // continues after the string.
+    // (A JsonDoc views its input: the texts must outlive the documents.)
+    const std::string text = "[\"" + plain + "\",\"x\"]";
+    auto doc = JsonDoc::Parse(text);
+    ASSERT_TRUE(doc.ok()) << len << ": " << doc.status().message();
+    EXPECT_EQ((*doc->root().begin()).str(), plain) << len;
+    for (size_t at = 0; at <= len; ++at) {
+      std::string head, tail;
+      for (size_t i = 0; i < len; ++i) (i < at ? head : tail) += chars[i];
+      // An escaped quote and an escape sequence are decoded where they sit.
+      const std::string qt = "\"" + head + "\\\"" + tail + "\"";
+      auto q = JsonDoc::Parse(qt);
+      ASSERT_TRUE(q.ok()) << len << "/" << at << ": " << q.status().message();
+      EXPECT_EQ(q->root().str(), head + "\"" + tail) << len << "/" << at;
+      const std::string nt = "\"" + head + "\\n" + tail + "\"";
+      auto n = JsonDoc::Parse(nt);
+      ASSERT_TRUE(n.ok()) << len << "/" << at;
+      EXPECT_EQ(n->root().str(), head + "\n" + tail) << len << "/" << at;
+      // A raw control character is an error wherever it sits.
+      for (char c : {'\x00', '\x01', '\x1f', '\n'}) {
+        const std::string bt = "\"" + head + std::string(1, c) + tail + "\"";
+        auto bad = JsonDoc::Parse(bt);
+        ASSERT_FALSE(bad.ok()) << len << "/" << at << "/" << int(c);
+        EXPECT_NE(bad.status().message().find("control character"), std::string::npos) << bad.status().message();
+      }
+      // The closing quote ends the string at `at`: the rest is outside it.
+      const std::string ct = "[\"" + head + "\"," + std::to_string(at) + "]";
+      auto cut = JsonDoc::Parse(ct);
+      ASSERT_TRUE(cut.ok()) << len << "/" << at << ": " << cut.status().message();
+      EXPECT_EQ((*cut->root().begin()).str(), head);
+    }
+  }
+}
+
 TEST(JsonDocTest, IntegersAreStrict) {
   auto doc = JsonDoc::Parse(R"([5, 5.0, 1e2, -9223372036854775808, 9223372036854775808, "5"])");
   ASSERT_TRUE(doc.ok());
