@@ -271,6 +271,10 @@ Status SchedulerImpl::Build(const Config& config) {
   opp_tas_.resize(chains_.size());
   for (size_t ch = 0; ch < chains_.size(); ++ch)
     opp_tas_[ch] = NewTas(false, false, static_cast<ChainId>(ch), chains_[ch].full);
+  // The trees are complete: drop the spare capacity the per-cell arrays
+  // grew by doubling (up to half of each).
+  pcells_.shrink_to_fit();
+  vcells_.shrink_to_fit();
 
   // Pinned cells: VCs in ascending name, pinned cells in list order (9).
   for (VcId v = 0; v < static_cast<VcId>(vcs_.size()); ++v) {
@@ -289,7 +293,6 @@ CellId SchedulerImpl::NewPCell(ChainId chain, const std::string& type,
                                CellId parent, const std::string& address) {
   CellId id = static_cast<CellId>(pcells_.size());
   pcells_.emplace_back();
-  pversion_.push_back(0);
   PCell& c = pcells_.back();
   c.chain = chain;
   c.parent = parent;
@@ -383,7 +386,6 @@ VCellId SchedulerImpl::NewVCell(VcId vc, ChainId chain, int32_t level,
                                 int32_t pinned_index) {
   VCellId id = static_cast<VCellId>(vcells_.size());
   vcells_.emplace_back();
-  vversion_.push_back(0);
   VCell& v = vcells_.back();
   v.vc = vc;
   v.chain = chain;
@@ -481,8 +483,17 @@ int32_t SchedulerImpl::NewTas(bool is_virtual, bool cross_priority_pack,
       }
     }
   }
+  const int32_t index = static_cast<int32_t>(tas_.size());
+  for (size_t i = 0; i < t.nodes.size(); ++i) {
+    const int32_t c = t.nodes[i].cell;
+    t.nodes[i].ord = static_cast<int32_t>(i);
+    (is_virtual ? vcells_[c].tas : pcells_[c].tas) = index;
+    (is_virtual ? vcells_[c].tas_ord : pcells_[c].tas_ord) = static_cast<int32_t>(i);
+  }
+  t.dirty_flag.assign(t.nodes.size(), 0);
+  t.pos.assign(t.nodes.size(), 0);
   tas_.push_back(std::move(t));
-  return static_cast<int32_t>(tas_.size()) - 1;
+  return index;
 }
 
 // ---------------------------------------------------------------------------
@@ -845,29 +856,49 @@ void SchedulerImpl::SetVPriority(VCellId c, int32_t p) {
   }
 }
 
+// Inlined: every usage, binding or health change of a cell goes through it.
+__attribute__((always_inline)) inline void SchedulerImpl::TouchTasNode(bool is_virtual, int32_t c) {
+  const int32_t ti = is_virtual ? vcells_[c].tas : pcells_[c].tas;
+  if (ti == kNone) return;
+  Tas& t = tas_[ti];
+  const int32_t ord = is_virtual ? vcells_[c].tas_ord : pcells_[c].tas_ord;
+  if (!t.dirty_flag[ord]) {
+    t.dirty_flag[ord] = 1;
+    t.dirty.push_back(ord);
+  }
+}
+
 void SchedulerImpl::AddPUsage(CellId c, int32_t p, int32_t delta) {
   for (CellId a = c; a != kNone; a = pcells_[a].parent) {
     pcells_[a].used.Add(p, delta);
-    ++pversion_[a];
+    TouchTasNode(false, a);
+    ++pcells_[a].version;
   }
 }
 
 void SchedulerImpl::AddVUsage(VCellId c, int32_t p, int32_t delta) {
   for (VCellId a = c; a != kNone; a = vcells_[a].parent) {
     vcells_[a].used.Add(p, delta);
-    ++vversion_[a];
+    TouchTasNode(true, a);
+    ++vcells_[a].version;
   }
 }
 
 void SchedulerImpl::SetVPcell(VCellId v, CellId p) {
   vcells_[v].pcell = p;
-  ++vversion_[v];
+  TouchTasNode(true, v);
+  ++vcells_[v].version;
 }
 
 void SchedulerImpl::BumpHealth(CellId c) {
-  ++pversion_[c];
-  if (pcells_[c].vcell != kNone) ++vversion_[pcells_[c].vcell];
+  TouchTasNode(false, c);
+  ++pcells_[c].version;
+  if (VCellId v = pcells_[c].vcell; v != kNone) {
+    TouchTasNode(true, v);
+    ++vcells_[v].version;
+  }
 }
+
 
 void SchedulerImpl::SetCellState(CellId c, CellState s) {
   pcells_[c].state = s;
@@ -1068,60 +1099,195 @@ void SchedulerImpl::SnapshotTasNode(const Tas& t, TasNode& n, uint32_t version) 
   n.first_node = n.phys == kNone ? kNone : FirstNodeOf(n.phys);
 }
 
+// Inlined into the refresh loops: per node it is a handful of adds, and the
+// call itself showed as a fifth of a full refresh.
+__attribute__((always_inline)) inline void SchedulerImpl::ComputeTasNode(
+    const Tas& t, TasNode& n, int32_t p, const SuggestedSet* suggested, bool ignore_suggested) const {
+  int32_t at = 0, above = 0, total_used = 0;
+  if (n.used_count != TasNode::kManyPriorities) {
+    for (uint8_t k = 0; k < n.used_count; ++k) {
+      const auto& [prio, leaves] = n.used[k];
+      total_used += leaves;
+      if (prio == p) at += leaves;
+      else if (prio > p) above += leaves;
+    }
+  } else {
+    const UsedLeaves& used = t.is_virtual ? vcells_[n.cell].used : pcells_[n.cell].used;
+    at = used.At(p);
+    above = used.Above(p);
+    total_used = used.Total();
+  }
+  if (t.cross_priority_pack) {
+    n.used_same = total_used;
+    n.used_higher = 0;
+  } else {
+    n.used_same = at;
+    n.used_higher = above;
+  }
+  n.free_at_priority = n.total - (at + above);
+  if (n.phys == kNone) {
+    n.healthy = true;
+    n.suggested = true;
+  } else {
+    n.healthy = n.phys_healthy;
+    n.suggested = ignore_suggested || NodeSuggested(n.first_node, suggested);
+  }
+}
+
+namespace {
+
+// The node order of 6.3: healthy, suggested, then most used at the
+// priority (packing), then least used above it.
+bool TasLess(const TasNode& a, const TasNode& b) {
+  if (a.healthy != b.healthy) return a.healthy;
+  if (a.suggested != b.suggested) return a.suggested;
+  if (a.used_same != b.used_same) return a.used_same > b.used_same;
+  return a.used_higher < b.used_higher;
+}
+
+// Suggested-node modes whose node values do not depend on the call: 1 =
+// suggestions ignored, 2 = no suggestion list (every node suggested); 0 =
+// a list, which may differ from call to call.
+int8_t SuggestionMode(const SuggestedSet* suggested, bool ignore_suggested) {
+  return ignore_suggested ? 1 : suggested == nullptr ? 2 : 0;
+}
+
+}  // namespace
+
 void SchedulerImpl::RefreshTas(Tas& t, int32_t p, const SuggestedSet* suggested,
                                bool ignore_suggested) {
-  const std::vector<uint32_t>& versions = t.is_virtual ? vversion_ : pversion_;
+  const int8_t mode = SuggestionMode(suggested, ignore_suggested);
+  // With many changed nodes (a gang just placed or freed) the full pass is
+  // cheaper than locating each one.
+  if (t.sorted_valid && mode != 0 && t.sorted_p == p && t.sorted_mode == mode &&
+      t.dirty.size() * 128 <= t.nodes.size()) {
+    RefreshTasIncremental(t, p);
+  } else {
+    RefreshTasFull(t, p, suggested, ignore_suggested);
+  }
+}
+
+void SchedulerImpl::RefreshTasFull(Tas& t, int32_t p, const SuggestedSet* suggested,
+                                   bool ignore_suggested) const {
   for (TasNode& n : t.nodes) {
-    if (versions[n.cell] != n.seen_version) SnapshotTasNode(t, n, versions[n.cell]);
-    int32_t at = 0, above = 0, total_used = 0;
-    if (n.used_count != TasNode::kManyPriorities) {
-      for (uint8_t k = 0; k < n.used_count; ++k) {
-        const auto& [prio, leaves] = n.used[k];
-        total_used += leaves;
-        if (prio == p) at += leaves;
-        else if (prio > p) above += leaves;
-      }
-    } else {
-      const UsedLeaves& used = t.is_virtual ? vcells_[n.cell].used : pcells_[n.cell].used;
-      at = used.At(p);
-      above = used.Above(p);
-      total_used = used.Total();
-    }
-    if (t.cross_priority_pack) {
-      n.used_same = total_used;
-      n.used_higher = 0;
-    } else {
-      n.used_same = at;
-      n.used_higher = above;
-    }
-    n.free_at_priority = n.total - (at + above);
-    if (n.phys == kNone) {
-      n.healthy = true;
-      n.suggested = true;
-    } else {
-      n.healthy = n.phys_healthy;
-      n.suggested = ignore_suggested || NodeSuggested(n.first_node, suggested);
-    }
+    const uint32_t version = CellVersion(t.is_virtual, n.cell);
+    if (version != n.seen_version) SnapshotTasNode(t, n, version);
+    ComputeTasNode(t, n, p, suggested, ignore_suggested);
   }
   // A stable sort, in place. Between two calls only the nodes touched since
   // then change rank, so the array is nearly sorted and an insertion sort is
   // linear in practice; it gives exactly std::stable_sort's order and needs
   // no buffer.
-  auto less = [](const TasNode& a, const TasNode& b) {
-    if (a.healthy != b.healthy) return a.healthy;
-    if (a.suggested != b.suggested) return a.suggested;
-    if (a.used_same != b.used_same) return a.used_same > b.used_same;
-    return a.used_higher < b.used_higher;
-  };
   for (size_t i = 1; i < t.nodes.size(); ++i) {
-    if (!less(t.nodes[i], t.nodes[i - 1])) continue;
+    if (!TasLess(t.nodes[i], t.nodes[i - 1])) continue;
     TasNode x = t.nodes[i];
     size_t j = i;
     do {
       t.nodes[j] = t.nodes[j - 1];
       --j;
-    } while (j > 0 && less(x, t.nodes[j - 1]));
+    } while (j > 0 && TasLess(x, t.nodes[j - 1]));
     t.nodes[j] = x;
+  }
+  for (int32_t ord : t.dirty) t.dirty_flag[ord] = 0;
+  t.dirty.clear();
+  // Positions are rebuilt by the next incremental refresh, if any: the
+  // preemption path alternates priorities and only ever refreshes in full.
+  t.pos_valid = false;
+  t.sorted_p = p;
+  t.sorted_mode = SuggestionMode(suggested, ignore_suggested);
+  t.sorted_valid = t.sorted_mode != 0;
+}
+
+// The same result as RefreshTasFull for the same p and mode, touching only
+// the dirty nodes and the range they move across. RefreshTasFull's order is
+// a stable sort of the previous order by the new values, i.e. sorted by
+// (new value, previous index). The clean nodes keep their values and are
+// in that order already; each dirty node x goes after the q(x) clean nodes
+// that precede it by that order: those with a smaller value, and those with
+// an equal value and a smaller previous index.
+void SchedulerImpl::RefreshTasIncremental(Tas& t, int32_t p) const {
+  if (t.dirty.empty()) return;
+  if (!t.pos_valid) {
+    for (size_t i = 0; i < t.nodes.size(); ++i) t.pos[t.nodes[i].ord] = static_cast<int32_t>(i);
+    t.pos_valid = true;
+  }
+  std::vector<int32_t>& prev = tas_prev_scratch_;  // the dirty nodes' indices, ascending
+  prev.clear();
+  for (int32_t ord : t.dirty) {
+    prev.push_back(t.pos[ord]);
+    t.dirty_flag[ord] = 0;
+  }
+  t.dirty.clear();
+  std::sort(prev.begin(), prev.end());
+  for (int32_t i : prev) {
+    TasNode& n = t.nodes[i];
+    const uint32_t version = CellVersion(t.is_virtual, n.cell);
+    if (version != n.seen_version) SnapshotTasNode(t, n, version);
+    // Cacheable modes: the suggestion does not depend on the call.
+    ComputeTasNode(t, n, p, nullptr, t.sorted_mode == 1);
+  }
+  const int32_t size = static_cast<int32_t>(t.nodes.size());
+  const int32_t d = static_cast<int32_t>(prev.size());
+  auto is_dirty = [&](int32_t i) { return std::binary_search(prev.begin(), prev.end(), i); };
+  // The number of clean nodes for which `pred` holds, given that it holds
+  // for a prefix of them (the clean nodes are sorted). Binary search over
+  // the whole array, stepping over dirty entries.
+  auto clean_prefix = [&](auto&& pred) {
+    int32_t lo = 0, hi = size;
+    while (lo < hi) {
+      const int32_t mid = lo + (hi - lo) / 2;
+      int32_t m = mid;
+      while (m < hi && is_dirty(m)) ++m;
+      if (m == hi) {
+        hi = mid;
+      } else if (pred(t.nodes[m])) {
+        lo = m + 1;
+      } else {
+        hi = m;
+      }
+    }
+    return lo - static_cast<int32_t>(std::lower_bound(prev.begin(), prev.end(), lo) - prev.begin());
+  };
+  std::vector<TasMove>& moves = tas_move_scratch_;
+  moves.clear();
+  for (int32_t k = 0; k < d; ++k) {
+    const TasNode& x = t.nodes[prev[k]];
+    const int32_t before = clean_prefix([&](const TasNode& e) { return TasLess(e, x); });
+    const int32_t not_after = clean_prefix([&](const TasNode& e) { return !TasLess(x, e); });
+    // Clean nodes ahead of x in the array are exactly those with a smaller
+    // previous index: prev[k] - k of them.
+    const int32_t q = std::clamp(prev[k] - k, before, not_after);
+    moves.push_back({q, prev[k], x});
+  }
+  std::sort(moves.begin(), moves.end(), [](const TasMove& a, const TasMove& b) {
+    if (a.q != b.q) return a.q < b.q;
+    if (TasLess(a.node, b.node)) return true;
+    if (TasLess(b.node, a.node)) return false;
+    return a.prev < b.prev;
+  });
+  // Dirty node k (in the new order) lands at q + k. Only [lo, hi] changes:
+  // outside it, a clean node has as many dirty nodes before it as before.
+  int32_t lo = std::min(prev.front(), moves.front().q);
+  int32_t hi = std::max(prev.back(), moves.back().q + d - 1);
+  std::vector<TasNode>& range = tas_range_scratch_;
+  range.clear();
+  int32_t a = lo;  // next array index to take a clean node from
+  size_t pi = std::lower_bound(prev.begin(), prev.end(), lo) - prev.begin();
+  int32_t k = 0;
+  for (int32_t g = lo; g <= hi; ++g) {
+    if (k < d && moves[k].q + k == g) {
+      range.push_back(moves[k++].node);
+      continue;
+    }
+    while (pi < prev.size() && prev[pi] == a) {
+      ++pi;
+      ++a;
+    }
+    range.push_back(t.nodes[a++]);
+  }
+  for (int32_t g = lo; g <= hi; ++g) {
+    t.nodes[g] = range[g - lo];
+    t.pos[t.nodes[g].ord] = g;
   }
 }
 
@@ -3152,6 +3318,40 @@ std::string SchedulerImpl::CheckInvariants() const {
   for (size_t v = 0; v < vcells_.size(); ++v)
     if (vcells_[v].pcell != kNone && pcells_[vcells_[v].pcell].vcell != static_cast<VCellId>(v))
       return fail("binding of " + vcells_[v].address + " is not symmetric");
+  // Topology-aware node arrays: the position index is right, every node
+  // whose counter moved is listed dirty, and an incremental refresh gives
+  // exactly what a full one gives (values and order).
+  for (size_t ti = 0; ti < tas_.size(); ++ti) {
+    const Tas& t = tas_[ti];
+    const std::string name = "node array " + std::to_string(ti);
+    size_t flagged = 0;
+    for (uint8_t f : t.dirty_flag) flagged += f;
+    if (flagged != t.dirty.size()) return fail(name + ": dirty list and flags disagree");
+    for (size_t i = 0; i < t.nodes.size(); ++i) {
+      const TasNode& n = t.nodes[i];
+      const int32_t of = t.is_virtual ? vcells_[n.cell].tas : pcells_[n.cell].tas;
+      const int32_t ord = t.is_virtual ? vcells_[n.cell].tas_ord : pcells_[n.cell].tas_ord;
+      if (of != static_cast<int32_t>(ti) || ord != n.ord)
+        return fail(name + ": cell index of node " + std::to_string(i) + " is wrong");
+      if (t.pos_valid && t.pos[n.ord] != static_cast<int32_t>(i))
+        return fail(name + ": position of node " + std::to_string(i) + " is wrong");
+      if (t.sorted_valid && CellVersion(t.is_virtual, n.cell) != n.seen_version && !t.dirty_flag[n.ord])
+        return fail(name + ": a changed node is not listed dirty");
+    }
+    if (!t.sorted_valid) continue;
+    Tas full = t, incremental = t;
+    RefreshTasFull(full, t.sorted_p, nullptr, t.sorted_mode == 1);
+    RefreshTasIncremental(incremental, t.sorted_p);
+    for (size_t i = 0; i < t.nodes.size(); ++i) {
+      const TasNode& a = full.nodes[i];
+      const TasNode& b = incremental.nodes[i];
+      if (a.cell != b.cell || a.free_at_priority != b.free_at_priority || a.used_same != b.used_same ||
+          a.used_higher != b.used_higher || a.healthy != b.healthy || a.suggested != b.suggested)
+        return fail(name + ": incremental refresh differs from a full one at index " + std::to_string(i));
+      if (incremental.pos_valid && incremental.pos[b.ord] != static_cast<int32_t>(i))
+        return fail(name + ": incremental refresh left a wrong position");
+    }
+  }
   return "";
 }
 

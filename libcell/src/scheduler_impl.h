@@ -217,7 +217,19 @@ class SchedulerImpl {
                          std::vector<int32_t>& free_leaves,
                          std::vector<int32_t>& preemptible) const;
   void SnapshotTasNode(const Tas& t, TasNode& n, uint32_t version) const;
+  void ComputeTasNode(const Tas& t, TasNode& n, int32_t p, const SuggestedSet* suggested,
+                      bool ignore_suggested) const;
+  // Brings t.nodes up to date for priority p and the suggested nodes (6.3):
+  // every node's free/used counts, health and suggestion, stably sorted.
+  // Incremental when only some nodes changed since a refresh with the same
+  // p and suggestion mode; the result is the same either way.
   void RefreshTas(Tas& t, int32_t p, const SuggestedSet* suggested, bool ignore_suggested);
+  // The two ways of RefreshTas, on any Tas and position index (const, so
+  // that CheckInvariants can run both on copies and compare them).
+  void RefreshTasFull(Tas& t, int32_t p, const SuggestedSet* suggested, bool ignore_suggested) const;
+  void RefreshTasIncremental(Tas& t, int32_t p) const;
+  // After a change of cell c's counter: lists c in its Tas's dirty list.
+  void TouchTasNode(bool is_virtual, int32_t c);
   std::string TasNodeAddress(const Tas& t, const TasNode& n) const;
   bool FindNodesForPods(const Tas& t, const std::vector<int32_t>& pods,
                         std::vector<int32_t>& picked, std::string& reason) const;
@@ -345,10 +357,19 @@ class SchedulerImpl {
   std::vector<std::pair<int32_t, std::vector<int32_t>>> tas_avail_;
   std::vector<int32_t> opp_tas_;  // [chain]
   std::vector<Group> groups_;
-  // Change counters per cell (bumped on usage, binding and health changes),
-  // which let RefreshTas skip the cells of nodes that did not change.
-  std::vector<uint32_t> pversion_;
-  std::vector<uint32_t> vversion_;
+  // A cell's change counter and node-array membership (PCell / VCell).
+  uint32_t CellVersion(bool is_virtual, int32_t c) const {
+    return is_virtual ? vcells_[c].version : pcells_[c].version;
+  }
+  // Scratch of RefreshTasIncremental.
+  struct TasMove {
+    int32_t q = 0;     // non-dirty nodes before it in the new order
+    int32_t prev = 0;  // its index before the refresh
+    TasNode node;
+  };
+  mutable std::vector<int32_t> tas_prev_scratch_;
+  mutable std::vector<TasMove> tas_move_scratch_;
+  mutable std::vector<TasNode> tas_range_scratch_;
   // Virtual cell by address; built on first use by recovery, dropped by
   // FinishRecovery.
   mutable std::unordered_map<std::string, VCellId> vcell_by_address_;

@@ -93,6 +93,12 @@ struct PCell {
   VcId opp_vc = kNone;  // VC of the opportunistic user (leaves)
   NodeId node = kNone;  // node-level and below
   int32_t leaf_index = -1;
+  // Change counter (bumped on usage, binding and health changes; TasNode
+  // snapshots), and for a node of a topology-aware node array its Tas and
+  // ord there (fixed once built). Next to `used`, which every bump touches.
+  uint32_t version = 0;
+  int32_t tas = kNone;
+  int32_t tas_ord = kNone;
   UsedLeaves used;
   std::string address;
   std::vector<NodeId> nodes;  // multi-node cells: every node below
@@ -112,6 +118,9 @@ struct VCell {
   VCellId preassigned = kNone;  // top ancestor
   CellId pcell = kNone;         // bound physical cell
   int32_t pinned_index = kNone; // index into Vc::pinned when in a pinned tree
+  uint32_t version = 0;          // as PCell's
+  int32_t tas = kNone;
+  int32_t tas_ord = kNone;
   UsedLeaves used;
   std::string address;
 };
@@ -130,6 +139,7 @@ struct Chain {
 // A topology-aware scheduler's persistent node array (hived.md 6.3).
 struct TasNode {
   int32_t cell = kNone;  // VCellId or CellId
+  int32_t ord = 0;       // fixed index of this node (Tas::pos, Tas::dirty)
   int32_t free_at_priority = 0;
   int32_t used_same = 0;
   int32_t used_higher = 0;
@@ -137,7 +147,7 @@ struct TasNode {
   bool suggested = true;
 
   // A snapshot of what the values above are computed from, taken when the
-  // cell's version (SchedulerImpl::vversion_ / pversion_) changed, so that a
+  // cell's version (PCell::version / VCell::version) changed, so that a
   // refresh reads this array only instead of every node's cells.
   static constexpr uint8_t kManyPriorities = 0xFF;
   uint32_t seen_version = UINT32_MAX;
@@ -154,6 +164,21 @@ struct Tas {
   bool cross_priority_pack = true;
   ChainId chain = kNone;
   std::vector<TasNode> nodes;
+
+  // Incremental refresh (SchedulerImpl::RefreshTas). While `sorted_valid`,
+  // `nodes` holds the values and the order of the last refresh, made for
+  // priority `sorted_p` and suggested-node mode `sorted_mode`, except for the
+  // nodes listed in `dirty` (by ord, each once: `dirty_flag`) whose cells
+  // changed since. A refresh for the same priority and mode then recomputes
+  // and moves only those. `pos[ord]` is a node's index in `nodes`, kept only
+  // while `pos_valid` (incremental refreshes; a full one drops it).
+  bool sorted_valid = false;
+  int32_t sorted_p = 0;
+  int8_t sorted_mode = 0;
+  bool pos_valid = false;
+  std::vector<int32_t> dirty;
+  std::vector<uint8_t> dirty_flag;
+  std::vector<int32_t> pos;
 };
 
 struct ChainVc {
