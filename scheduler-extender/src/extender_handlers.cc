@@ -420,12 +420,17 @@ std::string Extender::BindPod(const std::string& uid, const std::string& node, b
   if (direct) metrics_.direct_binds++;
   if (it != pods_.end() && it->second.state == PodState::kBinding && it->second.node == node) {
     it->second.binding_created = true;
-    // The annotations are on the pod now.
-    for (const auto& [k, v] : req.annotations) {
-      if (k == cell::kAnnotationLazyPreemptor) it->second.lazy_preemptor = v;
-      if (k == kAnnotationLazyPreemptionTime) it->second.lazy_time = v;
-      if (k == cell::kAnnotationPodBindInfo) it->second.bind_info_text = v;
-      if (k == cell::kAnnotationVirtualLeafCells) it->second.virtual_cells_text = v;
+    // After a 201 the annotations are on the pod. After a 409 naming this
+    // node (an earlier attempt succeeded, its reply was lost) the pod has
+    // that attempt's annotations, which may differ: the watch reports them,
+    // and the annotation sync mends any difference.
+    if (st.ok()) {
+      for (const auto& [k, v] : req.annotations) {
+        if (k == cell::kAnnotationLazyPreemptor) it->second.lazy_preemptor = v;
+        if (k == kAnnotationLazyPreemptionTime) it->second.lazy_time = v;
+        if (k == cell::kAnnotationPodBindInfo) it->second.bind_info_text = v;
+        if (k == cell::kAnnotationVirtualLeafCells) it->second.virtual_cells_text = v;
+      }
     }
   }
   LogInfo("bound", {{"pod", req.pod.FullName()}, {"uid", uid}, {"node", node},
