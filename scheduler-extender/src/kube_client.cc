@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -436,6 +437,17 @@ std::string CheckClientIdentity(const std::string& cert_pem, const std::string& 
   return err;
 }
 
+// "" when `pem` holds at least one PEM certificate, else the reason.
+std::string CheckCaBundle(const std::string& pem, const std::string& field) {
+  BIO* b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509* cert = b ? PEM_read_bio_X509(b, nullptr, NoPassphrase, nullptr) : nullptr;
+  BIO_free(b);
+  ERR_clear_error();
+  if (!cert) return field + ": no PEM certificate in it";
+  X509_free(cert);
+  return "";
+}
+
 }  // namespace
 
 Result<ExecCredential> RunExecPlugin(const KubeConfig& config, const std::atomic<bool>* cancel) {
@@ -602,6 +614,8 @@ Result<KubeConfig> InClusterConfig(const std::string& root) {
   auto ca = ReadFile(root + "/ca.crt");
   if (!ca.ok()) return Status::Invalid("in-cluster: " + ca.status().message());
   c.ca_pem = *ca;
+  if (std::string err = CheckCaBundle(c.ca_pem, "in-cluster: " + root + "/ca.crt"); !err.empty())
+    return Status::Invalid(err);
   if (auto ns = ReadFile(root + "/namespace"); ns.ok()) c.ns = Trim(*ns);
   c.source = "in-cluster";
   return c;
@@ -636,6 +650,12 @@ Result<KubeConfig> LoadKubeconfig(const std::string& path, const std::string& co
       auto d = ReadFile(Resolve(dir, cluster["certificate-authority"].as<std::string>()));
       if (!d.ok()) return d.status();
       c.ca_pem = *d;
+    }
+    // With insecure-skip-tls-verify the CA is never used.
+    if (!c.ca_pem.empty() && !c.insecure) {
+      std::string err = CheckCaBundle(c.ca_pem, path + ": clusters[" + cluster_name + "].cluster.certificate-authority" +
+                                                    (cluster["certificate-authority-data"] ? "-data" : ""));
+      if (!err.empty()) return Status::Invalid(err);
     }
     YAML::Node user = Named(root["users"], user_name, "user");
     if (user) {
@@ -748,11 +768,10 @@ std::string TransportError(httplib::Error e, bool https) {
     m += " (the API server's certificate is not signed by the configured certificate authority, or does not "
          "name the server's host; check certificate-authority(-data) and server)";
   else if (e == httplib::Error::SSLConnection)
-    m += " (TLS handshake failed: e.g. the API server wants a client certificate that is missing or not "
-         "accepted, or it does not speak TLS)";
+    m += " (TLS handshake failed: the server does not speak TLS there, or a proxy in front of it refused "
+         "this client's certificate)";
   else if ((e == httplib::Error::Read || e == httplib::Error::Write) && https)
-    m += " (the API server closed the connection; with TLS 1.3 this is also how it refuses a missing or "
-         "unaccepted client certificate)";
+    m += " (the connection was closed, or no answer came within the timeout)";
   return m;
 }
 
@@ -781,12 +800,42 @@ KubeClient::KubeClient(KubeConfig config, std::string user_agent, std::chrono::m
   }
   host_ = host;
   token_ = config_.token;
+  if (https_ && !config_.ca_pem.empty() && !config_.insecure) {
+    // cpp-httplib adds the system's CAs to an in-memory CA store it is given,
+    // but trusts only the file when given a CA file; kubectl trusts only the
+    // configured CA. So the CA goes into an anonymous in-memory file, read
+    // through /proc/self/fd by every new connection.
+    ca_fd_ = memfd_create("apiary-api-ca", MFD_CLOEXEC);
+    if (ca_fd_ >= 0) {
+      size_t done = 0;
+      while (done < config_.ca_pem.size()) {
+        ssize_t n = write(ca_fd_, config_.ca_pem.data() + done, config_.ca_pem.size() - done);
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
+      }
+      if (done == config_.ca_pem.size()) {
+        ca_path_ = "/proc/self/fd/" + std::to_string(ca_fd_);
+      } else {
+        close(ca_fd_);
+        ca_fd_ = -1;
+      }
+    }
+    if (ca_path_.empty())
+      LogWarn("ca_file_unavailable", {{"source", config_.source},
+                                      {"detail", "memfd_create failed; the system's CAs are trusted too"}});
+  }
   if (!config_.client_cert_pem.empty() && !config_.client_key_pem.empty())
     identity_ = std::make_shared<const ClientIdentity>(
         ClientIdentity{config_.client_cert_pem, config_.client_key_pem, /*gen=*/0});
 }
 
-KubeClient::~KubeClient() { Stop(); }
+KubeClient::~KubeClient() {
+  Stop();
+  // Pooled connections read the CA file only when they connect; none is
+  // left now.
+  pool_.clear();
+  if (ca_fd_ >= 0) close(ca_fd_);
+}
 
 KubeClient::Credential KubeClient::Credentials() {
   Credential c;
@@ -882,17 +931,29 @@ std::unique_ptr<httplib::ClientImpl> KubeClient::NewClient(std::chrono::millisec
   if (https_) {
     X509* cert = nullptr;
     EVP_PKEY* key = nullptr;
+    std::vector<X509*> chain;  // intermediates after the client certificate
     if (identity) {
       // Checked when loaded (kubeconfig) or received (exec plugin).
-      cert = ReadPemCertificate(identity->cert_pem);
+      BIO* b = BIO_new_mem_buf(identity->cert_pem.data(), static_cast<int>(identity->cert_pem.size()));
+      cert = b ? PEM_read_bio_X509(b, nullptr, NoPassphrase, nullptr) : nullptr;
+      while (X509* more = cert ? PEM_read_bio_X509(b, nullptr, NoPassphrase, nullptr) : nullptr) chain.push_back(more);
+      BIO_free(b);
       key = ReadPemKey(identity->key_pem);
       ERR_clear_error();
       if (!cert || !key) LogError("client_certificate_unreadable", {{"source", config_.source}});
     }
     auto ssl = std::make_unique<httplib::SSLClient>(host_, port_, cert, key);
+    // The whole chain is sent, as client-go does (the context takes its own
+    // references).
+    for (X509* x : chain) {
+      SSL_CTX_add1_chain_cert(ssl->ssl_context(), x);
+      X509_free(x);
+    }
     if (cert) X509_free(cert);
     if (key) EVP_PKEY_free(key);
-    if (!config_.ca_pem.empty()) {
+    if (!ca_path_.empty()) {
+      ssl->set_ca_cert_path(ca_path_.c_str());
+    } else if (!config_.ca_pem.empty()) {
       X509_STORE* store = X509_STORE_new();
       BIO* b = BIO_new_mem_buf(config_.ca_pem.data(), static_cast<int>(config_.ca_pem.size()));
       while (X509* ca = PEM_read_bio_X509(b, nullptr, nullptr, nullptr)) {
@@ -900,6 +961,7 @@ std::unique_ptr<httplib::ClientImpl> KubeClient::NewClient(std::chrono::millisec
         X509_free(ca);
       }
       BIO_free(b);
+      ERR_clear_error();  // the end of the PEM text leaves an error queued
       ssl->set_ca_cert_store(store);
     }
     ssl->enable_server_certificate_verification(!config_.insecure);

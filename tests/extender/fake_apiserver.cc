@@ -1,6 +1,8 @@
 #include "fake_apiserver.h"
 
 #include <httplib.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <chrono>
@@ -247,6 +249,11 @@ void FakeApiServer::RequireBearerToken(const std::string& token) {
   required_token_ = token;
 }
 
+std::vector<std::string> FakeApiServer::ClientCertificates() {
+  std::lock_guard lock(mu_);
+  return client_certs_;
+}
+
 std::vector<std::string> FakeApiServer::BearerTokens() {
   std::lock_guard lock(mu_);
   return bearer_tokens_;
@@ -262,8 +269,19 @@ int FakeApiServer::Start(int port, const std::string& host) {
   if (tls_cert_.empty()) {
     server_ = std::make_unique<httplib::Server>();
   } else {
-    auto ssl = std::make_unique<httplib::SSLServer>(tls_cert_.c_str(), tls_key_.c_str(),
-                                                    tls_client_ca_.empty() ? nullptr : tls_client_ca_.c_str());
+    // As kube-apiserver does (tls.RequestClientCert, then verification per
+    // request): a client certificate is asked for but never fails the
+    // handshake; an unverified one just does not authenticate.
+    auto ssl = std::make_unique<httplib::SSLServer>([this](SSL_CTX& ctx) {
+      if (SSL_CTX_use_certificate_chain_file(&ctx, tls_cert_.c_str()) != 1 ||
+          SSL_CTX_use_PrivateKey_file(&ctx, tls_key_.c_str(), SSL_FILETYPE_PEM) != 1)
+        return false;
+      if (!tls_client_ca_.empty()) {
+        if (SSL_CTX_load_verify_locations(&ctx, tls_client_ca_.c_str(), nullptr) != 1) return false;
+        SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+      }
+      return true;
+    });
     if (!ssl->is_valid()) return -1;
     server_ = std::move(ssl);
   }
@@ -308,7 +326,24 @@ void FakeApiServer::Routes() {
       const std::string auth = req.get_header_value("Authorization");
       const std::string bearer = auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : "";
       bearer_tokens_.push_back(bearer);
-      if (!required_token_.empty() && bearer != required_token_ && !(!seg.empty() && seg[0] == "fake")) {
+      // The client certificate: its CN if it verifies against the client CA.
+      bool cert_ok = false;
+      std::string cert_name;
+      if (req.ssl) {
+        if (X509* peer = SSL_get1_peer_certificate(req.ssl)) {
+          char cn[256] = {0};
+          X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof cn);
+          cert_ok = SSL_get_verify_result(req.ssl) == X509_V_OK;
+          cert_name = cert_ok ? cn : std::string("unverified:") + cn;
+          X509_free(peer);
+        }
+      }
+      client_certs_.push_back(cert_name);
+      // Authenticated by either (kube-apiserver's union of authenticators).
+      const bool auth_on = !required_token_.empty() || !tls_client_ca_.empty();
+      const bool authenticated = (!required_token_.empty() && bearer == required_token_) ||
+                                 (!tls_client_ca_.empty() && cert_ok);
+      if (auth_on && !authenticated && !(!seg.empty() && seg[0] == "fake")) {
         ReplyStatus(res, 401, "Unauthorized", "Unauthorized");
         return;
       }

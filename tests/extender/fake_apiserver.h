@@ -41,8 +41,11 @@ class FakeApiServer {
   ~FakeApiServer();
 
   // Serve HTTPS with this certificate chain and key (PEM files) instead of
-  // plain HTTP; with a `client_ca_file`, the TLS handshake requires a client
-  // certificate signed by that CA. Call before Start.
+  // plain HTTP. With a `client_ca_file`, client certificates are asked for
+  // (never required by the handshake, as kube-apiserver does) and a request
+  // is then authenticated by one that verifies against that CA, or by the
+  // bearer token of RequireBearerToken; otherwise it gets 401. Call before
+  // Start.
   void EnableTls(std::string cert_file, std::string key_file, std::string client_ca_file = "");
   // Binds 127.0.0.1:port (0 = any) and serves on a background thread.
   // Returns the port, or -1 (also when the TLS files cannot be loaded).
@@ -72,6 +75,9 @@ class FakeApiServer {
   void RequireBearerToken(const std::string& token);
   // The bearer token of every request so far, in order ("" = none).
   std::vector<std::string> BearerTokens();
+  // The client certificate of every request so far: its CN when it verified
+  // against the client CA, "unverified:<CN>" when not, "" for none.
+  std::vector<std::string> ClientCertificates();
 
  private:
   struct Event {
@@ -117,6 +123,7 @@ class FakeApiServer {
   std::vector<std::string> request_log_;
   std::string required_token_;             // "" = no authentication
   std::vector<std::string> bearer_tokens_;  // one per request
+  std::vector<std::string> client_certs_;   // one per request
 };
 
 }  // namespace apiary::testing

@@ -3,7 +3,7 @@
 // certificate for 127.0.0.1 and localhost signed by it ("server"), and one
 // for another name only ("misnamed"); a client certificate
 // (CN=apiary-extender) signed by it; and an unrelated second CA with its own
-// client certificate. EC P-256 keys, valid for two days.
+// client and server certificates ("other-client", "other-server"). EC P-256 keys, valid for two days.
 #pragma once
 
 #include <cstdlib>
@@ -23,7 +23,8 @@ class TestPki {
     ok_ = MakeCa("ca") && MakeCa("other-ca") && MakeLeaf("server", "kube-apiserver", "ca", "server.ext") &&
           MakeLeaf("misnamed", "elsewhere.example", "ca", "misnamed.ext") &&
           MakeLeaf("client", "apiary-extender", "ca", "client.ext") &&
-          MakeLeaf("other-client", "intruder", "other-ca", "client.ext");
+          MakeLeaf("other-client", "intruder", "other-ca", "client.ext") &&
+          MakeLeaf("other-server", "kube-apiserver", "other-ca", "server.ext");
   }
 
   bool ok() const { return ok_; }

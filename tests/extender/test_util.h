@@ -26,6 +26,14 @@ namespace apiary::testing {
 
 using Json = nlohmann::ordered_json;
 
+// Every test binary ignores SIGPIPE, as apiary-extender does: OpenSSL writes
+// with write(2), and a TLS close_notify sent to a peer that already reset the
+// connection must not kill the test process.
+inline const bool kSigpipeIgnored = [] {
+  signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
+
 inline std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;

@@ -122,6 +122,35 @@ TEST_F(TlsTest, AnUntrustedServerCertificateIsRefusedWithAClearError) {
   EXPECT_EQ(insecure.Do("GET", "/api/v1/nodes").status, 200);
 }
 
+// A configured CA is the only one trusted, as with kubectl: not the system's
+// (OpenSSL's default paths, here pointed at the other CA by SSL_CERT_FILE)
+// in addition.
+TEST_F(TlsTest, TheConfiguredCaIsTheOnlyTrustedOne) {
+  FakeApiServer api;
+  api.EnableTls(pki_->Path("other-server.crt"), pki_->Path("other-server.key"));
+  int port = api.Start();
+  ASSERT_GT(port, 0);
+  const char* old = std::getenv("SSL_CERT_FILE");
+  std::string saved = old ? old : "";
+  setenv("SSL_CERT_FILE", pki_->Path("other-ca.crt").c_str(), 1);
+  KubeConfig c;
+  c.server = "https://127.0.0.1:" + std::to_string(port);
+  c.source = "test";
+  c.ca_pem = pki_->Pem("ca.crt");
+  KubeClient client(c, "test", std::chrono::seconds(5));
+  HttpResult r = client.Do("GET", "/api/v1/nodes");
+  // Without a CA in the config, the system's trust applies.
+  KubeConfig system = c;
+  system.ca_pem.clear();
+  KubeClient system_client(system, "test", std::chrono::seconds(5));
+  HttpResult s = system_client.Do("GET", "/api/v1/nodes");
+  if (old) setenv("SSL_CERT_FILE", saved.c_str(), 1);
+  else unsetenv("SSL_CERT_FILE");
+  EXPECT_EQ(r.status, 0) << "a certificate from a CA outside the configured one was accepted";
+  EXPECT_TRUE(Has(r.error, "certificate authority")) << r.error;
+  EXPECT_EQ(s.status, 200) << s.error;
+}
+
 TEST_F(TlsTest, KubeconfigClientCertificateAuthenticates) {
   FakeApiServer api;
   int port = StartTls(&api, /*client_ca=*/true);
@@ -141,18 +170,21 @@ TEST_F(TlsTest, KubeconfigClientCertificateAuthenticates) {
   HttpResult r = client.Do("GET", "/api/v1/pods");
   EXPECT_EQ(r.status, 200) << r.error;
 
-  // Without a certificate, or with one from another CA: the handshake fails.
+  EXPECT_EQ(api.ClientCertificates().back(), "apiary-extender");
+
+  // Without a certificate, or with one from another CA: 401 (the API server
+  // asks for a certificate in the handshake but does not require one).
   auto none = kubeconfig("    token: x\n");
   ASSERT_TRUE(none.ok()) << none.status().message();
   KubeClient anonymous(*none, "test", std::chrono::seconds(5));
   r = anonymous.Do("GET", "/api/v1/pods");
-  EXPECT_EQ(r.status, 0);
-  EXPECT_TRUE(Has(r.error, "client certificate")) << r.error;
+  EXPECT_EQ(r.status, 401) << r.error;
+  EXPECT_EQ(api.ClientCertificates().back(), "");
   auto other = kubeconfig("    client-certificate: other-client.crt\n    client-key: other-client.key\n");
   ASSERT_TRUE(other.ok()) << other.status().message();
   KubeClient intruder(*other, "test", std::chrono::seconds(5));
-  EXPECT_EQ(intruder.Do("GET", "/api/v1/pods").status, 0);
-  EXPECT_EQ(api.RequestCount("GET /api/v1/pods"), 1);
+  EXPECT_EQ(intruder.Do("GET", "/api/v1/pods").status, 401);
+  EXPECT_EQ(api.ClientCertificates().back(), "unverified:intruder");
 }
 
 TEST_F(TlsTest, KubeconfigClientCertificateErrorsNameTheField) {

@@ -175,6 +175,9 @@ class KubeClient : public ClusterApi {
   std::string host_;
   int port_ = 0;
   bool https_ = false;
+  // The configured CA as a file (an anonymous memfd): see the constructor.
+  int ca_fd_ = -1;
+  std::string ca_path_;
 
   std::mutex pool_mu_;
   // Idle keep-alive connections with the identity generation they were made
