@@ -1,5 +1,5 @@
 // `apiary replay`: libcell driven by a JSON Lines script of cluster events
-// (see ../shared/protocol/replay.md, mirrored in docs/replay.md). One result
+// (see docs/protocol/replay.md and docs/replay.md). One result
 // line per event, deterministic, on a logical clock (event N happens at N
 // seconds after the epoch).
 #pragma once

@@ -107,7 +107,8 @@ int main(int argc, char** argv) {
                  "Manage only pods with this spec.schedulerName (repeatable; default: every pod requesting "
                  "hivedscheduler.microsoft.com/pod-scheduling-enable)");
   app.add_flag("--leader-elect", leader_elect, "Run leader election through a coordination.k8s.io Lease");
-  app.add_option("--leader-elect-namespace", leader.lease_namespace, "Namespace of the Lease");
+  app.add_option("--leader-elect-namespace", leader.lease_namespace,
+                 "Namespace of the Lease (default: the service account's or kubeconfig context's, else kube-system)");
   app.add_option("--leader-elect-name", leader.lease_name, "Name of the Lease");
   app.add_option("--leader-elect-identity", leader.identity, "This replica's identity (default: hostname_pid)");
   app.add_option("--tls-cert-file", tls_cert, "Serve HTTPS with this certificate (PEM)");
@@ -254,7 +255,10 @@ int main(int argc, char** argv) {
       gethostname(host, sizeof host - 1);
       leader.identity = std::string(host) + "_" + std::to_string(getpid());
     }
-    if (leader.lease_namespace.empty()) leader.lease_namespace = kube_config->ns.empty() ? "kube-system" : kube_config->ns;
+    // Not given: the service account's (or kubeconfig context's) namespace,
+    // else kube-system.
+    if (app.count("--leader-elect-namespace") == 0 || leader.lease_namespace.empty())
+      leader.lease_namespace = kube_config->ns.empty() ? "kube-system" : kube_config->ns;
     elector = std::make_unique<ext::LeaderElector>(
         &kube, leader,
         [&] {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds everything and runs every test (CTest).
-# APIARY_SANITIZE=address,undefined builds into build-asan with sanitizers.
+# APIARY_SANITIZE=address,undefined builds with sanitizers into
+# build-address-undefined (build-<sanitizers joined by ->).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -n "${APIARY_SANITIZE:-}" ]; then
