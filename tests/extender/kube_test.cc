@@ -494,6 +494,7 @@ TEST(KubeClientTest, ExecPluginClientCertificateIsUsedForNewConnections) {
   const std::string pki_dir = apiary::testing::TempDir("exec-pki");
   apiary::testing::TestPki pki(pki_dir);
   if (!pki.ok()) GTEST_SKIP() << "the openssl command failed (is Debian's openssl installed?)";
+  {  // the server and client stop (threads joined) before the files go
   FakeApiServer api;
   api.EnableTls(pki.Path("server.crt"), pki.Path("server.key"), pki.Path("ca.crt"));  // client certs authenticate
   int port = api.Start();
@@ -521,6 +522,8 @@ TEST(KubeClientTest, ExecPluginClientCertificateIsUsedForNewConnections) {
   EXPECT_EQ(p.runs(), 2);
   EXPECT_EQ(r.status, 401) << r.error;
   EXPECT_EQ(api.ClientCertificates().back(), "unverified:intruder");
+  api.Stop();  // before PluginDir removes its files
+  }
   std::error_code ec;
   std::filesystem::remove_all(pki_dir, ec);
 }
