@@ -1161,7 +1161,7 @@ void SchedulerImpl::RefreshTas(Tas& t, int32_t p, const SuggestedSet* suggested,
   // cheaper than locating each one.
   if (t.sorted_valid && mode != 0 && t.sorted_p == p && t.sorted_mode == mode &&
       t.dirty.size() * 128 <= t.nodes.size()) {
-    RefreshTasIncremental(t, p);
+    RefreshTasIncremental(t, p, tas_scratch_);
   } else {
     RefreshTasFull(t, p, suggested, ignore_suggested);
   }
@@ -1205,13 +1205,13 @@ void SchedulerImpl::RefreshTasFull(Tas& t, int32_t p, const SuggestedSet* sugges
 // in that order already; each dirty node x goes after the q(x) clean nodes
 // that precede it by that order: those with a smaller value, and those with
 // an equal value and a smaller previous index.
-void SchedulerImpl::RefreshTasIncremental(Tas& t, int32_t p) const {
+void SchedulerImpl::RefreshTasIncremental(Tas& t, int32_t p, TasScratch& scratch) const {
   if (t.dirty.empty()) return;
   if (!t.pos_valid) {
     for (size_t i = 0; i < t.nodes.size(); ++i) t.pos[t.nodes[i].ord] = static_cast<int32_t>(i);
     t.pos_valid = true;
   }
-  std::vector<int32_t>& prev = tas_prev_scratch_;  // the dirty nodes' indices, ascending
+  std::vector<int32_t>& prev = scratch.prev;  // the dirty nodes' indices, ascending
   prev.clear();
   for (int32_t ord : t.dirty) {
     prev.push_back(t.pos[ord]);
@@ -1248,7 +1248,7 @@ void SchedulerImpl::RefreshTasIncremental(Tas& t, int32_t p) const {
     }
     return lo - static_cast<int32_t>(std::lower_bound(prev.begin(), prev.end(), lo) - prev.begin());
   };
-  std::vector<TasMove>& moves = tas_move_scratch_;
+  std::vector<TasMove>& moves = scratch.moves;
   moves.clear();
   for (int32_t k = 0; k < d; ++k) {
     const TasNode& x = t.nodes[prev[k]];
@@ -1269,7 +1269,7 @@ void SchedulerImpl::RefreshTasIncremental(Tas& t, int32_t p) const {
   // outside it, a clean node has as many dirty nodes before it as before.
   int32_t lo = std::min(prev.front(), moves.front().q);
   int32_t hi = std::max(prev.back(), moves.back().q + d - 1);
-  std::vector<TasNode>& range = tas_range_scratch_;
+  std::vector<TasNode>& range = scratch.range;
   range.clear();
   int32_t a = lo;  // next array index to take a clean node from
   size_t pi = std::lower_bound(prev.begin(), prev.end(), lo) - prev.begin();
@@ -3341,7 +3341,8 @@ std::string SchedulerImpl::CheckInvariants() const {
     if (!t.sorted_valid) continue;
     Tas full = t, incremental = t;
     RefreshTasFull(full, t.sorted_p, nullptr, t.sorted_mode == 1);
-    RefreshTasIncremental(incremental, t.sorted_p);
+    TasScratch scratch;  // not the scheduler's: const calls may run concurrently
+    RefreshTasIncremental(incremental, t.sorted_p, scratch);
     for (size_t i = 0; i < t.nodes.size(); ++i) {
       const TasNode& a = full.nodes[i];
       const TasNode& b = incremental.nodes[i];

@@ -227,7 +227,8 @@ class SchedulerImpl {
   // The two ways of RefreshTas, on any Tas and position index (const, so
   // that CheckInvariants can run both on copies and compare them).
   void RefreshTasFull(Tas& t, int32_t p, const SuggestedSet* suggested, bool ignore_suggested) const;
-  void RefreshTasIncremental(Tas& t, int32_t p) const;
+  struct TasScratch;
+  void RefreshTasIncremental(Tas& t, int32_t p, TasScratch& scratch) const;
   // After a change of cell c's counter: lists c in its Tas's dirty list.
   void TouchTasNode(bool is_virtual, int32_t c);
   std::string TasNodeAddress(const Tas& t, const TasNode& n) const;
@@ -361,15 +362,20 @@ class SchedulerImpl {
   uint32_t CellVersion(bool is_virtual, int32_t c) const {
     return is_virtual ? vcells_[c].version : pcells_[c].version;
   }
-  // Scratch of RefreshTasIncremental.
+  // Scratch of RefreshTasIncremental: the scheduler's own, reused by
+  // decisions; CheckInvariants (const, may run concurrently with other const
+  // calls) brings a local one.
   struct TasMove {
     int32_t q = 0;     // non-dirty nodes before it in the new order
     int32_t prev = 0;  // its index before the refresh
     TasNode node;
   };
-  mutable std::vector<int32_t> tas_prev_scratch_;
-  mutable std::vector<TasMove> tas_move_scratch_;
-  mutable std::vector<TasNode> tas_range_scratch_;
+  struct TasScratch {
+    std::vector<int32_t> prev;
+    std::vector<TasMove> moves;
+    std::vector<TasNode> range;
+  };
+  TasScratch tas_scratch_;
   // Virtual cell by address; built on first use by recovery, dropped by
   // FinishRecovery.
   mutable std::unordered_map<std::string, VCellId> vcell_by_address_;
