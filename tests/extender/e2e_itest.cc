@@ -10,6 +10,8 @@
 
 #include "apiary/cell/annotations.h"
 #include "cluster_harness.h"
+#include "fake_apiserver.h"
+#include "test_pki.h"
 
 namespace apiary::testing {
 namespace {
@@ -268,6 +270,64 @@ TEST_F(E2ETest, TlsServing) {
   EXPECT_EQ(r->status, 200);
   // Plain HTTP to the TLS port does not get an answer.
   EXPECT_EQ(Call(c_.port(), "GET", "/healthz", "", 2).status, 0);
+}
+
+// The extender process against an API server that speaks only TLS and
+// authenticates by client certificate, as a production cluster does: a
+// kubeconfig with the cluster's CA and the extender's certificate; lists,
+// watches over TLS, recovery-ready, filter -> bind through the API server.
+TEST(E2ETlsTest, ExtenderTalksToAnHttpsApiServerWithAClientCertificate) {
+  const std::string dir = TempDir("e2e-tls");
+  TestPki pki(dir);
+  if (!pki.ok()) GTEST_SKIP() << "the openssl command failed (is Debian's openssl installed?)";
+  {
+    FakeApiServer api;  // in-process, so the test itself needs no TLS client
+    api.EnableTls(pki.Path("server.crt"), pki.Path("server.key"), pki.Path("ca.crt"));
+    int port = api.Start();
+    ASSERT_GT(port, 0);
+    for (const auto& n : BasicNodes()) api.CreateNode(NodeObject(n));
+    std::ofstream(dir + "/config.yaml") << BasicConfigText();
+    std::ofstream(dir + "/kubeconfig") << "apiVersion: v1\nkind: Config\ncurrent-context: t\nclusters:\n"
+                                          "- name: c\n  cluster:\n    server: https://127.0.0.1:"
+                                       << port
+                                       << "\n    certificate-authority: ca.crt\ncontexts:\n"
+                                          "- name: t\n  context: {cluster: c, user: u}\nusers:\n- name: u\n"
+                                          "  user: {client-certificate: client.crt, client-key: client.key}\n";
+    Process ext;
+    ASSERT_TRUE(ext.Start({APIARY_EXTENDER_BIN, "--config", dir + "/config.yaml", "--kubeconfig",
+                           dir + "/kubeconfig", "--listen", "127.0.0.1:0", "--watch-timeout", "20",
+                           "--api-timeout", "5"},
+                          dir + "/extender.log"));
+    std::string ext_port = ext.WaitForLog(R"(event=serving address=127\.0\.0\.1:(\d+))", std::chrono::seconds(10));
+    ASSERT_FALSE(ext_port.empty()) << ext.Log();
+    const int p = std::stoi(ext_port);
+    ASSERT_TRUE(WaitUntil([&] { return Call(p, "GET", "/readyz").status == 200; }, std::chrono::seconds(20)))
+        << ext.Log();
+    Json pod = api.CreatePod(PodObject("ml", "train-0", PodSpecArgs{"prod", 10, "V100", 8}));
+    Json f;
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          f = Call(p, "POST", "/v1/extender/filter", FilterBody(pod, BasicNodes())).json();
+          return f.contains("NodeNames") && f["NodeNames"].is_array();
+        },
+        std::chrono::seconds(10)))
+        << f.dump() << ext.Log();
+    const std::string node = f["NodeNames"][0];
+    EXPECT_EQ(Call(p, "POST", "/v1/extender/bind", BindBody(pod, node)).json(), Json::parse(R"({"Error":""})"));
+    Json stored = api.GetPod("ml", "train-0");
+    EXPECT_EQ(stored["spec"]["nodeName"], node);
+    EXPECT_TRUE(stored["metadata"]["annotations"].contains(cell::kAnnotationPodBindInfo)) << stored.dump();
+    // Every request the extender made was authenticated by its certificate.
+    auto certs = api.ClientCertificates();
+    ASSERT_FALSE(certs.empty());
+    for (const auto& c : certs) EXPECT_EQ(c, "apiary-extender");
+    ext.Kill(SIGTERM);
+    api.Stop();
+  }
+  if (!::testing::Test::HasFailure()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
 }
 
 }  // namespace
