@@ -986,11 +986,21 @@ std::unique_ptr<httplib::ClientImpl> KubeClient::Acquire(const Credential& cred)
   std::vector<std::unique_ptr<httplib::ClientImpl>> stale;  // closed outside the lock
   {
     std::lock_guard lock(pool_mu_);
-    while (!pool_.empty()) {
-      auto [g, c] = std::move(pool_.back());
-      pool_.pop_back();
-      if (g == gen) return std::move(c);
-      stale.push_back(std::move(c));
+    // Exec identities get increasing generations (0: none, or the
+    // kubeconfig's fixed one). A connection of an older identity is stale;
+    // one of a newer identity belongs to requests that already hold the
+    // newer credential and is left for them.
+    for (size_t i = pool_.size(); i-- > 0;) {
+      const uint64_t g = pool_[i].first;
+      if (g == gen) {
+        auto c = std::move(pool_[i].second);
+        pool_.erase(pool_.begin() + static_cast<std::ptrdiff_t>(i));
+        return c;
+      }
+      if (g < gen || gen == 0) {
+        stale.push_back(std::move(pool_[i].second));
+        pool_.erase(pool_.begin() + static_cast<std::ptrdiff_t>(i));
+      }
     }
   }
   return NewClient(timeout_, cred.identity.get());
