@@ -160,64 +160,6 @@ Result<ExecConfig> ParseExec(const YAML::Node& exec, const std::string& where,
   return e;
 }
 
-// "2024-05-01T10:00:00Z", "2024-05-01T10:00:00.5+02:00" (RFC 3339).
-bool ParseRfc3339(std::string_view s, std::chrono::system_clock::time_point* out) {
-  auto digits = [&](size_t pos, size_t n, int* v) {
-    if (pos + n > s.size()) return false;
-    int x = 0;
-    for (size_t i = pos; i < pos + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      x = x * 10 + (s[i] - '0');
-    }
-    *v = x;
-    return true;
-  };
-  int year, mon, day, hour, min, sec;
-  if (!digits(0, 4, &year) || s.size() < 20 || s[4] != '-' || !digits(5, 2, &mon) || s[7] != '-' ||
-      !digits(8, 2, &day) || (s[10] != 'T' && s[10] != 't') || !digits(11, 2, &hour) || s[13] != ':' ||
-      !digits(14, 2, &min) || s[16] != ':' || !digits(17, 2, &sec))
-    return false;
-  if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) return false;
-  size_t i = 19;
-  int64_t nanos = 0;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    size_t start = i;
-    int64_t scale = 100000000;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      nanos += (s[i] - '0') * scale;
-      scale /= 10;
-      ++i;
-    }
-    if (i == start) return false;
-  }
-  int offset = 0;  // seconds east of UTC
-  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
-    ++i;
-  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    int oh, om;
-    if (!digits(i + 1, 2, &oh) || i + 3 >= s.size() || s[i + 3] != ':' || !digits(i + 4, 2, &om) || oh > 23 ||
-        om > 59)
-      return false;
-    offset = (oh * 3600 + om * 60) * (s[i] == '-' ? -1 : 1);
-    i += 6;
-  } else {
-    return false;
-  }
-  if (i != s.size()) return false;
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = mon - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = min;
-  tm.tm_sec = sec;
-  std::time_t t = timegm(&tm);
-  if (t == static_cast<std::time_t>(-1) && !(year == 1969 && mon == 12 && day == 31)) return false;
-  *out = std::chrono::system_clock::from_time_t(t - offset) +
-         std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(nanos));
-  return true;
-}
 
 
 // Trims ASCII whitespace on both ends and caps the length for messages.
@@ -573,12 +515,15 @@ Result<ExecCredential> RunExecPlugin(const KubeConfig& config, const std::atomic
                            "(status.clientCertificateData + clientKeyData)");
   JsonRef exp = status.Find("expirationTimestamp");
   if (!exp.IsNull()) {
-    std::chrono::system_clock::time_point tp;
-    if (!exp.IsString() || !ParseRfc3339(exp.str(), &tp))
+    std::optional<int64_t> nanos;  // beyond a nanosecond clock's range is no usable expiry either
+    if (exp.IsString())
+      if (auto parsed = wire::ParseRfc3339(exp.str())) nanos = parsed->UnixNanos();
+    if (!nanos)
       return Status::Invalid(who + ": status.expirationTimestamp " +
                              (exp.IsString() ? JsonQuote(exp.str()) : std::string(exp.raw())) +
                              " is not an RFC 3339 time");
-    cred.expiry = tp;
+    cred.expiry = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(*nanos)));
   }
   return cred;
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "apiary/wire/inspect_json.h"
+
 namespace apiary::extender {
 
 using cell::Result;
@@ -79,60 +81,12 @@ Status ContainersEnabled(JsonRef list, const std::string& path, bool* enabled) {
   return Status::Ok();
 }
 
-bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
-}
-
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 }  // namespace
 
 std::optional<int64_t> ParseRfc3339(std::string_view s) {
-  int y, mo, d, h, mi, se;
-  if (s.size() < 20) return std::nullopt;
-  if (!Digits(s, 0, 4, &y) || s[4] != '-' || !Digits(s, 5, 2, &mo) || s[7] != '-' ||
-      !Digits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      !Digits(s, 11, 2, &h) || s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' ||
-      !Digits(s, 17, 2, &se))
-    return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
-  size_t p = 19;
-  if (p < s.size() && s[p] == '.') {
-    ++p;
-    size_t start = p;
-    while (p < s.size() && s[p] >= '0' && s[p] <= '9') ++p;
-    if (p == start) return std::nullopt;
-  }
-  int64_t offset = 0;
-  if (p < s.size() && (s[p] == 'Z' || s[p] == 'z')) {
-    ++p;
-  } else if (p < s.size() && (s[p] == '+' || s[p] == '-')) {
-    int oh, om;
-    if (!Digits(s, p + 1, 2, &oh) || p + 3 >= s.size() || s[p + 3] != ':' ||
-        !Digits(s, p + 4, 2, &om))
-      return std::nullopt;
-    offset = (oh * 3600 + om * 60) * (s[p] == '+' ? 1 : -1);
-    p += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (p != s.size()) return std::nullopt;
-  int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  return days * 86400 + h * 3600 + mi * 60 + se - offset;
+  auto t = wire::ParseRfc3339(s);
+  if (!t) return std::nullopt;
+  return t->seconds;
 }
 
 bool QuantityPositive(std::string_view q) {

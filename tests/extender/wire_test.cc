@@ -3,6 +3,7 @@
 
 #include "apiary/extender/json_doc.h"
 #include "apiary/extender/wire.h"
+#include "apiary/wire/inspect_json.h"
 
 namespace apiary::extender {
 namespace {
@@ -292,6 +293,19 @@ TEST(WireTest, QuantitiesAndTimes) {
   EXPECT_EQ(ParseRfc3339("2024-05-01T10:00:00.123456Z"), 1714557600);
   EXPECT_FALSE(ParseRfc3339("2024-05-01").has_value());
   EXPECT_FALSE(ParseRfc3339("2024-13-01T10:00:00Z").has_value());
+  // One parser (apiary::wire) serves the pod times, exec credential expiries
+  // and `apiary diff`: Kubernetes' form only.
+  EXPECT_FALSE(ParseRfc3339("2024-05-01 10:00:00Z").has_value());
+  EXPECT_FALSE(ParseRfc3339("2024-05-01T10:00:00+24:00").has_value());
+  EXPECT_FALSE(ParseRfc3339("2024-05-01T10:00:00+02:60").has_value());
+  EXPECT_EQ(ParseRfc3339("9999-12-31T23:59:59Z"), 253402300799);
+  auto t = wire::ParseRfc3339("2024-05-01T10:00:00.1234567899Z");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->seconds, 1714557600);
+  EXPECT_EQ(t->nanos, 123456789);
+  EXPECT_EQ(t->UnixNanos(), 1714557600123456789);
+  EXPECT_FALSE(wire::ParseRfc3339("9999-12-31T23:59:59Z")->UnixNanos().has_value());
+  EXPECT_FALSE(wire::ParseRfc3339("1600-01-01T00:00:00Z")->UnixNanos().has_value());
 }
 
 TEST(WireTest, PodNotEnabledWithoutTheLimit) {
