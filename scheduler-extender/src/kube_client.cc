@@ -348,11 +348,22 @@ namespace {
 // a daemon must not, so there is none.
 int NoPassphrase(char*, int, int, void*) { return 0; }
 
-X509* ReadPemCertificate(const std::string& pem) {
+// Every certificate in `pem`, in order; the caller frees them (FreeAll).
+// Leaves OpenSSL's error queue empty: reading stops on the error the end of
+// the text raises, and a stale error would fail a later, unrelated TLS call
+// on this thread.
+std::vector<X509*> ReadPemCertificates(const std::string& pem) {
+  std::vector<X509*> out;
   BIO* b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  X509* cert = b ? PEM_read_bio_X509(b, nullptr, NoPassphrase, nullptr) : nullptr;
+  while (X509* x = b ? PEM_read_bio_X509(b, nullptr, NoPassphrase, nullptr) : nullptr) out.push_back(x);
   BIO_free(b);
-  return cert;
+  ERR_clear_error();
+  return out;
+}
+
+void FreeAll(std::vector<X509*>& certs) {
+  for (X509* x : certs) X509_free(x);
+  certs.clear();
 }
 
 EVP_PKEY* ReadPemKey(const std::string& pem) {
@@ -368,12 +379,12 @@ EVP_PKEY* ReadPemKey(const std::string& pem) {
 std::string CheckClientIdentity(const std::string& cert_pem, const std::string& key_pem,
                                 const std::string& cert_field, const std::string& key_field) {
   std::string err;
-  X509* cert = ReadPemCertificate(cert_pem);
-  EVP_PKEY* key = cert ? ReadPemKey(key_pem) : nullptr;
-  if (!cert) err = cert_field + ": not a PEM certificate";
+  std::vector<X509*> certs = ReadPemCertificates(cert_pem);
+  EVP_PKEY* key = certs.empty() ? nullptr : ReadPemKey(key_pem);
+  if (certs.empty()) err = cert_field + ": not a PEM certificate";
   else if (!key) err = key_field + ": not a PEM private key (encrypted keys are not supported)";
-  else if (X509_check_private_key(cert, key) != 1) err = key_field + ": does not match the certificate in " + cert_field;
-  if (cert) X509_free(cert);
+  else if (X509_check_private_key(certs[0], key) != 1) err = key_field + ": does not match the certificate in " + cert_field;
+  FreeAll(certs);
   if (key) EVP_PKEY_free(key);
   ERR_clear_error();
   return err;
@@ -381,13 +392,10 @@ std::string CheckClientIdentity(const std::string& cert_pem, const std::string& 
 
 // "" when `pem` holds at least one PEM certificate, else the reason.
 std::string CheckCaBundle(const std::string& pem, const std::string& field) {
-  BIO* b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  X509* cert = b ? PEM_read_bio_X509(b, nullptr, NoPassphrase, nullptr) : nullptr;
-  BIO_free(b);
-  ERR_clear_error();
-  if (!cert) return field + ": no PEM certificate in it";
-  X509_free(cert);
-  return "";
+  std::vector<X509*> certs = ReadPemCertificates(pem);
+  const bool any = !certs.empty();
+  FreeAll(certs);
+  return any ? "" : field + ": no PEM certificate in it";
 }
 
 }  // namespace
@@ -874,39 +882,29 @@ std::unique_ptr<httplib::ClientImpl> KubeClient::NewClient(std::chrono::millisec
                                                            const ClientIdentity* identity) {
   std::unique_ptr<httplib::ClientImpl> c;
   if (https_) {
-    X509* cert = nullptr;
+    // The client certificate (checked when loaded from the kubeconfig or
+    // received from the exec plugin), then any intermediates.
+    std::vector<X509*> certs;
     EVP_PKEY* key = nullptr;
-    std::vector<X509*> chain;  // intermediates after the client certificate
     if (identity) {
-      // Checked when loaded (kubeconfig) or received (exec plugin).
-      BIO* b = BIO_new_mem_buf(identity->cert_pem.data(), static_cast<int>(identity->cert_pem.size()));
-      cert = b ? PEM_read_bio_X509(b, nullptr, NoPassphrase, nullptr) : nullptr;
-      while (X509* more = cert ? PEM_read_bio_X509(b, nullptr, NoPassphrase, nullptr) : nullptr) chain.push_back(more);
-      BIO_free(b);
+      certs = ReadPemCertificates(identity->cert_pem);
       key = ReadPemKey(identity->key_pem);
       ERR_clear_error();
-      if (!cert || !key) LogError("client_certificate_unreadable", {{"source", config_.source}});
+      if (certs.empty() || !key) LogError("client_certificate_unreadable", {{"source", config_.source}});
     }
-    auto ssl = std::make_unique<httplib::SSLClient>(host_, port_, cert, key);
+    auto ssl = std::make_unique<httplib::SSLClient>(host_, port_, certs.empty() ? nullptr : certs[0], key);
     // The whole chain is sent, as client-go does (the context takes its own
     // references).
-    for (X509* x : chain) {
-      SSL_CTX_add1_chain_cert(ssl->ssl_context(), x);
-      X509_free(x);
-    }
-    if (cert) X509_free(cert);
+    for (size_t i = 1; i < certs.size(); ++i) SSL_CTX_add1_chain_cert(ssl->ssl_context(), certs[i]);
+    FreeAll(certs);
     if (key) EVP_PKEY_free(key);
     if (!ca_path_.empty()) {
       ssl->set_ca_cert_path(ca_path_.c_str());
     } else if (!config_.ca_pem.empty()) {
       X509_STORE* store = X509_STORE_new();
-      BIO* b = BIO_new_mem_buf(config_.ca_pem.data(), static_cast<int>(config_.ca_pem.size()));
-      while (X509* ca = PEM_read_bio_X509(b, nullptr, nullptr, nullptr)) {
-        X509_STORE_add_cert(store, ca);
-        X509_free(ca);
-      }
-      BIO_free(b);
-      ERR_clear_error();  // the end of the PEM text leaves an error queued
+      std::vector<X509*> cas = ReadPemCertificates(config_.ca_pem);
+      for (X509* ca : cas) X509_STORE_add_cert(store, ca);
+      FreeAll(cas);
       ssl->set_ca_cert_store(store);
     }
     ssl->enable_server_certificate_verification(!config_.insecure);

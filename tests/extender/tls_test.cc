@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "apiary/extender/kube_client.h"
@@ -23,6 +24,26 @@ using apiary::testing::TestPki;
 void WriteText(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
 bool Has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// Sets an environment variable for its scope; the old value (or its
+// absence) comes back on destruction.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_) setenv(name_, old_->c_str(), 1);
+    else unsetenv(name_);
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
 
 class TlsTest : public ::testing::Test {
  protected:
@@ -55,16 +76,11 @@ TEST_F(TlsTest, InClusterServiceAccountOverVerifiedTls) {
   WriteText(sa + "/token", "sa-token\n");
   std::filesystem::copy_file(pki_->Path("ca.crt"), sa + "/ca.crt");
   WriteText(sa + "/namespace", "kube-system");
-  const char* old_host = std::getenv("KUBERNETES_SERVICE_HOST");
-  const char* old_port = std::getenv("KUBERNETES_SERVICE_PORT");
-  std::string saved_host = old_host ? old_host : "", saved_port = old_port ? old_port : "";
-  setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
-  setenv("KUBERNETES_SERVICE_PORT", std::to_string(port).c_str(), 1);
-  auto config = InClusterConfig(sa);
-  if (old_host) setenv("KUBERNETES_SERVICE_HOST", saved_host.c_str(), 1);
-  else unsetenv("KUBERNETES_SERVICE_HOST");
-  if (old_port) setenv("KUBERNETES_SERVICE_PORT", saved_port.c_str(), 1);
-  else unsetenv("KUBERNETES_SERVICE_PORT");
+  auto config = [&] {
+    ScopedEnv host("KUBERNETES_SERVICE_HOST", "127.0.0.1");
+    ScopedEnv service_port("KUBERNETES_SERVICE_PORT", std::to_string(port));
+    return InClusterConfig(sa);
+  }();
   ASSERT_TRUE(config.ok()) << config.status().message();
   EXPECT_EQ(config->server, "https://127.0.0.1:" + std::to_string(port));
   EXPECT_EQ(config->ns, "kube-system");
@@ -130,9 +146,7 @@ TEST_F(TlsTest, TheConfiguredCaIsTheOnlyTrustedOne) {
   api.EnableTls(pki_->Path("other-server.crt"), pki_->Path("other-server.key"));
   int port = api.Start();
   ASSERT_GT(port, 0);
-  const char* old = std::getenv("SSL_CERT_FILE");
-  std::string saved = old ? old : "";
-  setenv("SSL_CERT_FILE", pki_->Path("other-ca.crt").c_str(), 1);
+  std::optional<ScopedEnv> system_ca(std::in_place, "SSL_CERT_FILE", pki_->Path("other-ca.crt"));
   KubeConfig c;
   c.server = "https://127.0.0.1:" + std::to_string(port);
   c.source = "test";
@@ -144,8 +158,7 @@ TEST_F(TlsTest, TheConfiguredCaIsTheOnlyTrustedOne) {
   system.ca_pem.clear();
   KubeClient system_client(system, "test", std::chrono::seconds(5));
   HttpResult s = system_client.Do("GET", "/api/v1/nodes");
-  if (old) setenv("SSL_CERT_FILE", saved.c_str(), 1);
-  else unsetenv("SSL_CERT_FILE");
+  system_ca.reset();
   EXPECT_EQ(r.status, 0) << "a certificate from a CA outside the configured one was accepted";
   EXPECT_TRUE(Has(r.error, "certificate authority")) << r.error;
   EXPECT_EQ(s.status, 200) << s.error;
