@@ -685,11 +685,14 @@ void SchedulerImpl::ReleasePreassigned(CellId c, VcId vc, bool doomed) {
 
 VCellId SchedulerImpl::FirstUnboundChild(VCellId v) const {
   if (v == kNone) return kNone;
+  VCellId first = kNone;
   for (int32_t k = 0; k < vcells_[v].child_count; ++k) {
     VCellId c = vchildren_[vcells_[v].child_begin + k];
-    if (vcells_[c].pcell == kNone) return c;
+    if (vcells_[c].pcell != kNone) continue;
+    if (!Claimed(c)) return c;
+    if (first == kNone) first = c;
   }
-  return kNone;
+  return first;
 }
 
 void SchedulerImpl::BindBadToParentVirtual(CellId c) {
@@ -733,12 +736,16 @@ void SchedulerImpl::TryBindDoomed(ChainId ch, int32_t l) {
     while (cv.vc_free[l] > Healthy(ch, l)) {
       if (bad_free_[ch][l].empty()) break;
       CellId pc = bad_free_[ch][l][0];
+      // The first unbound cell in list order, passing over cells claimed by
+      // the placement being allocated while another is left (see claim_).
       VCellId vc = kNone;
       for (VCellId c : cv.preassigned[l]) {
-        if (vcells_[c].pcell == kNone) {
+        if (vcells_[c].pcell != kNone) continue;
+        if (!Claimed(c)) {
           vc = c;
           break;
         }
+        if (vc == kNone) vc = c;
       }
       if (vc == kNone) break;
       pcells_[pc].vcell = vc;
@@ -2439,6 +2446,21 @@ void SchedulerImpl::CreatePreemptingGroup(const Request& req, const Placement& p
     }
     g.has_virtual = pl.has_virtual;
   }
+  // Claim the placement's unbound virtual cells up to their preassigned
+  // cells before any leaf is allocated (see claim_).
+  if (pl.has_virtual) {
+    if (claim_.size() != vcells_.size()) claim_.assign(vcells_.size(), 0);
+    claim_epoch_ = ++last_claim_epoch_;
+    if (claim_epoch_ == 0) {  // wrapped: start the marks afresh
+      std::fill(claim_.begin(), claim_.end(), 0);
+      claim_epoch_ = last_claim_epoch_ = 1;
+    }
+    ForEachLeaf(pl.virt, [&](size_t, size_t, size_t, int32_t v) {
+      for (; v != kNone && vcells_[v].pcell == kNone && claim_[v] != claim_epoch_;
+           v = vcells_[v].parent)
+        claim_[v] = claim_epoch_;
+    });
+  }
   ForEachLeaf(pl.phys, [&](size_t m, size_t s, size_t i, int32_t c) {
     VCellId v = pl.has_virtual ? pl.virt[m][s][i] : kNone;
     bool was_used = pcells_[c].state == CellState::kUsed;
@@ -2457,6 +2479,7 @@ void SchedulerImpl::CreatePreemptingGroup(const Request& req, const Placement& p
     pcells_[c].reserving_group = gid;
     SetCellState(c, was_used ? CellState::kReserving : CellState::kReserved);
   });
+  claim_epoch_ = 0;
   Group& g = groups_[gid];
   g.preempting_pods.push_back(pod);
   preempting_pod_groups_[pod.uid] = g.name;

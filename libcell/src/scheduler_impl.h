@@ -178,7 +178,14 @@ class SchedulerImpl {
   void ReleasePreassigned(CellId c, VcId vc, bool doomed);
 
   // Health.
+  // The first unbound virtual child of `v`, passing over children claimed
+  // by the placement being allocated (see claim_) while an unclaimed one is
+  // left; kNone when every child is bound.
   VCellId FirstUnboundChild(VCellId v) const;
+  bool Claimed(VCellId v) const {
+    return claim_epoch_ != 0 && static_cast<size_t>(v) < claim_.size() &&
+           claim_[v] == claim_epoch_;
+  }
   void BindBadToParentVirtual(CellId c);
   void AllocateBadCell(CellId c);
   void ReleaseBadCell(CellId c);
@@ -376,6 +383,15 @@ class SchedulerImpl {
     std::vector<TasNode> range;
   };
   TasScratch tas_scratch_;
+  // Apiary: the unbound virtual cells a preemptor's placement is about to
+  // bind (CreatePreemptingGroup), marked with the current epoch (0 = no
+  // placement is being allocated). A doomed or bad-cell binding made while
+  // its leaves are allocated one by one (8.1, 8.2) passes over them, so it
+  // cannot take a virtual cell that a later leaf of the same placement
+  // binds to other hardware, which left HiveD's trees inconsistent.
+  std::vector<uint32_t> claim_;
+  uint32_t claim_epoch_ = 0;
+  uint32_t last_claim_epoch_ = 0;
   // Virtual cell by address; built on first use by recovery, dropped by
   // FinishRecovery.
   mutable std::unordered_map<std::string, VCellId> vcell_by_address_;
