@@ -1989,7 +1989,6 @@ void SchedulerImpl::FillBindResult(const Group* g, const Request& req, const Pla
                                    int32_t member, int32_t slot, ScheduleResult& r) const {
   r.kind = ScheduleResult::Kind::kBind;
   PodBindInfo info;
-  size_t flat = 0;  // index of the leaf in bind-info order
   r.group_placement.clear();
   for (size_t m = 0; m < pl.phys.size(); ++m) {
     AffinityGroupMemberBindInfo mbi;
@@ -2024,19 +2023,17 @@ void SchedulerImpl::FillBindResult(const Group* g, const Request& req, const Pla
           const VCell& v = vcells_[pl.virt[m][s][i]];
           const VCell& pa = vcells_[v.preassigned];
           type = chains_[pa.chain].type_at_level[pa.level];
-          if (info.virtual_leaf_cells.empty()) {
-            size_t total = 0;
-            for (const auto& member : pl.phys)
-              for (const auto& pod : member) total += pod.size();
-            info.virtual_leaf_cells.resize(total);
-          }
-          info.virtual_leaf_cells[flat] = v.address;
+          // The decision's bind info carries types, not virtual addresses,
+          // as HiveD's does: a fresh commit re-derives the virtual cells
+          // from the physical leaves (hived.md 7.1 step 2), which need not
+          // be the cells chosen here. The caller writes
+          // apiary.io/virtual-leaf-cells from VirtualLeafCellsOfPod after
+          // the commit.
         } else if (!pl.has_virtual && original &&
                    i < original->preassigned_cell_types.size() && g && g->lazy) {
           type = "";
         }
         ppi.preassigned_cell_types.push_back(type);
-        ++flat;
       }
       mp.pods.push_back({ppi.physical_node, ppi.physical_leaf_cell_indices});
       mbi.pod_placements.push_back(std::move(ppi));

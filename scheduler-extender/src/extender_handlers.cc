@@ -241,6 +241,9 @@ HttpResponse Extender::HandleFilter(std::string_view body, Outcome* outcome) {
             e.state = PodState::kBinding;
             e.node = r.node;
             e.bind_info = r.bind_info;
+            // The commit re-derived the group's virtual cells (hived.md 7.1);
+            // the annotation written at bind names the ones it holds now.
+            e.bind_info->virtual_leaf_cells = scheduler_->VirtualLeafCellsOfPod(pod.ref.uid);
             e.allocated = true;
             e.commit_seq = ++next_commit_seq_;
             e.bind_attempts = 0;

@@ -191,6 +191,43 @@ TEST(ReplayTest, BundledExampleMatchesGoldenOutput) {
   EXPECT_EQ(got, golden.str());
 }
 
+// Issue #12's reproduction: the search picks a later virtual cell than the
+// first free one for p5 (the persisted node order steers it), but a fresh
+// commit re-derives the virtual cells from the physical leaves as HiveD does
+// (hived.md 7.1 step 2): p5 on n1 is bound to vc1/0/0, the rack holding n1
+// and n2 becomes vc1's first cell, and p6 goes to n2. Keeping the search's
+// vc1/0/1 (Apiary before the fix) sent p6 to n3.
+TEST(ReplayTest, FreshCommitRederivesVirtualCellsAsHived) {
+  const std::string spec = "{virtualCluster: vc1, priority: 0, leafCellNumber: 2}";
+  auto schedule = [&](const std::string& name, bool commit) {
+    return R"({"op":"schedule","pod":)" + Pod(name, spec) +
+           (commit ? R"(,"commit":true})" : R"(,"phase":"filtering"})") + "\n";
+  };
+  auto del = [](const std::string& name) {
+    return R"({"op":"delete","pod":"t/)" + name + "\"}\n";
+  };
+  std::string script = schedule("p1", true) + schedule("p2", true) + schedule("p3", true) +
+                       schedule("p4", true) + del("p1") + schedule("s1", false) + del("p3") +
+                       schedule("s2", false) + del("p2") + schedule("p5", true) +
+                       R"({"op":"inspect","what":"group","name":"t/p5"})" "\n" +
+                       schedule("p6", true);
+  auto lines = Lines(RunScript(kSource + "/tests/data/hived-commit-rederive.yaml", script));
+  ASSERT_EQ(lines.size(), 12u);
+  EXPECT_EQ(lines[0]["node"], "n1");
+  EXPECT_EQ(lines[1]["node"], "n2");
+  EXPECT_EQ(lines[2]["node"], "n3");
+  EXPECT_EQ(lines[3]["node"], "n4");
+  EXPECT_EQ(lines[9]["result"], "bind") << lines[9].dump();
+  EXPECT_EQ(lines[9]["node"], "n1");
+  const auto& p5 = lines[10]["value"]["status"];
+  ASSERT_TRUE(p5.contains("virtualPlacement")) << lines[10].dump();
+  for (const auto& [cell, leaves] : p5["virtualPlacement"].items())
+    for (const auto& leaf : leaves)
+      EXPECT_EQ(leaf.get<std::string>().rfind("vc1/0/0/", 0), 0u) << lines[10].dump();
+  EXPECT_EQ(lines[11]["result"], "bind") << lines[11].dump();
+  EXPECT_EQ(lines[11]["node"], "n2");
+}
+
 TEST(ReplayTest, BadConfigIsAnErrorNamingTheField) {
   std::string path = testing::TempDir() + "/bad.yaml";
   std::ofstream(path) << "physicalCluster:\n  cellTypes:\n    NODE: {childCellType: GPU, "

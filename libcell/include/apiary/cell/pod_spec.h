@@ -75,7 +75,10 @@ struct PodBindInfo {
   // physical_leaf_cell_indices); "" = none. Empty when unknown. Not part of
   // HiveD's bind-info YAML: it travels in kAnnotationVirtualLeafCells. At
   // recovery it is a preference: a leaf whose named virtual cell is no longer
-  // free or no longer exists is mapped as HiveD maps it.
+  // free or no longer exists is mapped as HiveD maps it. A decision's bind
+  // info (ScheduleResult) leaves it empty, so that its commit re-derives the
+  // virtual cells as HiveD's does; read them after the commit with
+  // Scheduler::VirtualLeafCellsOfPod.
   std::vector<std::string> virtual_leaf_cells;
 };
 

@@ -142,7 +142,10 @@ class Scheduler {
                           SchedulingPhase phase);
 
   // hived.md 7.1: records a bound pod (fresh decision or recovery). `node`
-  // is the pod's node (bind_info.node). `mark` restores a persisted lazy
+  // is the pod's node (bind_info.node). A new group's virtual cells are
+  // re-derived from its physical leaves, as HiveD does, preferring the
+  // cells bind_info.virtual_leaf_cells names (recovery); a decision's bind
+  // info names none. `mark` restores a persisted lazy
   // preemption (recovery only; see FinishRecovery).
   Status AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec& spec,
                          const PodBindInfo& bind_info,
