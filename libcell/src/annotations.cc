@@ -1,7 +1,9 @@
 // Pod annotations (hived.md 4 and 10): the scheduling spec a pod asks with and
 // the bind info written when it is bound.
 //
-// Reading goes through yaml-cpp, but scalar typing is ours: yaml-cpp would
+// Reading builds a YamlTree (yaml_tree.h): libyaml for the common
+// documents, yaml-cpp for the rest (and for every error message), both with
+// yaml-cpp's meanings. Scalar typing is ours: yaml-cpp would
 // convert "1.5" to an int by truncation and "yes" to a string, while HiveD's
 // reader (Go yaml.v2, YAML 1.1 rules) types plain scalars by their text. We
 // resolve plain scalars the way yaml.v2 does, then apply Apiary's stricter
@@ -18,6 +20,8 @@
 #include "apiary/cell/annotations.h"
 
 #include <yaml-cpp/yaml.h>
+
+#include "yaml_tree.h"
 
 #include <cerrno>
 #include <cmath>
@@ -321,7 +325,7 @@ Resolved ResolvePlain(std::string_view in) {
 }
 
 // ---------------------------------------------------------------------------
-// Decoding yaml-cpp nodes into typed fields.
+// Decoding YAML trees into typed fields.
 
 struct DecodeError {
   std::string message;
@@ -353,13 +357,13 @@ std::string QuoteForMessage(std::string_view s) {
   return out;
 }
 
-std::string DescribeNode(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
+std::string DescribeNode(const YamlTree& node) {
+  switch (node.type()) {
+    case YamlTree::Type::kMap:
       return "a map";
-    case YAML::NodeType::Sequence:
+    case YamlTree::Type::kSequence:
       return "a sequence";
-    case YAML::NodeType::Scalar:
+    case YamlTree::Type::kScalar:
       return QuoteForMessage(node.Scalar());
     default:
       return "null";
@@ -375,21 +379,21 @@ constexpr char kTagNull[] = "tag:yaml.org,2002:null";
 
 // True for an explicit null (`~`, `null`, an empty value, `!!null`): Apiary
 // treats it as an absent field.
-bool IsNullNode(const YAML::Node& node) {
-  if (!node.IsDefined() || node.IsNull()) return true;
+bool IsNullNode(const YamlTree& node) {
+  if (node.IsNull()) return true;
   return node.IsScalar() && node.Tag() == kTagNull;
 }
 
 // Plain (untagged, unquoted) scalars and those with an explicit core-schema
 // tag other than !!str are typed by their text; quoted and block scalars,
 // !!str and unknown tags are strings.
-bool IsTypedByText(const YAML::Node& node) {
+bool IsTypedByText(const YamlTree& node) {
   const std::string& tag = node.Tag();
   if (tag == "?" || tag.empty()) return true;
   return tag.rfind("tag:yaml.org,2002:", 0) == 0 && tag != kTagStr;
 }
 
-int32_t DecodeInt(const YAML::Node& node, const std::string& path) {
+int32_t DecodeInt(const YamlTree& node, const std::string& path) {
   const std::string expected = "expected an integer, got ";
   if (!node.IsScalar()) Fail(path, expected + DescribeNode(node));
   const std::string& text = node.Scalar();
@@ -423,7 +427,7 @@ int32_t DecodeInt(const YAML::Node& node, const std::string& path) {
   Fail(path, expected + QuoteForMessage(text));
 }
 
-bool DecodeBool(const YAML::Node& node, const std::string& path) {
+bool DecodeBool(const YamlTree& node, const std::string& path) {
   const std::string expected = "expected a boolean, got ";
   if (!node.IsScalar()) Fail(path, expected + DescribeNode(node));
   const std::string& text = node.Scalar();
@@ -437,18 +441,18 @@ bool DecodeBool(const YAML::Node& node, const std::string& path) {
 
 // Any scalar is taken as its text, as yaml.v2 does for a string field
 // (`virtualCluster: 123` is the VC "123").
-std::string DecodeString(const YAML::Node& node, const std::string& path) {
+std::string DecodeString(const YamlTree& node, const std::string& path) {
   if (!node.IsScalar()) {
     Fail(path, "expected a string, got " + DescribeNode(node));
   }
   return node.Scalar();
 }
 
-void RequireMap(const YAML::Node& node, const std::string& path) {
+void RequireMap(const YamlTree& node, const std::string& path) {
   if (!node.IsMap()) Fail(path, "expected a map, got " + DescribeNode(node));
 }
 
-void RequireSequence(const YAML::Node& node, const std::string& path) {
+void RequireSequence(const YamlTree& node, const std::string& path) {
   if (!node.IsSequence()) {
     Fail(path, "expected a sequence, got " + DescribeNode(node));
   }
@@ -467,14 +471,13 @@ std::string Item(const std::string& path, size_t i) {
 // scalar keys cannot name a field and are skipped, like unknown names. A key
 // given twice is visited twice: the last value wins, as in yaml.v2.
 template <typename Fn>
-void ForEachField(const YAML::Node& map, Fn&& fn) {
-  for (const auto& entry : map) {
-    if (!entry.first.IsScalar()) continue;
-    fn(entry.first.Scalar(), entry.second);
-  }
+void ForEachField(const YamlTree& map, Fn&& fn) {
+  map.ForEachEntry([&](const YamlTree& key, const YamlTree& value) {
+    if (key.IsScalar()) fn(key.Scalar(), value);
+  });
 }
 
-std::vector<int32_t> DecodeIntList(const YAML::Node& node,
+std::vector<int32_t> DecodeIntList(const YamlTree& node,
                                    const std::string& path) {
   RequireSequence(node, path);
   std::vector<int32_t> out;
@@ -485,13 +488,13 @@ std::vector<int32_t> DecodeIntList(const YAML::Node& node,
   return out;
 }
 
-std::vector<std::string> DecodeStringList(const YAML::Node& node,
+std::vector<std::string> DecodeStringList(const YamlTree& node,
                                           const std::string& path) {
   RequireSequence(node, path);
   std::vector<std::string> out;
   out.reserve(node.size());
   for (size_t i = 0; i < node.size(); ++i) {
-    const YAML::Node item = node[i];
+    const YamlTree& item = node[i];
     if (IsNullNode(item)) {
       Fail(Item(path, i), "expected a string, got null");
     }
@@ -514,7 +517,8 @@ Status DecodeDocument(std::string_view text, const char* prefix, Fn&& decode) {
     return Status::Invalid(std::string(prefix) + kUnmarshalPrefix + detail);
   };
   try {
-    YAML::Node root = YAML::Load(std::string(text));
+    YamlTree root;
+    if (!YamlTree::ParseSimple(text, &root)) root = YamlTree::FromYamlCpp(YAML::Load(std::string(text)));
     decode(root);
   } catch (const DecodeError& e) {
     return unmarshal_error(e.message);
@@ -549,12 +553,12 @@ struct RawSpec {
   std::vector<AffinityGroupMemberSpec> members;
 };
 
-AffinityGroupMemberSpec DecodeMember(const YAML::Node& node,
+AffinityGroupMemberSpec DecodeMember(const YamlTree& node,
                                      const std::string& path) {
   AffinityGroupMemberSpec member;
   if (IsNullNode(node)) return member;  // a zero member, rejected later
   RequireMap(node, path);
-  ForEachField(node, [&](const std::string& key, const YAML::Node& value) {
+  ForEachField(node, [&](const std::string& key, const YamlTree& value) {
     if (IsNullNode(value)) return;
     std::string_view name = CanonicalSpecKey(key);
     if (name == "podNumber") {
@@ -566,13 +570,13 @@ AffinityGroupMemberSpec DecodeMember(const YAML::Node& node,
   return member;
 }
 
-void DecodeAffinityGroup(const YAML::Node& node, const std::string& path,
+void DecodeAffinityGroup(const YamlTree& node, const std::string& path,
                          RawSpec* raw) {
   RequireMap(node, path);
   raw->has_affinity_group = true;
   raw->group_name.clear();
   raw->members.clear();
-  ForEachField(node, [&](const std::string& key, const YAML::Node& value) {
+  ForEachField(node, [&](const std::string& key, const YamlTree& value) {
     std::string_view name = CanonicalSpecKey(key);
     if (name == "name") {
       raw->group_name =
@@ -589,14 +593,14 @@ void DecodeAffinityGroup(const YAML::Node& node, const std::string& path,
   });
 }
 
-void DecodeSpec(const YAML::Node& root, RawSpec* raw) {
+void DecodeSpec(const YamlTree& root, RawSpec* raw) {
   if (IsNullNode(root)) return;  // an empty document: every field absent
   if (!root.IsMap()) {
     throw DecodeError{"expected a map at the top level, got " +
                       DescribeNode(root)};
   }
   PodSchedulingSpec& s = raw->spec;
-  ForEachField(root, [&](const std::string& key, const YAML::Node& value) {
+  ForEachField(root, [&](const std::string& key, const YamlTree& value) {
     std::string_view name = CanonicalSpecKey(key);
     // An explicit null is an absent field (4.2): the default applies, and a
     // null after a value for the same key (last wins) restores the default.
@@ -632,11 +636,11 @@ void DecodeSpec(const YAML::Node& root, RawSpec* raw) {
 // ---------------------------------------------------------------------------
 // Bind info (hived.md 10).
 
-PodPlacementInfo DecodePlacement(const YAML::Node& node,
+PodPlacementInfo DecodePlacement(const YamlTree& node,
                                  const std::string& path) {
   PodPlacementInfo p;
   RequireMap(node, path);
-  ForEachField(node, [&](const std::string& key, const YAML::Node& value) {
+  ForEachField(node, [&](const std::string& key, const YamlTree& value) {
     std::string_view name = CanonicalBindInfoKey(key);
     const bool null = IsNullNode(value);
     std::string field = Child(path, key);
@@ -653,11 +657,11 @@ PodPlacementInfo DecodePlacement(const YAML::Node& node,
   return p;
 }
 
-AffinityGroupMemberBindInfo DecodeMemberBindInfo(const YAML::Node& node,
+AffinityGroupMemberBindInfo DecodeMemberBindInfo(const YamlTree& node,
                                                  const std::string& path) {
   AffinityGroupMemberBindInfo m;
   RequireMap(node, path);
-  ForEachField(node, [&](const std::string& key, const YAML::Node& value) {
+  ForEachField(node, [&](const std::string& key, const YamlTree& value) {
     if (key != "podPlacements") return;
     m.pod_placements.clear();
     if (IsNullNode(value)) return;
@@ -670,12 +674,12 @@ AffinityGroupMemberBindInfo DecodeMemberBindInfo(const YAML::Node& node,
   return m;
 }
 
-void DecodeBindInfo(const YAML::Node& root, PodBindInfo* info) {
+void DecodeBindInfo(const YamlTree& root, PodBindInfo* info) {
   if (!root.IsMap()) {
     throw DecodeError{"expected a map at the top level, got " +
                       DescribeNode(root)};
   }
-  ForEachField(root, [&](const std::string& key, const YAML::Node& value) {
+  ForEachField(root, [&](const std::string& key, const YamlTree& value) {
     std::string_view name = CanonicalBindInfoKey(key);
     const bool null = IsNullNode(value);
     if (name == "node") {
@@ -995,7 +999,7 @@ Result<PodSchedulingSpec> ParsePodSchedulingSpec(std::string_view text,
   RawSpec raw;
   Status decoded =
       DecodeDocument(text, kPodSchedulingSpecErrorPrefix,
-                     [&](const YAML::Node& root) { DecodeSpec(root, &raw); });
+                     [&](const YamlTree& root) { DecodeSpec(root, &raw); });
   if (!decoded.ok()) return decoded;
 
   // The checks of hived.md 4.3, in its order.
@@ -1096,7 +1100,7 @@ Result<PodBindInfo> ParsePodBindInfo(std::string_view text) {
   PodBindInfo info;
   bool empty = false;
   Status decoded =
-      DecodeDocument(text, kBindInfoErrorPrefix, [&](const YAML::Node& root) {
+      DecodeDocument(text, kBindInfoErrorPrefix, [&](const YamlTree& root) {
         // Unlike the spec, whose fields all have defaults, a bind info with
         // no content (blank, a comment, `null`) records nothing to recover.
         if (IsNullNode(root)) {
@@ -1140,7 +1144,7 @@ Status ApplyVirtualLeafCells(std::string_view text, PodBindInfo& info) {
     return Status::Invalid(std::string(kVirtualLeafCellsErrorPrefix) + kEmptyAnnotation);
   std::vector<std::string> addresses;
   Status decoded =
-      DecodeDocument(text, kVirtualLeafCellsErrorPrefix, [&](const YAML::Node& root) {
+      DecodeDocument(text, kVirtualLeafCellsErrorPrefix, [&](const YamlTree& root) {
         if (!root.IsSequence())
           throw DecodeError{"expected a sequence of virtual cell addresses"};
         for (size_t i = 0; i < root.size(); ++i) {
