@@ -268,21 +268,25 @@ std::string FormatPlacementSummary(const std::vector<SimResult>& results) {
   char line[256];
   for (const SimResult& r : results) {
     if (!r.placement_model) continue;
-    int64_t slowed = 0, done = 0;
+    int64_t slowed = 0;
     double factor = 0, jct = 0;
     for (const JobRecord& rec : r.jobs) {
       if (rec.outcome != JobOutcome::kDone || rec.placement_factor >= 1.0) continue;
       ++slowed;
       factor += rec.placement_factor;
       jct += static_cast<double>(rec.jct_s());
-      ++done;
     }
-    std::snprintf(line, sizeof line,
-                  "%-8s %lld jobs ran spread beyond the tightest level their size allows: "
-                  "mean placement factor %.2f, mean JCT %.1fh\n",
-                  std::string(PolicyName(r.policy)).c_str(), static_cast<long long>(slowed),
-                  done ? factor / static_cast<double>(done) : 1.0,
-                  done ? jct / static_cast<double>(done) / 3600.0 : 0.0);
+    const std::string policy(PolicyName(r.policy));
+    if (slowed == 0)
+      std::snprintf(line, sizeof line,
+                    "%-8s no job ran more spread than its size requires\n", policy.c_str());
+    else
+      std::snprintf(line, sizeof line,
+                    "%-8s %lld jobs ran more spread than their size requires: mean speed "
+                    "%.2f of packed, mean JCT %.1fh\n",
+                    policy.c_str(), static_cast<long long>(slowed),
+                    factor / static_cast<double>(slowed),
+                    jct / static_cast<double>(slowed) / 3600.0);
     out += line;
   }
   return out;

@@ -231,6 +231,10 @@ TEST(PlacementModel, SpreadJobRunsSlowerUnderTheBaselineThanPackedUnderHived) {
     EXPECT_EQ(off.jobs[big].spread, -1);
     EXPECT_EQ(off.jobs[big].finish_s, 1000);
   }
+  const std::string summary =
+      FormatPlacementSummary({hived, RunSim(c, w, PolicyKind::kQuota, o)});
+  EXPECT_NE(summary.find("hived    no job ran more spread"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("quota    1 jobs ran more spread"), std::string::npos) << summary;
 }
 
 // A measured SKU pair scales by the class's measured ratio, not the
