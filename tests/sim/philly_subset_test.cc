@@ -109,14 +109,7 @@ TEST(SimPhillySubset, TwoRunsWriteIdenticalBytes) {
   EXPECT_GE(compared, 10);
 }
 
-const PlacementModel& Model() {
-  static const PlacementModel* m = [] {
-    auto r = PlacementModel::Load(SourcePath("traces/data/calibration"));
-    EXPECT_TRUE(r.ok()) << r.status().message();
-    return new PlacementModel(std::move(r).value());
-  }();
-  return *m;
-}
+const PlacementModel& Model() { return testing::CalibratedModel(); }
 
 // The placement model changes durations only. On the reference SKU (P40)
 // hived keeps every job as packed as its size allows, so every hived job

@@ -23,14 +23,7 @@ using testing::MakeJobs;
 using testing::RunSim;
 using testing::SourcePath;
 
-const PlacementModel& Model() {
-  static const PlacementModel* m = [] {
-    auto r = PlacementModel::Load(SourcePath("traces/data/calibration"));
-    EXPECT_TRUE(r.ok()) << r.status().message();
-    return new PlacementModel(std::move(r).value());
-  }();
-  return *m;
-}
+const PlacementModel& Model() { return testing::CalibratedModel(); }
 
 constexpr int kR18 = 0, kR50 = 1, kTransformer = 2, kLm = 3, kAll = -1;
 
