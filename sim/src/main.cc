@@ -159,7 +159,9 @@ int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d,
   std::optional<PlacementModel> model;
   if (pf.mode == "on") {
     auto m = PlacementModel::Load(pf.calibration);
-    if (!m.ok()) return Fail("--calibration: " + m.status().message());
+    if (!m.ok())
+      return Fail(m.status().message() +
+                  " (--calibration DIR names the measurements; --placement-model off runs without)");
     model = std::move(m).value();
     sim.placement = &*model;
     sim.class_seed = pf.seed;
