@@ -100,10 +100,24 @@ const char* ProvenanceName(Provenance p) {
   return "?";
 }
 
+int SizeBucket(int64_t gpus) {
+  if (gpus <= 0) return -1;
+  return gpus <= 2 ? 0 : gpus <= 4 ? 1 : 2;
+}
+
 struct PlacementModel::Tables {
-  // [class][sku]: median cross-node factor, and how many measurements.
+  // [class][sku * (kSizeBuckets + 1) + 1 + bucket]: median cross-node factor
+  // (column block 0 of each SKU: all sizes), and how many measurements.
   Eigen::ArrayXXd cross;
   Eigen::ArrayXXi cross_count;
+  static Eigen::Index Col(int sku, int bucket) { return sku * (kSizeBuckets + 1) + 1 + bucket; }
+  // The factor a size bucket (-1: all) of a measured cell uses: its own
+  // median with enough measurements, else the all-size median (NaN if none).
+  double Cell(int cls, int sku, int bucket) const {
+    if (bucket >= 0 && cross_count(cls, Col(sku, bucket)) >= kMinMeasurements)
+      return cross(cls, Col(sku, bucket));
+    return cross(cls, Col(sku, -1));
+  }
   // [class + 1][a * 3 + b]: median over the class's job types of
   // tp(a) / tp(b), Gavel SKUs a, b; row 0 = every job type.
   Eigen::ArrayXXd sku_ratio;
@@ -136,14 +150,18 @@ Result<PlacementModel> PlacementModel::Load(const std::string& dir) {
                              r.worker + "\" (expected k80, p100 or v100)");
 
   const int ns = static_cast<int>(m.skus_.size());
-  t.cross = Eigen::ArrayXXd::Constant(kJobClasses, ns, kNaN);
-  t.cross_count = Eigen::ArrayXXi::Zero(kJobClasses, ns);
+  const Eigen::Index cols = ns * (kSizeBuckets + 1);
+  t.cross = Eigen::ArrayXXd::Constant(kJobClasses, cols, kNaN);
+  t.cross_count = Eigen::ArrayXXi::Zero(kJobClasses, cols);
+  // A representative GPU count per bucket (0 = all sizes).
+  constexpr int64_t kBucketGpus[kSizeBuckets + 1] = {0, 2, 4, 8};
   for (int c = 0; c < kJobClasses; ++c)
-    for (int s = 0; s < ns; ++s) {
-      int n = 0;
-      t.cross(c, s) = m.MeasuredFactor(c, m.skus_[s], &n);
-      t.cross_count(c, s) = n;
-    }
+    for (int s = 0; s < ns; ++s)
+      for (int b = -1; b < kSizeBuckets; ++b) {
+        int n = 0;
+        t.cross(c, Tables::Col(s, b)) = m.MeasuredFactor(c, m.skus_[s], &n, kBucketGpus[b + 1]);
+        t.cross_count(c, Tables::Col(s, b)) = n;
+      }
 
   t.sku_ratio = Eigen::ArrayXXd::Constant(kJobClasses + 1, 9, kNaN);
   for (int c = -1; c < kJobClasses; ++c) {
@@ -161,18 +179,22 @@ Result<PlacementModel> PlacementModel::Load(const std::string& dir) {
   return m;
 }
 
-double PlacementModel::MeasuredFactor(int cls, std::string_view sku, int* count) const {
+double PlacementModel::MeasuredFactor(int cls, std::string_view sku, int* count,
+                                      int64_t gpus) const {
   std::vector<double> v;
   const auto it = std::find(skus_.begin(), skus_.end(), sku);
   const int s = it == skus_.end() ? -1 : static_cast<int>(it - skus_.begin());
+  const int bucket = SizeBucket(gpus);
+  auto in_bucket = [&](int32_t n) { return bucket < 0 || SizeBucket(n) == bucket; };
   if (s >= 0 && s < 3) {
     for (const auto& r : t_->gavel)
-      if (WorkerIndex(r.worker) == s && (cls < 0 || GavelClass(r.model) == cls))
+      if (WorkerIndex(r.worker) == s && (cls < 0 || GavelClass(r.model) == cls) &&
+          in_bucket(r.gpus))
         v.push_back(r.Ratio());
   } else if (s == kT4) {
     // Only pairs whose packed side is one node: one server vs several.
     for (const auto& r : t_->pollux) {
-      if (!r.PackedOnOneNode()) continue;
+      if (!r.PackedOnOneNode() || !in_bucket(r.gpus)) continue;
       for (int c = 0; c < kJobClasses; ++c)
         if ((cls < 0 || c == cls) && kPolluxNames[c] && r.model == kPolluxNames[c])
           v.push_back(r.Ratio());
@@ -182,26 +204,28 @@ double PlacementModel::MeasuredFactor(int cls, std::string_view sku, int* count)
   return traces::Median(std::move(v));
 }
 
-ModelValue PlacementModel::Factor(int cls, std::string_view sku, Spread level) const {
+ModelValue PlacementModel::Factor(int cls, std::string_view sku, Spread level,
+                                  int64_t gpus) const {
   ModelValue out;
   if (level == Spread::kSwitch || level == Spread::kNode) return out;  // the reference
   const int ns = static_cast<int>(skus_.size());
+  const int bucket = SizeBucket(gpus);
   for (int s = 0; s < ns; ++s)
-    if (skus_[s] == sku && !std::isnan(t_->cross(cls, s)))
-      return {t_->cross(cls, s), Provenance::kMeasured, skus_[s]};
+    if (skus_[s] == sku && !std::isnan(t_->Cell(cls, s, bucket)))
+      return {t_->Cell(cls, s, bucket), Provenance::kMeasured, skus_[s]};
   // Nearest measured SKU in FP32 TFLOPS; an SKU without figures gets the
   // median over the measured ones.
   const double f = Fp32(sku);
   int best = -1;
   std::vector<double> all;
   for (int s = 0; s < ns; ++s) {
-    if (std::isnan(t_->cross(cls, s))) continue;
-    all.push_back(t_->cross(cls, s));
+    if (std::isnan(t_->Cell(cls, s, bucket))) continue;
+    all.push_back(t_->Cell(cls, s, bucket));
     if (best < 0 || std::abs(Fp32(skus_[s]) - f) < std::abs(Fp32(skus_[best]) - f)) best = s;
   }
   if (best < 0) return out;
   if (f <= 0) return {traces::Median(std::move(all)), Provenance::kNearestSku, "median of measured"};
-  return {t_->cross(cls, best), Provenance::kNearestSku, skus_[best]};
+  return {t_->Cell(cls, best, bucket), Provenance::kNearestSku, skus_[best]};
 }
 
 ModelValue PlacementModel::SkuSpeed(int cls, std::string_view sku,
@@ -256,7 +280,10 @@ Spread BoundPlacement::SpreadOf(const ClusterModel& c, std::span<const int32_t> 
 
 double BoundPlacement::Speed(const ClusterModel& c, const SimJob& j, int32_t job, int32_t sku,
                              int32_t group, Spread actual, double* placement_factor) const {
-  const size_t base = (static_cast<size_t>(job_class[job]) * skus + sku) * kSpreadLevels;
+  const int bucket = std::max(0, SizeBucket(j.gpus()));
+  const size_t base =
+      ((static_cast<size_t>(job_class[job]) * skus + sku) * kSizeBuckets + bucket) *
+      kSpreadLevels;
   const Spread ideal = Ideal(c, group, j.gpus());
   const int a = std::max(static_cast<int>(actual), static_cast<int>(ideal));
   *placement_factor = speed[base + a] / speed[base + static_cast<int>(ideal)];
@@ -308,16 +335,18 @@ Result<BoundPlacement> BindPlacementModel(const PlacementModel& model, const Clu
     b.job_class.push_back(static_cast<int8_t>(c));
   }
   b.skus = static_cast<int32_t>(cluster.skus.size());
-  b.speed.assign(static_cast<size_t>(kJobClasses) * b.skus * kSpreadLevels, 1.0);
+  b.speed.assign(static_cast<size_t>(kJobClasses) * b.skus * kSizeBuckets * kSpreadLevels, 1.0);
+  constexpr int64_t kBucketGpus[kSizeBuckets] = {2, 4, 8};
+  size_t k = 0;
   for (int c = 0; c < kJobClasses; ++c)
     for (int32_t s = 0; s < b.skus; ++s) {
       const SkuInfo& sku = cluster.skus[s];
       ModelValue v = model.SkuSpeed(c, sku.name, workload.reference_sku);
       // Unmeasured pairs keep the cluster's own (datasheet) speed.
       const double speed = v.provenance == Provenance::kMeasured ? v.value : sku.speed;
-      for (int l = 0; l < kSpreadLevels; ++l)
-        b.speed[(static_cast<size_t>(c) * b.skus + s) * kSpreadLevels + l] =
-            speed * model.Factor(c, sku.name, static_cast<Spread>(l)).value;
+      for (int64_t gpus : kBucketGpus)
+        for (int l = 0; l < kSpreadLevels; ++l)
+          b.speed[k++] = speed * model.Factor(c, sku.name, static_cast<Spread>(l), gpus).value;
     }
   b.node_rack.assign(cluster.nodes.size(), 0);
   int32_t rack = 0;

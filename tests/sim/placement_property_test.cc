@@ -82,7 +82,9 @@ RC_GTEST_PROP(PlacementProperty, BaselinesPayTheMeasuredFactorForNeedlessSpread,
     const bool fits_a_node = w.jobs[i].gpus() <= 8;
     const bool across = rec.spread >= static_cast<int8_t>(Spread::kRack);
     const double want = fits_a_node && across
-                            ? CalibratedModel().Factor(cls, "V100", Spread::kBeyond).value
+                            ? CalibratedModel()
+                                  .Factor(cls, "V100", Spread::kBeyond, w.jobs[i].gpus())
+                                  .value
                             : 1.0;
     RC_ASSERT(rec.placement_factor == want);
     slowed += want < 1.0;

@@ -4,8 +4,10 @@
 //
 //  * Spread: Gavel's consolidated vs unconsolidated multi-GPU throughputs on
 //    K80 / P100 / V100 and Pollux's packed vs spread step times on T4 (PCIe,
-//    50 GbE). Each (class, SKU) cell is the median over the measured job
-//    types (batch sizes, GPU counts): single measurements, so medians.
+//    50 GbE). Each (class, SKU, job size) cell is the median over the
+//    measured job types (batch sizes, GPU counts in the size bucket: 2, 3-4,
+//    5+ GPUs); with fewer than kMinMeasurements in the bucket, the median
+//    over all sizes. Single measurements, so medians.
 //  * SKU speed: Gavel's single-GPU throughputs; a class's speed of SKU a
 //    relative to SKU b is the median over its job types of tp(a) / tp(b).
 //
@@ -15,8 +17,8 @@
 // sources compare one server against several): switch and node have factor
 // 1, rack and beyond the measured cross-node factor. A job's speed is
 //
-//   SkuSpeed(class, sku, reference) × Factor(class, sku, actual spread)
-//                                   / Factor(class, sku, ideal spread)
+//   SkuSpeed(class, sku, reference) × Factor(class, sku, actual spread, size)
+//                                   / Factor(class, sku, ideal spread, size)
 //
 // where the ideal spread is the tightest the job's size allows on that node
 // group: the trace's durations are taken as measured on a packed placement.
@@ -46,6 +48,13 @@ namespace apiary::sim {
 enum class Spread : int8_t { kSwitch = 0, kNode = 1, kRack = 2, kBeyond = 3 };
 inline constexpr int kSpreadLevels = 4;
 const char* SpreadName(Spread s);  // switch | node | rack | beyond
+
+// Job sizes the cross-node factor is taken per: 2 GPUs, 3-4, 5 and more
+// (Gavel measured 2, 4, 8; Pollux 2, 3, 4). -1 for gpus <= 0: all sizes.
+inline constexpr int kSizeBuckets = 3;
+int SizeBucket(int64_t gpus);
+// A size bucket needs this many measurements to stand on its own.
+inline constexpr int kMinMeasurements = 3;
 
 // Job classes: the four model families with multi-GPU placement measurements.
 inline constexpr int kJobClasses = 4;
@@ -85,15 +94,17 @@ class PlacementModel {
   // SKUs with placement measurements (canonical names), in table order.
   const std::vector<std::string>& measured_skus() const { return skus_; }
 
-  // Throughput of a class-`cls` job spread at `level` on `sku`, relative to
-  // the same job within one node.
-  ModelValue Factor(int cls, std::string_view sku, Spread level) const;
+  // Throughput of a class-`cls` job of `gpus` GPUs (0: any size) spread at
+  // `level` on `sku`, relative to the same job within one node.
+  ModelValue Factor(int cls, std::string_view sku, Spread level, int64_t gpus = 0) const;
   // Single-GPU speed of `sku` relative to `reference` (canonical names; an
   // empty reference means no scaling) for class `cls`.
   ModelValue SkuSpeed(int cls, std::string_view sku, std::string_view reference) const;
-  // Measured median cross-node factor and its count of measurements, or NaN
-  // and 0 (tests and documentation).
-  double MeasuredFactor(int cls, std::string_view sku, int* count = nullptr) const;
+  // Measured median cross-node factor of the class (-1: every class) on the
+  // SKU, over jobs in the size bucket of `gpus` (0: all sizes), and its count
+  // of measurements; NaN and 0 when there are none.
+  double MeasuredFactor(int cls, std::string_view sku, int* count = nullptr,
+                        int64_t gpus = 0) const;
 
   ~PlacementModel();
   PlacementModel(PlacementModel&&) noexcept;
@@ -110,8 +121,8 @@ class PlacementModel {
 // precomputed, so that a job start is a table lookup.
 struct BoundPlacement {
   std::vector<int8_t> job_class;  // [job]
-  // [(cls * skus + sku) * kSpreadLevels + level]: speed relative to the
-  // reference SKU, packed, times the spread factor.
+  // [((cls * skus + sku) * kSizeBuckets + bucket) * kSpreadLevels + level]:
+  // speed relative to the reference SKU, packed, times the spread factor.
   std::vector<double> speed;
   int32_t skus = 0;
   std::vector<int32_t> node_rack;  // [node] a cluster-wide rack id
