@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -120,14 +121,30 @@ Result<QuotaLevel> LevelFrom(const std::string& s) { return ParseQuotaLevel(s); 
 
 // ---------------------------------------------------------------------------
 
+// The placement model's measurements: the source tree's when this binary
+// was built from one that still exists, else the installed copy beside the
+// binary (<prefix>/bin/../share/apiary/calibration).
+std::string DefaultCalibrationDir() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+#ifdef APIARY_SOURCE_DIR
+  const fs::path source = fs::path(APIARY_SOURCE_DIR) / "traces/data/calibration";
+  if (fs::is_directory(source, ec)) return source.string();
+#endif
+#ifdef APIARY_INSTALL_CALIBRATION_DIR
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed = exe.parent_path().parent_path() / APIARY_INSTALL_CALIBRATION_DIR;
+    if (fs::is_directory(installed, ec)) return installed.string();
+  }
+#endif
+  return "traces/data/calibration";
+}
+
 // --placement-model, --calibration, --class-seed.
 struct PlacementFlags {
   std::string mode = "on";
-#ifdef APIARY_SOURCE_DIR
-  std::string calibration = APIARY_SOURCE_DIR "/traces/data/calibration";
-#else
-  std::string calibration = "traces/data/calibration";
-#endif
+  std::string calibration = DefaultCalibrationDir();
   uint64_t seed = 1;
 };
 
