@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 
 #include "apiary/sim/simulator.h"
@@ -291,32 +292,66 @@ double BoundPlacement::Speed(const ClusterModel& c, const SimJob& j, int32_t job
 }
 
 std::string FormatPlacementSummary(const std::vector<SimResult>& results) {
+  // The same jobs under hived, when it ran: what packing would have given.
+  const SimResult* hived = nullptr;
+  for (const SimResult& r : results)
+    if (r.policy == PolicyKind::kHived) hived = &r;
   std::string out;
-  char line[256];
+  char line[320];
   for (const SimResult& r : results) {
     if (!r.placement_model) continue;
-    int64_t slowed = 0;
-    double factor = 0, jct = 0;
-    for (const JobRecord& rec : r.jobs) {
+    int64_t slowed = 0, both = 0;
+    double factor = 0, jct = 0, jct_here = 0, jct_hived = 0;
+    for (size_t i = 0; i < r.jobs.size(); ++i) {
+      const JobRecord& rec = r.jobs[i];
       if (rec.outcome != JobOutcome::kDone || rec.placement_factor >= 1.0) continue;
       ++slowed;
       factor += rec.placement_factor;
       jct += static_cast<double>(rec.jct_s());
+      if (hived && hived->jobs[i].outcome == JobOutcome::kDone) {
+        ++both;
+        jct_here += static_cast<double>(rec.jct_s());
+        jct_hived += static_cast<double>(hived->jobs[i].jct_s());
+      }
     }
     const std::string policy(PolicyName(r.policy));
-    if (slowed == 0)
+    if (slowed == 0) {
       std::snprintf(line, sizeof line,
                     "%-8s no job ran more spread than its size requires\n", policy.c_str());
-    else
-      std::snprintf(line, sizeof line,
-                    "%-8s %lld jobs ran more spread than their size requires: mean speed "
-                    "%.2f of packed, mean JCT %.1fh\n",
-                    policy.c_str(), static_cast<long long>(slowed),
-                    factor / static_cast<double>(slowed),
-                    jct / static_cast<double>(slowed) / 3600.0);
+    } else {
+      const double n = static_cast<double>(slowed);
+      int len = std::snprintf(line, sizeof line,
+                              "%-8s %lld jobs ran more spread than their size requires: mean "
+                              "speed %.2f of packed, mean JCT %.1fh",
+                              policy.c_str(), static_cast<long long>(slowed), factor / n,
+                              jct / n / 3600.0);
+      if (both > 0 && len > 0 && len < static_cast<int>(sizeof line)) {
+        const double b = static_cast<double>(both);
+        if (both == slowed)
+          std::snprintf(line + len, sizeof line - static_cast<size_t>(len),
+                        " (the same jobs under hived: %.1fh)", jct_hived / b / 3600.0);
+        else
+          std::snprintf(line + len, sizeof line - static_cast<size_t>(len),
+                        " (%lld of them: %.1fh under hived, %.1fh here)",
+                        static_cast<long long>(both), jct_hived / b / 3600.0,
+                        jct_here / b / 3600.0);
+      }
+      std::strncat(line, "\n", sizeof line - std::strlen(line) - 1);
+    }
     out += line;
   }
   return out;
+}
+
+std::string PlacementMarkdown(const std::vector<SimResult>& results) {
+  return "## Placement decides speed\n\n"
+         "The placement model is on: a job runs at its SKU's measured (else datasheet) "
+         "speed for its class, times the measured cross-node factor when its GPUs span "
+         "more nodes than its size needs (Gavel and Pollux measurements; "
+         "`traces/data/calibration/`). The baselines place GPUs first-fit without regard "
+         "to nodes; hived places them topology-aware. Each job's class, spread and speed "
+         "are in the `jobs-<policy>.csv` files.\n\n```\n" +
+         FormatPlacementSummary(results) + "```\n\n";
 }
 
 Result<BoundPlacement> BindPlacementModel(const PlacementModel& model, const ClusterModel& cluster,

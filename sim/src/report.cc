@@ -495,6 +495,7 @@ Result<std::vector<std::string>> WriteOutputs(const std::string& dir, const Scen
         "scheduling pass). *Fragmented GPUs*: the part of those free GPUs that a waiting job's "
         "VC still had quota for, with a job small enough waiting — GPUs lost to placement, not "
         "to quota.\n\n";
+  if (!results.empty() && results[0].placement_model) md << PlacementMarkdown(results);
   const std::string findings = FormatFindings(ss);
   if (!findings.empty()) {
     md << "## What sharing costs or buys each VC\n\n"

@@ -258,10 +258,15 @@ TEST(PlacementModel, SpreadJobRunsSlowerUnderTheBaselineThanPackedUnderHived) {
     EXPECT_EQ(off.jobs[big].spread, -1);
     EXPECT_EQ(off.jobs[big].finish_s, 1000);
   }
-  const std::string summary =
-      FormatPlacementSummary({hived, RunSim(c, w, PolicyKind::kQuota, o)});
+  const std::vector<SimResult> both = {hived, RunSim(c, w, PolicyKind::kQuota, o)};
+  const std::string summary = FormatPlacementSummary(both);
   EXPECT_NE(summary.find("hived    no job ran more spread"), std::string::npos) << summary;
   EXPECT_NE(summary.find("quota    1 jobs ran more spread"), std::string::npos) << summary;
+  // The big job: 1000 s packed under hived.
+  EXPECT_NE(summary.find("(the same jobs under hived: 0.3h)"), std::string::npos) << summary;
+  const std::string md = PlacementMarkdown(both);
+  EXPECT_EQ(md.find("## Placement decides speed"), 0u);
+  EXPECT_NE(md.find(summary), std::string::npos);
 }
 
 // A measured SKU pair scales by the class's measured ratio, not the

@@ -147,6 +147,8 @@ struct BoundPlacement {
 // their spread, their mean placement factor and JCT (for `apiary-sim run`).
 struct SimResult;
 std::string FormatPlacementSummary(const std::vector<SimResult>& results);
+// The same as a report.md section, with what the model does.
+std::string PlacementMarkdown(const std::vector<SimResult>& results);
 
 // Binds: classes from SimJob::model_class when set (unknown names are an
 // error naming the classes), else DrawJobClass(id, seed).
