@@ -207,6 +207,7 @@ double PlacementModel::MeasuredFactor(int cls, std::string_view sku, int* count,
 
 ModelValue PlacementModel::Factor(int cls, std::string_view sku, Spread level,
                                   int64_t gpus) const {
+  APIARY_CHECK(cls >= 0 && cls < kJobClasses);
   ModelValue out;
   if (level == Spread::kSwitch || level == Spread::kNode) return out;  // the reference
   const int ns = static_cast<int>(skus_.size());
@@ -231,6 +232,7 @@ ModelValue PlacementModel::Factor(int cls, std::string_view sku, Spread level,
 
 ModelValue PlacementModel::SkuSpeed(int cls, std::string_view sku,
                                     std::string_view reference) const {
+  APIARY_CHECK(cls >= -1 && cls < kJobClasses);
   if (reference.empty() || sku == reference) return {};
   auto gavel = [&](std::string_view name) {
     for (int i = 0; i < 3; ++i)

@@ -94,11 +94,13 @@ class PlacementModel {
   // SKUs with placement measurements (canonical names), in table order.
   const std::vector<std::string>& measured_skus() const { return skus_; }
 
-  // Throughput of a class-`cls` job of `gpus` GPUs (0: any size) spread at
-  // `level` on `sku`, relative to the same job within one node.
+  // Throughput of a class-`cls` job (0 <= cls < kJobClasses) of `gpus` GPUs
+  // (0: any size) spread at `level` on `sku`, relative to the same job within
+  // one node.
   ModelValue Factor(int cls, std::string_view sku, Spread level, int64_t gpus = 0) const;
   // Single-GPU speed of `sku` relative to `reference` (canonical names; an
-  // empty reference means no scaling) for class `cls`.
+  // empty reference means no scaling) for class `cls` (-1: every job type
+  // measured, the reference figures of traces/SKUS.md).
   ModelValue SkuSpeed(int cls, std::string_view sku, std::string_view reference) const;
   // Measured median cross-node factor of the class (-1: every class) on the
   // SKU, over jobs in the size bucket of `gpus` (0: all sizes), and its count
