@@ -293,6 +293,9 @@ std::string SummaryJson(const Scenario& sc, const RunMeta& meta,
   root["unknown_vc"] =
       meta.options.unknown_vc == UnknownVc::kOpportunistic ? "opportunistic" : "reject";
   root["bin_s"] = meta.options.bin_s;
+  if (meta.options.placement)  // absent when off: the pre-model file, unchanged
+    root["placement_model"] = {{"class_seed", meta.options.class_seed},
+                               {"baselines", "topology-blind (GPU by GPU)"}};
   root["notes"] = sc.notes;
   Json quotas = Json::object();
   for (size_t v = 0; v < sc.cluster.vcs.size(); ++v)
