@@ -5,6 +5,11 @@
 # HiveD placement and two baselines (static partitions, quota-only sharing).
 # Prints the comparison tables; writes reports, plots and data to sim-out/.
 #
+# The placement model is on (apiary-sim's default): a job whose GPUs are
+# spread over more nodes than its size needs runs slower (Gavel/Pollux
+# measurements); HiveD packs jobs, the topology-blind baselines spread some,
+# and their slower jobs show in JCT and in the "placement model" lines.
+#
 # Two runs: the trace as recorded (the cluster is lightly loaded), and a
 # what-if at four times the arrival rate where VCs may borrow idle GPUs
 # opportunistically - where sharing and isolation start to matter.

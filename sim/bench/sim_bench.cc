@@ -6,12 +6,16 @@
 //                         quotas from the trace's GPU-second shares) under
 //                         policy P; the trace is parsed once, outside the
 //                         timing (jobs/s)
+//   BM_ReplayPhillyPlacement/P  the same with the placement model on
+//                         (classes drawn, spread-dependent speeds,
+//                         topology-blind baselines)
 //   BM_ParsePhilly        reading the trace itself
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
 
 #include "apiary/sim/event_queue.h"
+#include "apiary/sim/placement_model.h"
 #include "apiary/sim/scenario.h"
 #include "apiary/sim/simulator.h"
 #include "apiary/sim/workload.h"
@@ -69,16 +73,32 @@ const Loaded& PhillyOn10k() {
   return l;
 }
 
-void BM_ReplayPhilly(benchmark::State& state) {
+const PlacementModel* Model() {
+  static const PlacementModel* m = [] {
+    auto r = PlacementModel::Load(std::string(APIARY_SOURCE_DIR) + "/traces/data/calibration");
+    return r.ok() ? new PlacementModel(std::move(r).value()) : nullptr;
+  }();
+  return m;
+}
+
+void Replay(benchmark::State& state, bool placement) {
   const Loaded& l = PhillyOn10k();
   if (!l.ok) {
     state.SkipWithError("cannot load the Philly trace");
     return;
   }
+  SimOptions options;
+  if (placement) {
+    options.placement = Model();
+    if (!options.placement) {
+      state.SkipWithError("cannot load the calibration data");
+      return;
+    }
+  }
   const PolicyKind p = static_cast<PolicyKind>(state.range(0));
   int64_t jobs = 0;
   for (auto _ : state) {
-    auto r = Simulate(l.scenario.cluster, l.scenario.workload, p, SimOptions{});
+    auto r = Simulate(l.scenario.cluster, l.scenario.workload, p, options);
     if (!r.ok()) {
       state.SkipWithError(r.status().message().c_str());
       return;
@@ -91,7 +111,15 @@ void BM_ReplayPhilly(benchmark::State& state) {
   state.counters["jobs_per_s"] =
       benchmark::Counter(static_cast<double>(jobs), benchmark::Counter::kIsRate);
 }
+void BM_ReplayPhilly(benchmark::State& state) { Replay(state, false); }
+void BM_ReplayPhillyPlacement(benchmark::State& state) { Replay(state, true); }
 BENCHMARK(BM_ReplayPhilly)
+    ->Arg(static_cast<int>(PolicyKind::kHived))
+    ->Arg(static_cast<int>(PolicyKind::kStatic))
+    ->Arg(static_cast<int>(PolicyKind::kQuota))
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3.0);
+BENCHMARK(BM_ReplayPhillyPlacement)
     ->Arg(static_cast<int>(PolicyKind::kHived))
     ->Arg(static_cast<int>(PolicyKind::kStatic))
     ->Arg(static_cast<int>(PolicyKind::kQuota))

@@ -1,7 +1,10 @@
 // The two baselines HiveD is compared with (allocator.h): static
 // partitioning and quota-only first-fit sharing. Both count GPUs per node and
-// ignore topology inside a node, as the schedulers they stand for do.
+// ignore topology inside a node, as the schedulers they stand for do; with
+// the placement model on (AllocatorContext::topology_blind) they ignore node
+// boundaries too.
 #include <algorithm>
+#include <utility>
 
 #include "allocator_impls.h"
 
@@ -35,6 +38,13 @@ bool FirstFit(FirstFitTree& tree, int32_t tree_id, int32_t pods, int32_t gpp,
   return true;
 }
 
+// The (pods, GPUs per pod) a baseline places: the job's own pods, or with
+// topology_blind its GPUs one at a time (a job may then span nodes).
+std::pair<int32_t, int32_t> Units(const AllocatorContext& ctx, const SimJob& j) {
+  if (ctx.topology_blind) return {static_cast<int32_t>(j.gpus()), 1};
+  return {j.num_pods, j.gpus_per_pod};
+}
+
 // ---------------------------------------------------------------------------
 // Static partitioning
 // ---------------------------------------------------------------------------
@@ -47,6 +57,7 @@ class StaticAllocator : public Allocator {
     const size_t nv = c.vcs.size(), ng = c.groups.size();
     trees_.resize(nv * ng);
     capacity_.resize(nv * ng);
+    slice_node_.resize(nv * ng);
     vc_free_.assign(nv, 0);
     // Each group's GPUs are dealt out VC by VC in configuration order: whole
     // nodes while the quota allows, then the rest of a node to the next VC.
@@ -57,9 +68,11 @@ class StaticAllocator : public Allocator {
       for (size_t v = 0; v < nv; ++v) {
         int64_t need = c.vc_group_gpus[v][g];
         std::vector<int32_t>& cap = capacity_[v * ng + g];
+        std::vector<int32_t>& slice_node = slice_node_[v * ng + g];
         while (need > 0 && node < grp.nodes.size()) {
           int32_t take = static_cast<int32_t>(std::min<int64_t>(need, left_on_node));
           cap.push_back(take);
+          slice_node.push_back(grp.nodes[node]);
           need -= take;
           left_on_node -= take;
           if (left_on_node == 0) {
@@ -105,11 +118,14 @@ class StaticAllocator : public Allocator {
     const size_t ng = ctx_.cluster->groups.size();
     PlaceResult out;
     if (opportunistic) return out;  // a partition is never lent
+    const auto [units, per_unit] = Units(ctx_, j);
     for (int32_t g : groups_per_model_[j.model + 1]) {
       const int32_t t = static_cast<int32_t>(cvc * ng + g);
-      if (FirstFit(trees_[t], t, j.num_pods, j.gpus_per_pod, placed_[job])) {
+      if (FirstFit(trees_[t], t, units, per_unit, placed_[job])) {
         out.kind = PlaceResult::Kind::kPlaced;
         out.sku = ctx_.cluster->groups[g].sku;
+        if (ctx_.record_placement)
+          for (const Take& k : placed_[job]) out.nodes.push_back(slice_node_[t][k.slot]);
         vc_free_[cvc] -= j.gpus();
         free_ -= j.gpus();
         return out;
@@ -134,6 +150,7 @@ class StaticAllocator : public Allocator {
   std::vector<std::vector<int32_t>> groups_per_model_;
   std::vector<FirstFitTree> trees_;              // [vc * groups + group]
   std::vector<std::vector<int32_t>> capacity_;   // same index: GPUs per slice
+  std::vector<std::vector<int32_t>> slice_node_;  // same index: node per slice
   std::vector<int64_t> vc_free_;
   std::vector<std::vector<Take>> placed_;        // [job]
   int64_t free_ = 0;
@@ -203,10 +220,11 @@ class QuotaAllocator : public Allocator {
     const bool guaranteed = !opportunistic && cvc >= 0 && ctx_.EffectivePriority(j) >= 0;
     PlaceResult out;
     out.kind = PlaceResult::Kind::kWait;
+    const auto [units, per_unit] = Units(ctx_, j);
     for (int32_t g : groups_per_model_[j.model + 1]) {
       if (guaranteed && vc_used_[cvc][g] + j.gpus() > c.vc_group_gpus[cvc][g]) continue;
       std::vector<Take>& takes = placed_[job];
-      if (FirstFit(free_tree_[g], g, j.num_pods, j.gpus_per_pod, takes)) {
+      if (FirstFit(free_tree_[g], g, units, per_unit, takes)) {
         // Opportunistic GPUs stay reclaimable by guaranteed jobs.
         if (guaranteed)
           for (const Take& t : takes) reclaim_tree_[g].Add(t.slot, -t.gpus);
@@ -221,6 +239,8 @@ class QuotaAllocator : public Allocator {
         free_ -= j.gpus();
         out.kind = PlaceResult::Kind::kPlaced;
         out.sku = c.groups[g].sku;
+        if (ctx_.record_placement)
+          for (const Take& t : takes) out.nodes.push_back(c.groups[g].nodes[t.slot]);
         return out;
       }
       if (!guaranteed) continue;
@@ -228,7 +248,7 @@ class QuotaAllocator : public Allocator {
       // Plan on free + opportunistic GPUs, then pick the victims on the
       // chosen nodes, newest job first.
       std::vector<Take> plan;
-      if (!FirstFit(reclaim_tree_[g], g, j.num_pods, j.gpus_per_pod, plan)) continue;
+      if (!FirstFit(reclaim_tree_[g], g, units, per_unit, plan)) continue;
       for (const Take& t : plan) reclaim_tree_[g].Add(t.slot, t.gpus);  // undo the plan
       std::vector<std::pair<int32_t, int32_t>> need;  // slot -> GPUs
       for (const Take& t : plan) {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <unordered_map>
 
 #include "allocator_impls.h"
 #include "apiary/cell/scheduler.h"
@@ -36,6 +37,9 @@ class HivedAllocator : public Allocator {
     vc_used_.assign(c.vcs.size(), 0);
     vc_priorities_.resize(c.vcs.size());
     free_ = c.TotalGpus();
+    if (ctx_.record_placement)
+      for (size_t n = 0; n < c.nodes.size(); ++n)
+        node_index_.emplace(c.nodes[n].name, static_cast<int32_t>(n));
     // Opportunistic jobs of VCs without a quota ride on the first VC's name:
     // HiveD needs a known VC, and priority -1 ignores its quota anyway.
     if (!c.vcs.empty()) host_vc_ = c.vcs.front();
@@ -190,8 +194,10 @@ class HivedAllocator : public Allocator {
   PlaceResult Commit(int32_t job, const ScheduleResult& first) {
     const SimJob& j = ctx_.workload->jobs[job];
     Running& run = running_[job];
+    PlaceResult out;
     cell::Status st = sched_->AddAllocatedPod(run.pods[0], run.spec, first.bind_info);
     APIARY_CHECK(st.ok());
+    Record(first, out);
     for (int32_t i = 1; i < j.num_pods; ++i) {
       ScheduleResult r = sched_->Schedule(run.pods[i], run.spec, nullptr,
                                           cell::SchedulingPhase::kPreempting);
@@ -199,8 +205,8 @@ class HivedAllocator : public Allocator {
       APIARY_CHECK(r.kind == ScheduleResult::Kind::kBind);
       st = sched_->AddAllocatedPod(run.pods[i], run.spec, r.bind_info);
       APIARY_CHECK(st.ok());
+      Record(r, out);
     }
-    PlaceResult out;
     out.kind = PlaceResult::Kind::kPlaced;
     for (const auto& [chain, sku] : chain_sku_)
       if (chain == first.cell_chain) out.sku = sku;
@@ -215,7 +221,17 @@ class HivedAllocator : public Allocator {
     return out;
   }
 
+  // Where a pod went, for the placement model (record_placement only).
+  void Record(const ScheduleResult& r, PlaceResult& out) const {
+    if (!ctx_.record_placement) return;
+    auto it = node_index_.find(r.node);
+    APIARY_CHECK(it != node_index_.end());
+    out.nodes.push_back(it->second);
+    out.leaves.insert(out.leaves.end(), r.leaf_cells.begin(), r.leaf_cells.end());
+  }
+
   const AllocatorContext& ctx_;
+  std::unordered_map<std::string, int32_t> node_index_;
   std::vector<std::vector<int32_t>> groups_per_model_;
   std::vector<std::vector<std::string>> model_leaf_types_;
   cell::ManualClock clock_{0};

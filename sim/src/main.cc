@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -119,7 +121,34 @@ Result<QuotaLevel> LevelFrom(const std::string& s) { return ParseQuotaLevel(s); 
 
 // ---------------------------------------------------------------------------
 
-int RunCommand(ScenarioOptions so, const Durations& d, bool borrow,
+// The placement model's measurements: the source tree's when this binary
+// was built from one that still exists, else the installed copy beside the
+// binary (<prefix>/bin/../share/apiary/calibration).
+std::string DefaultCalibrationDir() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+#ifdef APIARY_SOURCE_DIR
+  const fs::path source = fs::path(APIARY_SOURCE_DIR) / "traces/data/calibration";
+  if (fs::is_directory(source, ec)) return source.string();
+#endif
+#ifdef APIARY_INSTALL_CALIBRATION_DIR
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed = exe.parent_path().parent_path() / APIARY_INSTALL_CALIBRATION_DIR;
+    if (fs::is_directory(installed, ec)) return installed.string();
+  }
+#endif
+  return "traces/data/calibration";
+}
+
+// --placement-model, --calibration, --class-seed.
+struct PlacementFlags {
+  std::string mode = "on";
+  std::string calibration = DefaultCalibrationDir();
+  uint64_t seed = 1;
+};
+
+int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d, bool borrow,
                const std::string& policies_text,
                const std::string& queue, const std::string& unknown_vc, const std::string& level,
                const std::string& out_dir, bool no_plots, bool check, int threads, bool quiet,
@@ -144,6 +173,18 @@ int RunCommand(ScenarioOptions so, const Durations& d, bool borrow,
   else return Fail("--unknown-vc: expected opportunistic or reject, got " + unknown_vc);
   sim.check_invariants = check;
   sim.borrow = borrow;
+  std::optional<PlacementModel> model;
+  if (pf.mode == "on") {
+    auto m = PlacementModel::Load(pf.calibration);
+    if (!m.ok())
+      return Fail(m.status().message() +
+                  " (--calibration DIR names the measurements; --placement-model off runs without)");
+    model = std::move(m).value();
+    sim.placement = &*model;
+    sim.class_seed = pf.seed;
+  } else if (pf.mode != "off") {
+    return Fail("--placement-model: expected on or off, got " + pf.mode);
+  }
 
   std::vector<PolicyKind> policies;
   {
@@ -200,6 +241,9 @@ int RunCommand(ScenarioOptions so, const Durations& d, bool borrow,
   if (!quiet) {
     std::cout << "\n" << FormatComparisonTable(summaries);
     std::cout << "\np95 / mean wait per VC:\n" << FormatVcTable(summaries);
+    if (model)
+      std::cout << "\nplacement model (" << pf.calibration << "):\n"
+                << FormatPlacementSummary(results);
     const std::string findings = FormatFindings(summaries);
     if (!findings.empty()) std::cout << "\nagainst static partitions:\n" << findings;
     std::cout << "\nwait = time queued; util = allocated GPU-time / (GPUs x makespan); "
@@ -372,6 +416,19 @@ int main(int argc, char** argv) {
   run->add_option("--threads", threads,
                   "Policies simulated in parallel (default: one thread per policy)");
   run->add_flag("-q,--quiet", quiet, "Print nothing but errors and timings");
+  PlacementFlags placement;
+  run->add_option("--placement-model", placement.mode,
+                  "on: a job's speed depends on its class, SKU and how its GPUs are spread "
+                  "(calibrated from Gavel and Pollux measurements), and the baselines place "
+                  "GPUs without regard to nodes; off: SKU speed only, each baseline pod on one "
+                  "node (the results before the model existed)")
+      ->capture_default_str();
+  run->add_option("--calibration", placement.calibration,
+                  "Directory of the placement model's measurements (gavel/, pollux/)")
+      ->capture_default_str();
+  run->add_option("--class-seed", placement.seed,
+                  "Seed of the job-class draw for jobs whose trace gives no model_class")
+      ->capture_default_str();
 
   // ---- size-vcs ----
   ScenarioOptions size_so;
@@ -436,7 +493,7 @@ int main(int argc, char** argv) {
   }
   const std::string command = JoinArgs(argc, argv);
   if (*run)
-    return RunCommand(run_so, run_d, run_borrow, policies, queue, unknown_vc, quota_level, out_dir, no_plots,
+    return RunCommand(placement, run_so, run_d, run_borrow, policies, queue, unknown_vc, quota_level, out_dir, no_plots,
                       check, threads, quiet, command);
   if (*size)
     return SizeCommand(size_so, size_d, sizing, size_level, size_policy, percentile, size_queue,

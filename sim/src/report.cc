@@ -99,10 +99,22 @@ std::string ShellQuote(const std::string& s) {
 
 bool HaveGnuplot() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
 
+// The placement model's columns (none when it is off, so that the file is
+// what it was before the model existed).
+std::string PlacementColumns(const SimResult& r, const JobRecord* rec) {
+  if (!r.placement_model) return "";
+  if (!rec) return ",job_class,spread,speed";
+  char speed[32] = "";
+  if (rec->spread >= 0) std::snprintf(speed, sizeof speed, "%.4f", rec->speed);
+  return std::string(",") + JobClassName(rec->job_class) + "," +
+         (rec->spread >= 0 ? SpreadName(static_cast<Spread>(rec->spread)) : "") + "," + speed;
+}
+
 std::string JobsCsv(const Workload& w, const ClusterModel& c, const SimResult& r) {
   std::string out =
       "id,vc,submit_s,num_pods,gpus_per_pod,duration_ref_s,outcome,first_start_s,finish_s,"
-      "wait_s,jct_s,preemptions,sku,gpu_seconds,lost_gpu_seconds\n";
+      "wait_s,jct_s,preemptions,sku,gpu_seconds,lost_gpu_seconds" +
+      PlacementColumns(r, nullptr) + "\n";
   for (size_t i = 0; i < w.jobs.size(); ++i) {
     const SimJob& j = w.jobs[i];
     const JobRecord& rec = r.jobs[i];
@@ -113,7 +125,8 @@ std::string JobsCsv(const Workload& w, const ClusterModel& c, const SimResult& r
            std::to_string(rec.wait_s) + "," + std::to_string(rec.jct_s()) + "," +
            std::to_string(rec.preemptions) + "," +
            (rec.sku >= 0 ? CsvField(c.skus[rec.sku].name) : "") + "," +
-           std::to_string(rec.gpu_seconds) + "," + std::to_string(rec.lost_gpu_seconds) + "\n";
+           std::to_string(rec.gpu_seconds) + "," + std::to_string(rec.lost_gpu_seconds) +
+           PlacementColumns(r, &rec) + "\n";
   }
   return out;
 }
@@ -280,6 +293,9 @@ std::string SummaryJson(const Scenario& sc, const RunMeta& meta,
   root["unknown_vc"] =
       meta.options.unknown_vc == UnknownVc::kOpportunistic ? "opportunistic" : "reject";
   root["bin_s"] = meta.options.bin_s;
+  if (meta.options.placement)  // absent when off: the pre-model file, unchanged
+    root["placement_model"] = {{"class_seed", meta.options.class_seed},
+                               {"baselines", "topology-blind (GPU by GPU)"}};
   root["notes"] = sc.notes;
   Json quotas = Json::object();
   for (size_t v = 0; v < sc.cluster.vcs.size(); ++v)
@@ -482,6 +498,7 @@ Result<std::vector<std::string>> WriteOutputs(const std::string& dir, const Scen
         "scheduling pass). *Fragmented GPUs*: the part of those free GPUs that a waiting job's "
         "VC still had quota for, with a job small enough waiting — GPUs lost to placement, not "
         "to quota.\n\n";
+  if (!results.empty() && results[0].placement_model) md << PlacementMarkdown(results);
   const std::string findings = FormatFindings(ss);
   if (!findings.empty()) {
     md << "## What sharing costs or buys each VC\n\n"

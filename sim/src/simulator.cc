@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "apiary/sim/event_queue.h"
@@ -62,9 +63,10 @@ void AddRange(std::vector<int64_t>& bins, int64_t bin_s, int64_t level, int64_t 
 class Engine {
  public:
   Engine(const ClusterModel& cluster, const Workload& workload, const AllocatorContext& ctx,
-         Allocator& alloc, const SimOptions& options, SimResult& result)
-      : cluster_(cluster), w_(workload), ctx_(ctx), alloc_(alloc), opt_(options), r_(result),
-        progress_(options.progress_label) {
+         Allocator& alloc, const SimOptions& options, const BoundPlacement* placement,
+         SimResult& result)
+      : cluster_(cluster), w_(workload), ctx_(ctx), alloc_(alloc), opt_(options),
+        placement_(placement), r_(result), progress_(options.progress_label) {
     const size_t n = w_.jobs.size(), nv = w_.vcs.size();
     state_.assign(n, State::kPending);
     epoch_.assign(n, 0);
@@ -81,6 +83,10 @@ class Engine {
     r_.bin_s = opt_.bin_s;
     r_.total_gpus = cluster_.TotalGpus();
     for (size_t i = 0; i < n; ++i) r_.jobs[i].submit_s = w_.jobs[i].submit_s;
+    if (placement_) {
+      run_speed_.assign(n, 1.0);
+      for (size_t i = 0; i < n; ++i) r_.jobs[i].job_class = placement_->job_class[i];
+    }
   }
 
   Status Run() {
@@ -209,8 +215,9 @@ class Engine {
     arrivals_.push_back(job);
   }
 
-  void Start(int32_t job, int32_t sku) {
+  void Start(int32_t job, const PlaceResult& pr) {
     const SimJob& j = w_.jobs[job];
+    const int32_t sku = pr.sku;
     Dequeue(job);
     JobRecord& rec = r_.jobs[job];
     if (rec.first_start_s < 0) rec.first_start_s = now_;
@@ -218,9 +225,26 @@ class Engine {
     state_[job] = State::kRunning;
     run_start_[job] = now_;
     const int64_t remaining = j.duration_s - progress_ref_[job];
-    const int64_t len = traces::ScaleDuration(remaining, cluster_.skus[sku].speed);
+    const int64_t len = traces::ScaleDuration(remaining, RunSpeed(job, pr));
     events_->Push(now_ + len, kCompletion, job, epoch_[job]);
     alloc_level_[j.vc] += j.gpus();
+  }
+
+  // The speed of the run starting now: the SKU's, or the placement model's
+  // (recorded with the spread).
+  double RunSpeed(int32_t job, const PlaceResult& pr) {
+    if (!placement_) return cluster_.skus[pr.sku].speed;
+    APIARY_CHECK(!pr.nodes.empty());
+    const SimJob& j = w_.jobs[job];
+    const Spread spread = placement_->SpreadOf(cluster_, pr.nodes, pr.leaves, j.gpus());
+    const int32_t group = cluster_.nodes[pr.nodes[0]].group;
+    JobRecord& rec = r_.jobs[job];
+    const double speed =
+        placement_->Speed(cluster_, j, job, pr.sku, group, spread, &rec.placement_factor);
+    rec.spread = static_cast<int8_t>(spread);
+    rec.speed = speed;
+    run_speed_[job] = speed;
+    return speed;
   }
 
   void Complete(int32_t job) {
@@ -246,7 +270,7 @@ class Engine {
     alloc_.Release(job);
     JobRecord& rec = r_.jobs[job];
     const int64_t ran = now_ - run_start_[job];
-    const double speed = cluster_.skus[rec.sku].speed;
+    const double speed = placement_ ? run_speed_[job] : cluster_.skus[rec.sku].speed;
     int64_t saved = 0;  // reference seconds kept by checkpoints
     if (opt_.checkpoint_interval_s > 0) {
       const int64_t done = static_cast<int64_t>(std::floor(static_cast<double>(ran) * speed));
@@ -293,7 +317,7 @@ class Engine {
       PlaceResult pr = alloc_.TryPlace(job, opportunistic);
       switch (pr.kind) {
         case PlaceResult::Kind::kPlaced:
-          Start(job, pr.sku);
+          Start(job, pr);
           if (opportunistic) ++r_.borrowed_starts;
           return true;
         case PlaceResult::Kind::kWait:
@@ -374,6 +398,7 @@ class Engine {
   const AllocatorContext& ctx_;
   Allocator& alloc_;
   const SimOptions& opt_;
+  const BoundPlacement* placement_;  // null: the SKU-only model
   SimResult& r_;
   const bool borrow_ = opt_.borrow && alloc_.SupportsBorrowing();
   Progress progress_;
@@ -383,6 +408,7 @@ class Engine {
   std::vector<State> state_;
   std::vector<int32_t> epoch_;
   std::vector<int64_t> queued_since_, run_start_, progress_ref_;
+  std::vector<double> run_speed_;  // [job] speed of its current run (placement model)
   std::vector<QKey> qkey_;
   std::vector<std::set<QKey>> queue_;  // [vc]
   // [vc][0 guaranteed, 1 opportunistic]: waiting jobs by GPU count.
@@ -410,12 +436,20 @@ Result<SimResult> Simulate(const ClusterModel& cluster, const Workload& workload
                              ": negative time or no GPUs (the simulator needs submit >= 0, "
                              "duration >= 0, pods and GPUs > 0)");
   AllocatorContext ctx = MakeAllocatorContext(cluster, workload, options.unknown_vc);
+  std::optional<BoundPlacement> bound;
+  if (options.placement) {
+    auto b = BindPlacementModel(*options.placement, cluster, workload, options.class_seed);
+    if (!b.ok()) return b.status();
+    bound = std::move(b).value();
+    ctx.topology_blind = ctx.record_placement = true;
+  }
   auto alloc = MakeAllocator(policy, ctx);
   if (!alloc.ok()) return alloc.status();
   SimResult result;
   result.policy = policy;
+  result.placement_model = bound.has_value();
   auto t0 = std::chrono::steady_clock::now();
-  Engine engine(cluster, workload, ctx, **alloc, options, result);
+  Engine engine(cluster, workload, ctx, **alloc, options, bound ? &*bound : nullptr, result);
   Status st = engine.Run();
   if (!st.ok()) return st;
   result.wall_s =

@@ -86,6 +86,7 @@ Workload MakeWorkload(const traces::Trace& trace, const WorkloadOptions& options
     s.gpus_per_pod = j->gpus_per_pod;
     s.vc = vc_index[j->vc];
     s.priority = j->priority;
+    s.model_class = j->model_class;
     if (!j->gpu_model.empty()) {
       auto it = model_index.find(j->gpu_model);
       if (it == model_index.end()) {

@@ -109,5 +109,59 @@ TEST(SimPhillySubset, TwoRunsWriteIdenticalBytes) {
   EXPECT_GE(compared, 10);
 }
 
+const PlacementModel& Model() { return testing::CalibratedModel(); }
+
+// The placement model changes durations only. On the reference SKU (P40)
+// hived keeps every job as packed as its size allows, so every hived job
+// runs at speed 1 and every decision and time is what it was without the
+// model; the topology-blind quota baseline spreads jobs, which then run
+// longer (and so every later decision may differ).
+TEST(SimPhillySubset, PlacementModelLeavesHivedDecisionsUnchanged) {
+  Scenario sc = Loaded();
+  SimOptions on;
+  on.placement = &Model();
+  on.check_invariants = true;
+  auto off_h = Simulate(sc.cluster, sc.workload, PolicyKind::kHived, SimOptions{});
+  auto on_h = Simulate(sc.cluster, sc.workload, PolicyKind::kHived, on);
+  ASSERT_TRUE(off_h.ok() && on_h.ok());
+  int64_t multi_node = 0;
+  for (size_t i = 0; i < sc.workload.jobs.size(); ++i) {
+    const JobRecord& a = off_h->jobs[i];
+    const JobRecord& b = on_h->jobs[i];
+    ASSERT_EQ(a.first_start_s, b.first_start_s) << i;
+    ASSERT_EQ(a.finish_s, b.finish_s) << i;
+    ASSERT_EQ(a.preemptions, b.preemptions) << i;
+    if (b.first_start_s < 0) continue;
+    ASSERT_DOUBLE_EQ(b.placement_factor, 1.0) << i;
+    ASSERT_DOUBLE_EQ(b.speed, 1.0) << i;
+    multi_node += b.spread >= static_cast<int8_t>(Spread::kRack);
+  }
+  EXPECT_GT(multi_node, 0);  // jobs larger than a node were placed too
+
+  auto quota = Simulate(sc.cluster, sc.workload, PolicyKind::kQuota, on);
+  ASSERT_TRUE(quota.ok()) << quota.status().message();
+  int64_t slowed = 0;
+  for (const JobRecord& r : quota->jobs) slowed += r.first_start_s >= 0 && r.placement_factor < 1;
+  EXPECT_GT(slowed, 0);
+  // GPU-seconds are still conserved with stretched runs.
+  EXPECT_EQ(testing::SumBins(*quota), testing::SumJobGpuSeconds(*quota));
+}
+
+TEST(SimPhillySubset, PlacementModelRunsAreDeterministic) {
+  Scenario sc = Loaded();
+  SimOptions o;
+  o.placement = &Model();
+  o.class_seed = 3;
+  auto a = Simulate(sc.cluster, sc.workload, PolicyKind::kStatic, o);
+  auto b = Simulate(sc.cluster, sc.workload, PolicyKind::kStatic, o);
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (size_t i = 0; i < a->jobs.size(); ++i) {
+    ASSERT_EQ(a->jobs[i].finish_s, b->jobs[i].finish_s) << i;
+    ASSERT_EQ(a->jobs[i].spread, b->jobs[i].spread) << i;
+    ASSERT_EQ(a->jobs[i].job_class, b->jobs[i].job_class) << i;
+    ASSERT_EQ(a->jobs[i].job_class, DrawJobClass(sc.workload.jobs[i].id, 3)) << i;
+  }
+}
+
 }  // namespace
 }  // namespace apiary::sim

@@ -74,6 +74,16 @@ inline SimResult RunSim(const ClusterModel& c, const Workload& w, PolicyKind p,
   return r.ok() ? std::move(r).value() : SimResult();
 }
 
+// The placement model from the bundled calibration data, loaded once.
+inline const PlacementModel& CalibratedModel() {
+  static const PlacementModel* m = [] {
+    auto r = PlacementModel::Load(SourcePath("traces/data/calibration"));
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return new PlacementModel(std::move(r).value());
+  }();
+  return *m;
+}
+
 // The index of job `id` in the workload.
 inline size_t IndexOf(const Workload& w, const std::string& id) {
   for (size_t i = 0; i < w.jobs.size(); ++i)

@@ -15,11 +15,11 @@ TEST(Canonical, ExampleFile) {
   EXPECT_EQ(t->reference_sku, "V100");
   EXPECT_EQ(t->stats.rows, 4);
   ASSERT_EQ(t->jobs.size(), 4u);
-  EXPECT_EQ(t->jobs[0], (Job{"train-a", 0, 3600, 1, 8, "vc1", 100, "V100", "alice"}));
-  EXPECT_EQ(t->jobs[1], (Job{"train-b", 10, 7200, 4, 8, "vc2", 0, "", "bob"}));
-  EXPECT_EQ(t->jobs[2], (Job{"eval, small", 10, 120, 1, 1, "vc1", -1, "T4|V100", "carol"}));
+  EXPECT_EQ(t->jobs[0], (Job{"train-a", 0, 3600, 1, 8, "vc1", 100, "V100", "alice", ""}));
+  EXPECT_EQ(t->jobs[1], (Job{"train-b", 10, 7200, 4, 8, "vc2", 0, "", "bob", ""}));
+  EXPECT_EQ(t->jobs[2], (Job{"eval, small", 10, 120, 1, 1, "vc1", -1, "T4|V100", "carol", ""}));
   EXPECT_EQ(t->jobs[3],
-            (Job{"infer-c", 25, kUnknownDuration, 2, 1, "vc2", 0, "A100-80GB", ""}));
+            (Job{"infer-c", 25, kUnknownDuration, 2, 1, "vc2", 0, "A100-80GB", "", ""}));
 }
 
 TEST(Canonical, RoundTripsTheFullPhillyTrace) {
@@ -49,8 +49,24 @@ TEST(Canonical, OptionalColumnsTakeDefaults) {
   EXPECT_EQ(t->reference_sku, "A100");
   EXPECT_EQ(t->stats.dropped.at("cpu_only"), 1);
   ASSERT_EQ(t->jobs.size(), 1u);
-  EXPECT_EQ(t->jobs[0], (Job{"a", 0, 10, 1, 2, "vcX", 7, "", ""}));
+  EXPECT_EQ(t->jobs[0], (Job{"a", 0, 10, 1, 2, "vcX", 7, "", "", ""}));
   EXPECT_EQ(t->time_origin_s, 5);
+}
+
+TEST(Canonical, ModelClassIsReadAndWrittenBack) {
+  const std::string path = WriteTemp(
+      "t.csv", "id,submit_time_s,duration_s,num_pods,gpus_per_pod,model_class\n"
+               "a,0,10,1,2, lm \nb,1,10,1,1,\n");
+  Result<Trace> t = ReadCanonicalJobs(path);
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  ASSERT_EQ(t->jobs.size(), 2u);
+  EXPECT_EQ(t->jobs[0].model_class, "lm");  // trimmed
+  EXPECT_EQ(t->jobs[1].model_class, "");
+  const std::string out = WriteTemp("out.csv", "");
+  ASSERT_TRUE(WriteCanonicalJobs(*t, out).ok());
+  Result<Trace> back = ReadCanonicalJobs(out);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->jobs, t->jobs);
 }
 
 TEST(Canonical, Errors) {

@@ -100,8 +100,8 @@ TEST(VcQuota, DerivedFromPhillyShares) {
 
 TEST(VcQuota, DerivedTiesBreakByName) {
   Trace t;
-  t.jobs = {Job{"1", 0, 10, 1, 1, "b", 0, "", ""}, Job{"2", 0, 10, 1, 1, "a", 0, "", ""},
-            Job{"3", 0, 10, 1, 1, "c", 0, "", ""}};
+  t.jobs = {Job{"1", 0, 10, 1, 1, "b", 0, "", "", ""}, Job{"2", 0, 10, 1, 1, "a", 0, "", "", ""},
+            Job{"3", 0, 10, 1, 1, "c", 0, "", "", ""}};
   VcQuotas q = DeriveVcQuotas(t, 4, 1);
   ASSERT_EQ(q.vcs.size(), 3u);
   EXPECT_EQ(q.vcs[0], (VcQuota{"a", 2, 2, ""}));

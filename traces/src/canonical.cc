@@ -1,5 +1,6 @@
 // The canonical job CSV (format documented in traces/README.md) and the
 // format dispatcher.
+#include <algorithm>
 #include <fstream>
 #include <limits>
 #include <unordered_set>
@@ -28,7 +29,7 @@ Result<Trace> ReadCanonicalJobs(const std::string& path, const ReadOptions& opti
   if (Status s = internal::ReadHeaderRecord(**reader, &header_record); !s.ok()) return s;
   auto header = internal::Header::Parse(
       path, header_record, {"id", "submit_time_s", "duration_s", "num_pods", "gpus_per_pod"},
-      {"vc", "priority", "gpu_model", "user"}, /*allow_unknown=*/false);
+      {"vc", "priority", "gpu_model", "user", "model_class"}, /*allow_unknown=*/false);
   if (!header.ok()) return header.status();
   const int c_id = header->Index("id");
   const int c_submit = header->Index("submit_time_s");
@@ -39,6 +40,7 @@ Result<Trace> ReadCanonicalJobs(const std::string& path, const ReadOptions& opti
   const int c_priority = header->Index("priority");
   const int c_model = header->Index("gpu_model");
   const int c_user = header->Index("user");
+  const int c_class = header->Index("model_class");
   const size_t width = header->size();
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   std::unordered_set<std::string> ids;
@@ -84,6 +86,7 @@ Result<Trace> ReadCanonicalJobs(const std::string& path, const ReadOptions& opti
         }
         if (c_model >= 0) job.gpu_model = internal::CanonicalGpuList(row.Str(c_model));
         if (c_user >= 0) job.user = std::string(row.Str(c_user));
+        if (c_class >= 0) job.model_class = std::string(row.Trimmed(c_class));
         ids.insert(job.id);
         if (job.gpus_per_pod == 0 && !options.keep_cpu_only_jobs) {
           ++trace.stats.dropped["cpu_only"];
@@ -117,11 +120,17 @@ Status WriteCanonicalJobs(const Trace& trace, const std::string& path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return Status::Error(path + ": cannot open for writing");
   if (!trace.reference_sku.empty()) out << "# reference_sku: " << trace.reference_sku << "\n";
-  out << "id,submit_time_s,duration_s,num_pods,gpus_per_pod,vc,priority,gpu_model,user\n";
+  // model_class only when some job has one: older readers keep working.
+  const bool classes = std::any_of(trace.jobs.begin(), trace.jobs.end(),
+                                   [](const Job& j) { return !j.model_class.empty(); });
+  out << "id,submit_time_s,duration_s,num_pods,gpus_per_pod,vc,priority,gpu_model,user"
+      << (classes ? ",model_class\n" : "\n");
   for (const Job& j : trace.jobs) {
     out << CsvQuote(j.id) << ',' << j.submit_time_s << ',' << j.duration_s << ','
         << j.num_pods << ',' << j.gpus_per_pod << ',' << CsvQuote(j.vc) << ',' << j.priority
-        << ',' << CsvQuote(j.gpu_model) << ',' << CsvQuote(j.user) << '\n';
+        << ',' << CsvQuote(j.gpu_model) << ',' << CsvQuote(j.user);
+    if (classes) out << ',' << CsvQuote(j.model_class);
+    out << '\n';
   }
   out.flush();
   if (!out) return Status::Error(path + ": write failed");

@@ -44,6 +44,10 @@ struct PlaceResult {
   int32_t sku = -1;
   std::vector<int32_t> victims;
   std::string message;
+  // kPlaced with AllocatorContext::record_placement: the cluster node of
+  // every pod (or GPU) placed, and for hived the first pod's GPU indices.
+  std::vector<int32_t> nodes;
+  std::vector<int32_t> leaves;
 };
 
 enum class PolicyKind { kHived, kStatic, kQuota };
@@ -98,6 +102,12 @@ struct AllocatorContext {
   // [workload model] -> SKU indices of the cluster the jobs may use, in
   // preference order (empty = the cluster has none of them).
   std::vector<std::vector<int32_t>> model_skus;
+  // Placement model on (SimOptions::placement): the baselines place a job's
+  // GPUs one by one, first-fit over free GPUs in node order, as a scheduler
+  // that counts GPUs and knows no topology does (off: pod by pod, each pod on
+  // one node); every policy reports the nodes it used (PlaceResult::nodes).
+  bool topology_blind = false;
+  bool record_placement = false;
   // The priority a job effectively runs at: -1 for jobs of VCs without a
   // quota (kOpportunistic), else the job's own.
   int32_t EffectivePriority(const SimJob& j) const {

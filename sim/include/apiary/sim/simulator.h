@@ -22,6 +22,10 @@
 //    from scratch or from their last checkpoint.
 //  * Durations scale with the SKU a job lands on: a job of D reference
 //    seconds runs ScaleDuration(D, speed) seconds (traces/gpu_sku.h).
+//  * With a placement model (SimOptions::placement), the speed also depends
+//    on the job's class and on how its GPUs are spread (placement_model.h),
+//    and the baselines place GPUs without regard to node boundaries. Without
+//    one, the results are exactly those of the SKU-only model.
 //
 // Not thread-safe; independent simulations may run on different threads.
 #pragma once
@@ -33,6 +37,7 @@
 
 #include "apiary/sim/allocator.h"
 #include "apiary/sim/cluster.h"
+#include "apiary/sim/placement_model.h"
 #include "apiary/sim/workload.h"
 
 namespace apiary::sim {
@@ -64,6 +69,13 @@ struct SimOptions {
   // hived and quota lend; static partitions never do. Breaks the isolation
   // VC sizing relies on.
   bool borrow = false;
+  // The placement model (not owned; null = off). On: a job runs at
+  // BoundPlacement::Speed (class, SKU, spread), the baselines are topology
+  // blind (AllocatorContext::topology_blind), and every JobRecord has its
+  // class, spread and speed. Jobs without a class in the trace get
+  // DrawJobClass(id, class_seed).
+  const PlacementModel* placement = nullptr;
+  uint64_t class_seed = 1;
   // Width of the time-series bins.
   int64_t bin_s = 3600;
   // Audit the policy's invariants after every scheduling pass (slow; tests).
@@ -86,11 +98,18 @@ struct JobRecord {
   int64_t lost_gpu_seconds = 0;  // of which thrown away by preemption
   int32_t preemptions = 0;
   int32_t sku = -1;          // SKU of the last run
+  // Placement model only: the job's class, and of the last run its spread
+  // (Spread) and speed relative to the reference SKU packed.
+  int8_t job_class = -1;
+  int8_t spread = -1;
+  double speed = 0;
+  double placement_factor = 1.0;  // of which due to the spread (1 = packed)
   int64_t jct_s() const { return finish_s < 0 ? -1 : finish_s - submit_s; }
 };
 
 struct SimResult {
   PolicyKind policy = PolicyKind::kHived;
+  bool placement_model = false;  // SimOptions::placement was set
   std::vector<JobRecord> jobs;  // workload order
   std::vector<std::pair<std::string, int64_t>> reject_reasons;  // sorted
   int64_t makespan_s = 0;       // last completion

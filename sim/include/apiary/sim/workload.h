@@ -23,6 +23,7 @@ struct SimJob {
   int32_t vc = 0;          // index into Workload::vcs
   int32_t priority = 0;    // HiveD: -1 opportunistic, 0..1000 guaranteed
   int32_t model = -1;      // index into Workload::models; -1 = any GPU
+  std::string model_class;  // traces::Job::model_class (placement model)
   int64_t gpus() const { return int64_t{num_pods} * gpus_per_pod; }
 };
 

@@ -32,6 +32,10 @@ struct Job {
   // alternatives are joined by '|' ("T4|V100"). Empty = any.
   std::string gpu_model;
   std::string user;
+  // What the job trains, when the trace says (the canonical CSV's optional
+  // model_class column): a class of the simulator's placement model
+  // (resnet18, resnet50, transformer, lm). Empty = unknown.
+  std::string model_class;
 
   int64_t total_gpus() const {
     return static_cast<int64_t>(num_pods) * gpus_per_pod;
