@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <ostream>
 
 #include "apiary/cell/config_derived.h"
@@ -6,7 +7,8 @@
 
 namespace apiary::cli {
 
-int RunValidate(const std::string& config_path, std::ostream& out, std::ostream& err) {
+int RunValidate(const std::string& config_path, bool strict, std::ostream& out,
+                std::ostream& err) {
   auto loaded = cell::LoadConfigFile(config_path);
   if (!loaded.ok()) {
     err << loaded.status().message();
@@ -18,6 +20,13 @@ int RunValidate(const std::string& config_path, std::ostream& out, std::ostream&
   if (!warnings.empty()) {
     err << warnings;
     if (warnings.back() != '\n') err << '\n';
+  }
+  if (strict && !warnings.empty()) {
+    size_t n = std::count_if(
+        loaded->diagnostics.items.begin(), loaded->diagnostics.items.end(),
+        [](const cell::Diagnostic& d) { return d.severity == cell::Diagnostic::Severity::kWarning; });
+    err << config_path << ": rejected by --strict: " << n << (n == 1 ? " warning\n" : " warnings\n");
+    return 2;
   }
   out << config_path << ": valid\n" << cell::SummarizeConfig(loaded->config);
   return 0;
