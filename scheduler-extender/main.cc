@@ -1,5 +1,7 @@
 // apiary-extender: the HiveD-compatible Kubernetes scheduler extender.
 // See docs/extender.md for deployment and operation.
+#include <cerrno>
+#include <cstring>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -150,7 +152,7 @@ int main(int argc, char** argv) {
     auto loaded = apiary::cell::LoadConfigText(config_text, config_path);
     if (loaded.ok()) config = loaded->config;
   } else {
-    ext::LogError("config_unreadable", {{"path", config_path}});
+    ext::LogError("config_unreadable", {{"path", config_path}, {"error", std::strerror(errno)}});
   }
 
   if (listen.empty()) listen = config ? config->web_server_address : ":9096";
@@ -227,7 +229,7 @@ int main(int argc, char** argv) {
   auto reload = [&] {
     std::string text;
     if (!ReadFile(config_path, &text)) {
-      ext::LogWarn("config_unreadable", {{"path", config_path}});
+      ext::LogWarn("config_unreadable", {{"path", config_path}, {"error", std::strerror(errno)}});
       return;
     }
     static std::string last_seen = config_text;

@@ -40,7 +40,7 @@ namespace {
 
 Result<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Invalid(path + ": cannot read");
+  if (!in) return Status::Invalid(path + ": cannot read: " + std::strerror(errno));
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();

@@ -1,5 +1,7 @@
 // The canonical job CSV (format documented in traces/README.md) and the
 // format dispatcher.
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <unordered_set>
@@ -115,7 +117,7 @@ Result<Trace> ReadCanonicalJobs(const std::string& path, const ReadOptions& opti
 
 Status WriteCanonicalJobs(const Trace& trace, const std::string& path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return Status::Error(path + ": cannot open for writing");
+  if (!out) return Status::Error(path + ": cannot open for writing: " + std::strerror(errno));
   if (!trace.reference_sku.empty()) out << "# reference_sku: " << trace.reference_sku << "\n";
   out << "id,submit_time_s,duration_s,num_pods,gpus_per_pod,vc,priority,gpu_model,user\n";
   for (const Job& j : trace.jobs) {
