@@ -906,13 +906,21 @@ class Validator {
         const TypeNode& t = graph_.nodes[x];
         int64_t demand = c.demand[level - 1];
         if (demand > available) {
-          // HiveD's message plus the cell type, reported at the entry asking
-          // most at this level (the likely cause: a pinned cell of one node
-          // rarely is), with every entry that asks.
+          // HiveD's message plus the cell type, with every entry that asks.
+          // Reported at the likely cause: a virtualCells count before a
+          // pinned cell (one fixed cell rarely is the mistake), the largest
+          // count first, and among equals the last (the one that no longer
+          // fits).
           const auto& askers = c.askers[level - 1];
+          auto rank = [](const std::pair<std::string, int64_t>& a) {
+            const std::string_view pin = ".pinnedCellId";
+            bool pinned = a.first.size() >= pin.size() &&
+                          a.first.compare(a.first.size() - pin.size(), pin.size(), pin) == 0;
+            return std::make_pair(pinned ? 0 : 1, a.second);
+          };
           size_t most = 0;
           for (size_t k = 1; k < askers.size(); ++k)
-            if (askers[k].second > askers[most].second) most = k;
+            if (rank(askers[k]) >= rank(askers[most])) most = k;
           std::string asked;
           for (size_t k = 0; k < askers.size(); ++k) {
             if (k == 8) {

@@ -552,6 +552,23 @@ TEST(OpenPaiGenerateTest, InputsThatAreNotUtf8AreRefusedWithTheByteOffset) {
   EXPECT_TRUE(Contains(err.str(), "pods.json: not valid UTF-8: byte 0xC3 at byte offset 11")) << err.str();
 }
 
+// The fragment's header and docs/openpai.md ("Applying a change") give the
+// same paictl commands.
+TEST(OpenPaiGenerateTest, FragmentAndDocsGiveTheSamePaictlCommands) {
+  auto g = Generate(MustLayout(kMiniLayout), nullptr);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  const std::string docs = ReadFile(std::string(APIARY_SOURCE_DIR) + "/docs/openpai.md");
+  std::istringstream lines(g->services);
+  int commands = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const std::string prefix = "#   ./paictl.py ";
+    if (line.rfind(prefix, 0) != 0) continue;
+    ++commands;
+    EXPECT_TRUE(Contains(docs, "\n" + line.substr(4) + "\n")) << line;
+  }
+  EXPECT_EQ(commands, 7);
+}
+
 // ---------------------------------------------------------- check-layout
 
 TEST(OpenPaiCheckLayoutTest, GeneratedConfigAgreesWithItsLayout) {

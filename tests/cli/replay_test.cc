@@ -368,3 +368,75 @@ TEST(ReplayStrictnessTest, LineNumbersCountEveryInputLine) {
 
 }  // namespace
 }  // namespace apiary::cli
+
+namespace apiary::cli {
+namespace {
+
+// `apiary validate`: warnings say "warning:", also next to errors; --strict
+// turns them into a failure (a misspelt top-level key leaves 0 VCs).
+TEST(ValidateTest, StrictRejectsWarningsAndHintsShowNextToErrors) {
+  std::ifstream in(kConfig);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string misspelt = text.str();
+  misspelt.replace(misspelt.find("\nvirtualClusters:"), 17, "\nvirtualCluster:");
+  std::string path = testing::TempDir() + "/misspelt.yaml";
+  std::ofstream(path) << misspelt;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunValidate(path, /*strict=*/false, out, err), 0) << err.str();
+  EXPECT_NE(err.str().find("warning: " + path +
+                           ": virtualCluster: unknown key virtualCluster is ignored (did you "
+                           "mean virtualClusters?)"),
+            std::string::npos)
+      << err.str();
+  std::ostringstream out2, err2;
+  EXPECT_EQ(RunValidate(path, /*strict=*/true, out2, err2), 2);
+  EXPECT_TRUE(out2.str().empty()) << out2.str();
+  EXPECT_NE(err2.str().find(path + ": rejected by --strict: 3 warnings"), std::string::npos)
+      << err2.str();
+  // The bundled example has no warning: --strict accepts it.
+  std::ostringstream out3, err3;
+  EXPECT_EQ(RunValidate(kConfig, /*strict=*/true, out3, err3), 0) << err3.str();
+
+  // With an error elsewhere the hint is still shown.
+  std::string broken = text.str();
+  broken.replace(broken.find("      childCellNumber: 4\n    V100-NODE"), 22, "      childCellNumbr: 4");
+  std::ofstream(path) << broken;
+  std::ostringstream out4, err4;
+  EXPECT_EQ(RunValidate(path, false, out4, err4), 2);
+  EXPECT_NE(err4.str().find("childCellNumber must be at least 1, got 0"), std::string::npos)
+      << err4.str();
+  EXPECT_NE(err4.str().find("warning: " + path + ": physicalCluster.cellTypes.V100-SWITCH."
+                            "childCellNumbr: unknown key childCellNumbr is ignored (did you mean "
+                            "childCellNumber?)"),
+            std::string::npos)
+      << err4.str();
+}
+
+// Single leaves of a VC that also has bigger cells run 1-GPU pods only.
+TEST(ValidateTest, SingleLeafCellsOfAVcWithBiggerCellsAreFlagged) {
+  std::ifstream in(kConfig);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string leaves = text.str();
+  const std::string research = "    - cellType: V100-RACK.V100-NODE.V100-SWITCH\n      cellNumber: 2\n";
+  ASSERT_NE(leaves.find(research), std::string::npos);
+  leaves.replace(leaves.find(research), research.size(),
+                 "    - cellType: V100-RACK.V100-NODE.V100-SWITCH\n      cellNumber: 1\n"
+                 "    - cellType: V100-RACK.V100-NODE.V100-SWITCH.V100\n      cellNumber: 4\n");
+  std::string path = testing::TempDir() + "/leaves.yaml";
+  std::ofstream(path) << leaves;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunValidate(path, false, out, err), 0) << err.str();
+  EXPECT_NE(err.str().find("warning: " + path + ": virtualClusters.research.virtualCells[1].cellType: "
+                           "4 single leaf cells (V100-RACK.V100-NODE.V100-SWITCH.V100): 1-GPU pods "
+                           "only"),
+            std::string::npos)
+      << err.str();
+  std::ostringstream out2, err2;
+  EXPECT_EQ(RunValidate(kConfig, false, out2, err2), 0);
+  EXPECT_EQ(err2.str().find("single leaf"), std::string::npos) << err2.str();
+}
+
+}  // namespace
+}  // namespace apiary::cli
