@@ -1,15 +1,15 @@
 // apiary-extender: the HiveD-compatible Kubernetes scheduler extender.
 // See docs/extender.md for deployment and operation.
-#include <cerrno>
-#include <cstring>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>

@@ -1,8 +1,8 @@
 // Node inventories: openb node lists, the PAI 2020 machine spec, the spot-GPU
 // node list and the canonical node CSV.
 #include <cerrno>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <unordered_set>
