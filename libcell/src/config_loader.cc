@@ -654,6 +654,24 @@ Result<LoadedConfig> LoadConfigText(std::string_view text,
       sorted.push_back(std::move(diagnostics.items[i]));
     }
     diagnostics.items = std::move(sorted);
+    // An error at a key that a misspelt sibling was meant to set ("must be
+    // at least 1, got 0" for an absent childCellNumber, next to an unknown
+    // childCellNumbr): the error itself names the cause.
+    for (Diagnostic& d : diagnostics.items) {
+      const size_t dot = d.path.rfind('.');
+      if (d.severity != Diagnostic::Severity::kError || dot == std::string::npos) continue;
+      const std::string parent = d.path.substr(0, dot + 1);
+      const std::string hint = "(did you mean " + d.path.substr(dot + 1) + "?)";
+      for (const Diagnostic& w : diagnostics.items) {
+        if (w.severity != Diagnostic::Severity::kWarning || w.path.size() <= parent.size() ||
+            w.path.compare(0, parent.size(), parent) != 0 ||
+            w.path.find('.', parent.size()) != std::string::npos || w.message.size() < hint.size() ||
+            w.message.compare(w.message.size() - hint.size(), hint.size(), hint) != 0)
+          continue;
+        d.message += " (" + w.path.substr(parent.size()) + " is an unknown key: did you mean " +
+                     d.path.substr(dot + 1) + "?)";
+      }
+    }
   }
 
   if (diagnostics.HasErrors()) {

@@ -1234,8 +1234,10 @@ TEST(ConfigCause, ARejectedConfigStillShowsItsWarningsWithTheirHints) {
   std::string text = kWorkedExample;
   text.replace(text.find("childCellNumber: 2}"), 15, "childCellNumbr");
   std::string e = LoadError(text);
+  // The error names the cause itself, and the warning follows.
   EXPECT_NE(e.find("test.yaml: physicalCluster.cellTypes.RACK.childCellNumber: "
-                   "childCellNumber must be at least 1, got 0"),
+                   "childCellNumber must be at least 1, got 0 (childCellNumbr is an unknown key: "
+                   "did you mean childCellNumber?)"),
             std::string::npos)
       << e;
   EXPECT_NE(e.find("warning: test.yaml: physicalCluster.cellTypes.RACK.childCellNumbr: "
