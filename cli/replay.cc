@@ -151,6 +151,17 @@ std::string Replayer::HandleLine(const std::string& raw, int64_t line_number) {
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+void Replayer::NoteUnknownPodKeys(const nlohmann::json& pod) {
+  // Only the short form is checked: a Kubernetes Pod object has many more
+  // keys (kind, spec, status, ...), all legitimately unread here.
+  if (!pod.is_object() || pod.contains("metadata")) return;
+  static const std::vector<std::string> kKeys = {"name", "namespace", "uid", "annotations"};
+  for (auto it = pod.begin(); it != pod.end(); ++it)
+    if (std::find(kKeys.begin(), kKeys.end(), it.key()) == kKeys.end())
+      warnings_.push_back("pod: unknown key \"" + it.key() + "\" is ignored" +
+                          cell::DidYouMean(it.key(), kKeys));
+}
+
 std::vector<std::string> Replayer::UnknownKeys(const std::string& op,
                                                const nlohmann::json& event) const {
   std::vector<std::string> out;
@@ -200,6 +211,7 @@ Json Replayer::Handle(const nlohmann::json& event) {
 Json Replayer::Schedule(const nlohmann::json& event, Json out) {
   auto pit = event.find("pod");
   if (pit == event.end()) return ErrorResult(std::move(out), "pod: missing");
+  NoteUnknownPodKeys(*pit);
   auto pod = wire::PodFromJson(*pit);
   if (!pod.ok()) return ErrorResult(std::move(out), pod.status().message());
   out["pod"] = pod->ref.FullName();
@@ -313,6 +325,7 @@ Status Replayer::Commit(PodRecord& record, const cell::PodBindInfo& info) {
 Json Replayer::Allocated(const nlohmann::json& event, Json out) {
   auto pit = event.find("pod");
   if (pit == event.end()) return ErrorResult(std::move(out), "pod: missing");
+  NoteUnknownPodKeys(*pit);
   auto pod = wire::PodFromJson(*pit);
   if (!pod.ok()) return ErrorResult(std::move(out), pod.status().message());
   out["pod"] = pod->ref.FullName();
@@ -354,7 +367,8 @@ Json Replayer::Delete(const nlohmann::json& event, Json out) {
   if (pit->is_string()) {
     name = FullName(pit->get<std::string>());
   } else {
-    auto pod = wire::PodFromJson(*pit);
+    NoteUnknownPodKeys(*pit);
+  auto pod = wire::PodFromJson(*pit);
     if (!pod.ok()) return ErrorResult(std::move(out), pod.status().message());
     name = pod->ref.FullName();
   }

@@ -47,6 +47,9 @@ class Replayer {
   nlohmann::ordered_json Handle(const nlohmann::json& event);
   // The event's keys that its op does not read, with "did you mean" hints.
   std::vector<std::string> UnknownKeys(const std::string& op, const nlohmann::json& event) const;
+  // Warns about keys of a short-form pod ({name, namespace, uid,
+  // annotations}) that are none of those.
+  void NoteUnknownPodKeys(const nlohmann::json& pod);
   nlohmann::ordered_json Schedule(const nlohmann::json& event, nlohmann::ordered_json out);
   nlohmann::ordered_json Allocated(const nlohmann::json& event, nlohmann::ordered_json out);
   nlohmann::ordered_json Delete(const nlohmann::json& event, nlohmann::ordered_json out);

@@ -329,6 +329,16 @@ TEST(ReplayStrictnessTest, UnknownKeysAreWarnedWithTheNearestKnownKey) {
   EXPECT_FALSE(lines[1].contains("warnings"));
 }
 
+TEST(ReplayStrictnessTest, AMisspeltKeyOfAShortFormPodIsWarned) {
+  auto lines = Lines(RunScript(
+      kConfig, R"({"op":"schedule","pod":{"name":"a","namespace":"t","annotation":{"hivedscheduler.microsoft.com/pod-scheduling-spec":"{virtualCluster: prod, leafCellNumber: 1}"}}})" "\n"));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["result"], "error");  // no spec annotation: that is what the key was for
+  ASSERT_TRUE(lines[0].contains("warnings")) << lines[0].dump();
+  EXPECT_EQ(lines[0]["warnings"][0],
+            "pod: unknown key \"annotation\" is ignored (did you mean annotations?)");
+}
+
 TEST(ReplayStrictnessTest, AMisspeltSpecKeyIsNamedInTheError) {
   auto lines = Lines(RunScript(
       kConfig, R"({"op":"schedule","pod":)" + Pod("a", "{virtualCluster: prod, leafCelNumber: 2}") + "}\n"));
