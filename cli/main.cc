@@ -1,13 +1,18 @@
 // `apiary`: the command-line front door to libcell.
-//   apiary validate CONFIG
-//   apiary replay --config CONFIG [EVENTS.jsonl | -]
+//   apiary validate [--strict] CONFIG
+//   apiary replay --config CONFIG [--line-numbers] [EVENTS.jsonl | -]
 //   apiary generate --layout LAYOUT [--vcs VCS] [-o CONFIG] [--services-configuration FILE]
 //   apiary diff OLD NEW [--pods PODS.json] [--fail-on-findings]
 //   apiary check-layout LAYOUT CONFIG
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+
+#include "apiary/cell/text.h"
 
 #include "openpai_check.h"
 #include "openpai_diff.h"
@@ -18,21 +23,28 @@ int main(int argc, char** argv) {
   CLI::App app{"Apiary: a HiveD-compatible GPU-topology scheduler.\n"
                "See README.md and docs/ for the full documentation."};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("apiary ") + APIARY_VERSION);
 
   std::string validate_config;
+  bool validate_strict = false;
   auto* validate = app.add_subcommand(
       "validate", "Check a HiveD scheduler config (bare or OpenPAI services-configuration) and "
                   "print a summary: chains, levels, GPUs per leaf type, nodes, VC quotas. "
                   "Exit 0 when valid, 2 with every error otherwise.");
   validate->add_option("CONFIG", validate_config, "Config file")->required();
+  validate->add_flag("--strict", validate_strict,
+                     "Treat warnings (unknown keys, unused chains, ...) as errors: exit 2");
 
   std::string replay_config, events = "-";
+  bool replay_line_numbers = false;
   auto* replay = app.add_subcommand(
       "replay", "Drive the scheduler with a JSON Lines script of events (schedule, allocated, "
                 "delete, node, inspect, restart) and print one JSON result line per event. "
                 "Deterministic: event N happens at N seconds after the epoch.");
   replay->add_option("--config", replay_config, "Scheduler config file")->required();
   replay->add_option("EVENTS", events, "Events file, or - for standard input (default)");
+  replay->add_flag("--line-numbers", replay_line_numbers,
+                   "Add \"line\": N (the input line of the event) to every result");
 
   // OpenPAI operator workflows (docs/openpai.md).
   apiary::cli::openpai::GenerateOptions gen;
@@ -68,6 +80,17 @@ int main(int argc, char** argv) {
   check_layout->add_option("LAYOUT", check_layout_path, "OpenPAI layout.yaml")->required();
   check_layout->add_option("CONFIG", check_config_path, "Scheduler config")->required();
 
+  // A mistyped command: name the nearest one rather than CLI11's generic
+  // "the following argument was not expected".
+  const std::vector<std::string> names = {"validate", "replay", "generate", "diff",
+                                          "check-layout"};
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+    std::string hint = apiary::cell::DidYouMean(argv[1], names);
+    std::cerr << "apiary: unknown command \"" << argv[1] << "\"" << hint
+              << "; commands: validate, replay, generate, diff, check-layout (apiary --help)\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -75,7 +98,8 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
 
-  if (*validate) return apiary::cli::RunValidate(validate_config, std::cout, std::cerr);
+  if (*validate)
+    return apiary::cli::RunValidate(validate_config, validate_strict, std::cout, std::cerr);
 
   if (*generate) return apiary::cli::openpai::RunGenerate(gen, std::cout, std::cerr);
   if (*diff) return apiary::cli::openpai::RunDiff(diff_opts, std::cout, std::cerr);
@@ -84,7 +108,7 @@ int main(int argc, char** argv) {
                                                 std::cerr);
 
   if (*replay) {
-    auto r = apiary::cli::Replayer::Create(replay_config);
+    auto r = apiary::cli::Replayer::Create(replay_config, replay_line_numbers);
     if (!r.ok()) {
       std::cerr << r.status().message();
       if (r.status().message().empty() || r.status().message().back() != '\n') std::cerr << '\n';
@@ -94,9 +118,9 @@ int main(int argc, char** argv) {
     if (events == "-") {
       (*r)->Run(std::cin, std::cout);
     } else {
-      std::ifstream in(events);
+      std::ifstream in(events, std::ios::binary);
       if (!in) {
-        std::cerr << events << ": cannot open events file\n";
+        std::cerr << events << ": cannot open events file: " << std::strerror(errno) << "\n";
         return 2;
       }
       (*r)->Run(in, std::cout);

@@ -15,6 +15,7 @@
 
 #include "apiary/cell/annotations.h"
 #include "apiary/cell/config_derived.h"
+#include "apiary/cell/text.h"
 #include "apiary/cell/config_loader.h"
 #include "apiary/cell/scheduler.h"
 #include "apiary/wire/inspect_json.h"
@@ -504,15 +505,34 @@ void EvaluatePods(const Side& before, const Side& after, const std::vector<Bound
     auto uit = unrecovered.find(name);
     if (!gone.empty() || uit != unrecovered.end()) {
       GroupImpact gi = base;
-      if (!gone.empty())
+      // Leaves on nodes NEW removes altogether: the machine is going away.
+      std::vector<std::string> removed;
+      for (const auto& [node, leaves] : gone)
+        if (std::find(r->nodes_removed.begin(), r->nodes_removed.end(), node) !=
+            r->nodes_removed.end())
+          removed.push_back(node);
+      if (!removed.empty()) {
+        std::string list, drain;
+        for (const auto& n : removed) {
+          list += (list.empty() ? "" : ", ") + n;
+          drain += " " + n;
+        }
+        gi.detail = "on removed node" + std::string(removed.size() > 1 ? "s " : " ") + list +
+                    " (" + Placement(gone) + "): its pods die with the node; drain it first "
+                    "(kubectl drain" + drain + ") so that they are rescheduled, then apply NEW";
+      } else if (!gone.empty()) {
         gi.detail = "leaves no longer in NEW (" + Placement(gone) +
                     "): its pods keep running there, but the scheduler no longer accounts "
                     "for them";
+      }
       if (uit != unrecovered.end())
         for (const auto& m : uit->second)
           gi.detail += (gi.detail.empty() ? "" : "; ") + std::string("not recovered: ") + m;
       r->lost.push_back(std::move(gi));
     }
+    const bool affected = (!r->preempted.empty() && r->preempted.back().group == name) ||
+                          (!r->lost.empty() && r->lost.back().group == name);
+    if (!affected) r->unaffected.push_back(name + " (VC " + g.vc + ")");
   }
 }
 
@@ -534,7 +554,8 @@ std::string RenderText(const Side& before, const Side& after, DiffReport& r) {
     << r.nodes_changed.size() << " changed)\n";
   for (const auto& n : r.nodes_added) o << "  + " << n << "  " << DescribeNode(after, n) << "\n";
   for (const auto& n : r.nodes_removed)
-    o << "  - " << n << "  " << DescribeNode(before, n) << "\n";
+    o << "  - " << n << "  " << DescribeNode(before, n)
+      << "  (pods on it die with the node: drain it before applying NEW)\n";
   for (const auto& c : r.nodes_changed)
     o << "  ~ " << c.node << "  " << c.before << " -> " << c.after << "\n";
 
@@ -623,7 +644,19 @@ std::string RenderText(const Side& before, const Side& after, DiffReport& r) {
       for (const GroupImpact& g : r.lost)
         o << "  !! " << g.group << " (VC " << g.vc << ", priority " << g.priority << ", "
           << Plural(g.pods, "pod") << "): " << g.detail << "\n";
+      if (!r.unaffected.empty()) {
+        o << "  unaffected: " << Plural(static_cast<int64_t>(r.unaffected.size()), "group");
+        constexpr size_t kMaxListed = 50;
+        for (size_t i = 0; i < r.unaffected.size() && i < kMaxListed; ++i)
+          o << (i ? ", " : ": ") << r.unaffected[i];
+        if (r.unaffected.size() > kMaxListed)
+          o << ", ... (" << r.unaffected.size() - kMaxListed << " more)";
+        o << "\n";
+      }
     }
+  } else {
+    o << "\nRunning pods: not evaluated (no --pods): the groups this change would lazily "
+         "preempt or take cells from are not shown; add --pods <(kubectl get pods -A -o json)\n";
   }
   for (const auto& w : r.warnings) o << "warning: " << w << "\n";
   o << "\n" << Plural(r.findings, "finding") << (r.findings ? " (marked !!)" : "") << "\n";
@@ -639,6 +672,12 @@ bool ReadFile(const std::string& path, std::string* text, std::string* error) {
   std::ostringstream buffer;
   buffer << in.rdbuf();
   *text = buffer.str();
+  // YAML and JSON inputs alike: a file that is not UTF-8 is the wrong file
+  // or a broken encoding, and names in it would not match the cluster's.
+  if (cell::Status utf8 = cell::CheckUtf8(*text, path); !utf8.ok()) {
+    *error = utf8.message();
+    return false;
+  }
   return true;
 }
 

@@ -24,6 +24,9 @@
 //     lazily preempted after but not before, or when leaves it holds under
 //     OLD are not found under NEW. Completed pods (Succeeded/Failed) are
 //     skipped, as the scheduler skips them.
+// Without the pods the report says that running pods were not evaluated. A
+// group with leaves on a removed node is told to be drained first (its pods
+// die with the node); the groups the change leaves alone are listed too.
 // Findings (marked "!!") are: chains in no VC, grown unassigned capacity,
 // infeasible assignments, and groups preempted or losing cells.
 #pragma once
@@ -109,6 +112,7 @@ struct DiffReport {
   int64_t groups_total = 0;
   std::vector<GroupImpact> preempted;      // lazily preempted after, not before
   std::vector<GroupImpact> lost;           // leaves (or pods) not found under NEW
+  std::vector<std::string> unaffected;     // the other groups: "name (VC v)", by name
   std::vector<std::string> warnings;       // pods that could not be read or recovered
   int64_t findings = 0;
   std::string text;                        // the printed report

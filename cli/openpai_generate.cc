@@ -9,10 +9,12 @@
 #include <map>
 #include <numeric>
 #include <regex>
+#include <cstdio>
 #include <set>
 #include <sstream>
 
 #include "apiary/cell/config_loader.h"
+#include "apiary/cell/text.h"
 #include "yaml_text.h"
 
 namespace apiary::cli::openpai {
@@ -105,6 +107,8 @@ struct Quota {
 }  // namespace
 
 cell::Result<VcFile> ParseVcFileText(std::string_view text, const std::string& file) {
+  if (cell::Status utf8 = cell::CheckUtf8(text, file); !utf8.ok())
+    return cell::Status::Invalid(utf8.message() + "\n");
   VcFile out;
   out.file = file;
   std::string errors;
@@ -258,9 +262,13 @@ cell::Result<Generated> Generate(const Layout& layout, const VcFile* vcs) {
                                       "pai-worker: \"true\"\n");
   }
 
-  // 2. Per machine-type: names, leaves per node, per-leaf resources.
+  // 2. Per machine-type: names, leaves per node, per-leaf resources. A
+  // machine-type with a problem is left out of the quota arithmetic below,
+  // and everything else is still checked: every problem in one pass.
   std::map<std::string, std::string> name_owner;  // generated name -> machine-type
+  std::set<std::string> bad_skus;
   for (SkuPlan& p : plans) {
+    const size_t errors_before = errors.size();
     const MachineSku& s = *p.sku;
     const std::string where = "machine-sku." + s.name;
     bool name_ok = true;
@@ -291,11 +299,13 @@ cell::Result<Generated> Generate(const Layout& layout, const VcFile* vcs) {
     if (s.vcore <= 0) {
       error(lf, where + ".cpu.vcore", "missing; needed for the per-leaf cpu of skuTypes." + s.name +
                                           " (worker " + p.hosts[0]->hostname + " uses this SKU)");
+      bad_skus.insert(s.name);
       continue;
     }
     if (s.mem_mib <= 0) {
       error(lf, where + ".mem", "missing; needed for the per-leaf memory of skuTypes." + s.name +
                                     " (worker " + p.hosts[0]->hostname + " uses this SKU)");
+      bad_skus.insert(s.name);
       continue;
     }
     // OpenPAI keeps back min(1 %, 0.5 CPU) and min(1 %, 1024 MiB) per node.
@@ -320,8 +330,8 @@ cell::Result<Generated> Generate(const Layout& layout, const VcFile* vcs) {
       if (p.leaves_per_node <= 0 || p.leaf_memory_mib <= 0)
         error(lf, where, "a CPU-only machine-type needs at least 2 vcores and some memory");
     }
+    if (errors.size() != errors_before) bad_skus.insert(s.name);
   }
-  if (!errors.empty()) return cell::Status::Invalid(errors);
 
   auto find_plan = [&](const std::string& sku) -> SkuPlan* {
     for (SkuPlan& p : plans)
@@ -377,12 +387,12 @@ cell::Result<Generated> Generate(const Layout& layout, const VcFile* vcs) {
       if (SkuPlan* p = find_plan(m->machine_type)) p->pinned.insert(host);
     }
   }
-  if (!errors.empty()) return cell::Status::Invalid(errors);
 
   // quota[vc][sku]
   std::vector<std::map<std::string, Quota>> quota(vc_plans.size());
   for (SkuPlan& p : plans) {
     const std::string& sku = p.sku->name;
+    if (bad_skus.count(sku)) continue;  // reported above; its sizes are unknown
     const int64_t n = static_cast<int64_t>(p.hosts.size() - p.pinned.size());
     int64_t fixed = 0, share_ppm = 0, leaves = 0;
     std::string askers;
@@ -428,6 +438,21 @@ cell::Result<Generated> Generate(const Layout& layout, const VcFile* vcs) {
       for (size_t i = 0; assigned < n && i < remainders.size(); ++i, ++assigned)
         quota[remainders[i].second][sku].nodes += 1;
     }
+    // A share that is no whole number of nodes: say what the rounding made
+    // of it (the operator wrote 50%, the VC gets 1 node of 3, not 1.5).
+    for (size_t v = 0; v < vc_plans.size(); ++v)
+      for (const VcAsk& a : vc_plans[v].asks) {
+        if (a.sku != sku || a.share_ppm <= 0 || (n * a.share_ppm) % kMillion == 0) continue;
+        char exact[32];
+        std::snprintf(exact, sizeof exact, "%.2f", static_cast<double>(n * a.share_ppm) / kMillion);
+        const int64_t got = quota[v][sku].nodes - a.nodes;
+        g.warnings.push_back(vf + ": " + a.where + ": the share is " + exact + " of " +
+                             Plural(n, sku + " node") + "; VC " + vc_plans[v].name + " gets " +
+                             Plural(got, "node") +
+                             (got * kMillion > n * a.share_ppm
+                                  ? " (a leftover node, by largest remainder)"
+                                  : " (rounded down)"));
+      }
     for (size_t v = 0; v < vc_plans.size(); ++v)
       for (const VcAsk& a : vc_plans[v].asks)
         if (a.sku == sku && a.share_ppm > 0 && quota[v][sku].nodes == 0 && a.leaves == 0)
@@ -458,6 +483,27 @@ cell::Result<Generated> Generate(const Layout& layout, const VcFile* vcs) {
     }
   }
   if (!errors.empty()) return cell::Status::Invalid(errors);
+
+  // Single leaves ({leaves: N}) are separate cells: HiveD never combines two
+  // of them for one pod (hived.md 6.3, node view), so they serve 1-GPU pods
+  // only. Worth saying whenever the VC may run bigger pods: more than one
+  // such leaf, or whole nodes as well.
+  for (size_t v = 0; v < vc_plans.size(); ++v) {
+    bool whole = !vc_plans[v].pinned_nodes.empty();
+    for (const auto& [sku, q] : quota[v]) whole = whole || q.nodes > 0;
+    std::set<std::string> said;
+    for (const VcAsk& a : vc_plans[v].asks) {
+      auto it = quota[v].find(a.sku);
+      if (it == quota[v].end() || it->second.leaves == 0 || !said.insert(a.sku).second) continue;
+      const int64_t leaves = it->second.leaves;
+      if (leaves < 2 && !whole) continue;
+      g.warnings.push_back(vf + ": " + a.where + ": " + std::to_string(leaves) + " single " + a.sku +
+                           (leaves == 1 ? " leaf" : " leaves") +
+                           ": 1-GPU pods only (separately assigned leaves are never combined "
+                           "for one pod); a pod of 2 or more " + a.sku + " GPUs in VC " +
+                           vc_plans[v].name + " needs whole nodes ({nodes: N})");
+    }
+  }
 
   // 4. Emit.
   std::ostringstream c;
@@ -528,10 +574,16 @@ cell::Result<Generated> Generate(const Layout& layout, const VcFile* vcs) {
   std::ostringstream s;
   s << "# The hivedscheduler section of OpenPAI's services-configuration.yaml,\n"
     << "# generated by `apiary generate` from " << sources << ".\n"
-    << "# Replace the section in /cluster-configuration/services-configuration.yaml, then\n"
+    << "# Replace the section in /cluster-configuration/services-configuration.yaml,\n"
+    << "# then apply it (docs/openpai.md, \"Applying a change\"). Only VCs changed:\n"
     << "#   ./paictl.py service stop -n rest-server hivedscheduler\n"
     << "#   ./paictl.py config push -p /cluster-configuration -m service\n"
     << "#   ./paictl.py service start -n hivedscheduler rest-server\n"
+    << "# Machines added or removed (layout.yaml changed too):\n"
+    << "#   ./paictl.py service stop -n cluster-configuration hivedscheduler rest-server job-exporter\n"
+    << "#   ./paictl.py config push -p /cluster-configuration -m service\n"
+    << "#   ./paictl.py node add -n <node> (or: ./paictl.py node remove -n <node>)\n"
+    << "#   ./paictl.py service start -n cluster-configuration hivedscheduler rest-server job-exporter\n"
     << "hivedscheduler:\n  config: |\n";
   std::istringstream lines(body);
   for (std::string line; std::getline(lines, line);) s << "    " << line << "\n";
@@ -576,20 +628,21 @@ int RunGenerate(const GenerateOptions& options, std::ostream& out, std::ostream&
     if (!text.empty() && text.back() != '\n') err << '\n';
   };
   std::vector<std::string> warnings;
+  // Both files are read before either is judged: every problem in one pass.
   auto layout = LoadLayoutFile(options.layout_path, &warnings);
-  if (!layout.ok()) {
-    print(layout.status().message());
-    return 2;
-  }
   std::optional<VcFile> vcs;
+  bool bad = !layout.ok();
+  if (bad) print(layout.status().message());
   if (!options.vcs_path.empty()) {
     auto v = LoadVcFile(options.vcs_path);
     if (!v.ok()) {
       print(v.status().message());
-      return 2;
+      bad = true;
+    } else {
+      vcs = std::move(v).value();
     }
-    vcs = std::move(v).value();
   }
+  if (bad) return 2;
   auto g = Generate(*layout, vcs ? &*vcs : nullptr);
   if (!g.ok()) {
     print(g.status().message());

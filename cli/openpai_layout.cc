@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "apiary/cell/text.h"
 #include "yaml_text.h"
 
 namespace apiary::cli::openpai {
@@ -228,6 +229,8 @@ std::vector<const Machine*> Layout::Workers() const {
 
 cell::Result<Layout> ParseLayoutText(std::string_view text, const std::string& file,
                                      std::vector<std::string>* warnings) {
+  if (cell::Status utf8 = cell::CheckUtf8(text, file); !utf8.ok())
+    return cell::Status::Invalid(utf8.message() + "\n");
   Findings f(file);
   Layout layout;
   layout.file = file;

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <set>
 #include <iostream>
+#include <regex>
+#include <set>
 
 #include "apiary/cell/annotations.h"
 #include "apiary/cell/config_loader.h"
+#include "apiary/cell/text.h"
 #include "apiary/wire/inspect_json.h"
 
 namespace apiary::cli {
@@ -31,16 +33,24 @@ std::string Trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
+// The known VCs and the nearest name, when `vc` is not one of them.
+std::string VcHint(const cell::Scheduler& scheduler, const std::string& vc) {
+  if (vc.empty()) return "";
+  return cell::UnknownNameHint(vc, scheduler.VirtualClusterNames(), "VCs");
+}
+
 std::string FullName(const std::string& name) {
   return name.find('/') == std::string::npos ? "default/" + name : name;
 }
 
 }  // namespace
 
-cell::Result<std::unique_ptr<Replayer>> Replayer::Create(const std::string& config_path) {
+cell::Result<std::unique_ptr<Replayer>> Replayer::Create(const std::string& config_path,
+                                                         bool line_numbers) {
   auto loaded = cell::LoadConfigFile(config_path);
   if (!loaded.ok()) return loaded.status();
   std::unique_ptr<Replayer> r(new Replayer(config_path));
+  r->line_numbers_ = line_numbers;
   r->clock_.Set(0);
   auto sched = cell::Scheduler::Create(loaded->config, &r->clock_, /*start_healthy=*/true);
   if (!sched.ok()) return sched.status();
@@ -59,22 +69,111 @@ void Replayer::Run(std::istream& in, std::ostream& out) {
   out.flush();
 }
 
+namespace {
+
+// Best effort, for error lines that did not parse: the "op" written in the
+// raw text, so that the result still says which event failed.
+Json OpOfText(const std::string& text) {
+  static const std::regex kOp(R"re("op"\s*:\s*"([A-Za-z_-]{1,40})")re");
+  std::smatch m;
+  if (std::regex_search(text, m, kOp)) return Json(m[1].str());
+  return Json(nullptr);
+}
+
+// The keys each op reads; any other key is reported (a misspelt "comit"
+// would otherwise silently leave the default in place).
+const std::map<std::string, std::vector<std::string>>& KnownEventKeys() {
+  static const std::map<std::string, std::vector<std::string>> kKeys = {
+      {"schedule", {"op", "pod", "phase", "suggestedNodes", "commit"}},
+      {"allocated", {"op", "pod"}},
+      {"delete", {"op", "pod"}},
+      {"node", {"op", "node", "healthy"}},
+      {"inspect", {"op", "what", "name"}},
+      {"restart", {"op", "config"}}};
+  return kKeys;
+}
+
+}  // namespace
+
 std::string Replayer::HandleLine(const std::string& raw, int64_t line_number) {
   std::string line = Trim(raw);
   if (line.empty() || line[0] == '#') return "";
   clock_.Set(line_number);
-  Json out;
+  warnings_.clear();
+  const std::string where = "line " + std::to_string(line_number);
+  std::string problem;
   nlohmann::json event;
-  try {
-    event = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::exception& e) {
-    out["op"] = nullptr;
-    out = ErrorResult(std::move(out), "line " + std::to_string(line_number) +
-                                          ": invalid JSON: " + e.what());
-    return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // nlohmann's parser takes a NUL byte for the end of the input, so that
+  // `{"op":"delete",...}<NUL>garbage` would parse and run: refuse it first.
+  if (size_t nul = raw.find('\0'); nul != std::string::npos) {
+    problem = where + ": NUL byte at byte offset " + std::to_string(nul);
+  } else if (Status utf8 = cell::CheckUtf8(raw, where); !utf8.ok()) {
+    problem = utf8.message();
+  } else {
+    // The path of the value being read, for numbers out of range.
+    std::vector<std::string> path;
+    auto track = [&path](int, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
+      using E = nlohmann::json::parse_event_t;
+      if (ev == E::object_start) path.emplace_back();
+      else if (ev == E::array_start) path.emplace_back("[]");
+      else if ((ev == E::object_end || ev == E::array_end) && !path.empty()) path.pop_back();
+      else if (ev == E::key && !path.empty()) path.back() = parsed.get<std::string>();
+      return true;
+    };
+    try {
+      event = nlohmann::json::parse(line, track);
+    } catch (const nlohmann::json::out_of_range& e) {
+      std::string field;
+      for (const std::string& k : path)
+        if (!k.empty()) field += (field.empty() || k == "[]" ? "" : ".") + k;
+      problem = where + ": " + (field.empty() ? std::string("a number") : field) +
+                ": number out of range (" + e.what() + ")";
+    } catch (const nlohmann::json::exception& e) {
+      problem = where + ": invalid JSON: " + e.what();
+    }
   }
-  out = Handle(event);
+  Json out;
+  if (!problem.empty()) {
+    out["op"] = OpOfText(line);
+    out = ErrorResult(std::move(out), problem + "; the event was not executed");
+  } else {
+    out = Handle(event);
+  }
+  if (!warnings_.empty()) out["warnings"] = warnings_;
+  if (line_numbers_) {
+    Json numbered;
+    numbered["op"] = out["op"];
+    numbered["line"] = line_number;
+    for (auto it = out.begin(); it != out.end(); ++it)
+      if (it.key() != "op") numbered[it.key()] = std::move(it.value());
+    out = std::move(numbered);
+  }
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void Replayer::NoteUnknownPodKeys(const nlohmann::json& pod) {
+  // Only the short form is checked: a Kubernetes Pod object has many more
+  // keys (kind, spec, status, ...), all legitimately unread here.
+  if (!pod.is_object() || pod.contains("metadata")) return;
+  static const std::vector<std::string> kKeys = {"name", "namespace", "uid", "annotations"};
+  for (auto it = pod.begin(); it != pod.end(); ++it)
+    if (std::find(kKeys.begin(), kKeys.end(), it.key()) == kKeys.end())
+      warnings_.push_back("pod: unknown key \"" + it.key() + "\" is ignored" +
+                          cell::DidYouMean(it.key(), kKeys));
+}
+
+std::vector<std::string> Replayer::UnknownKeys(const std::string& op,
+                                               const nlohmann::json& event) const {
+  std::vector<std::string> out;
+  auto known = KnownEventKeys().find(op);
+  if (known == KnownEventKeys().end()) return out;
+  for (auto it = event.begin(); it != event.end(); ++it) {
+    const std::vector<std::string>& keys = known->second;
+    if (std::find(keys.begin(), keys.end(), it.key()) != keys.end()) continue;
+    out.push_back("unknown key \"" + it.key() + "\" is ignored" +
+                  cell::DidYouMean(it.key(), keys));
+  }
+  return out;
 }
 
 Json Replayer::Handle(const nlohmann::json& event) {
@@ -90,6 +189,7 @@ Json Replayer::Handle(const nlohmann::json& event) {
   }
   const std::string op = op_it->get<std::string>();
   out["op"] = op;
+  warnings_ = UnknownKeys(op, event);
   try {
     if (op == "schedule") return Schedule(event, std::move(out));
     if (op == "allocated") return Allocated(event, std::move(out));
@@ -100,14 +200,18 @@ Json Replayer::Handle(const nlohmann::json& event) {
   } catch (const nlohmann::json::exception& e) {
     return ErrorResult(std::move(out), std::string("malformed event: ") + e.what());
   }
-  return ErrorResult(std::move(out), "op: unknown operation \"" + op +
-                                         "\" (expected schedule, allocated, delete, node, "
+  std::vector<std::string> ops;
+  for (const auto& [name, keys] : KnownEventKeys()) ops.push_back(name);
+  return ErrorResult(std::move(out), "op: unknown operation \"" + op + "\"" +
+                                         cell::DidYouMean(op, ops) +
+                                         " (expected schedule, allocated, delete, node, "
                                          "inspect or restart)");
 }
 
 Json Replayer::Schedule(const nlohmann::json& event, Json out) {
   auto pit = event.find("pod");
   if (pit == event.end()) return ErrorResult(std::move(out), "pod: missing");
+  NoteUnknownPodKeys(*pit);
   auto pod = wire::PodFromJson(*pit);
   if (!pod.ok()) return ErrorResult(std::move(out), pod.status().message());
   out["pod"] = pod->ref.FullName();
@@ -134,9 +238,13 @@ Json Replayer::Schedule(const nlohmann::json& event, Json out) {
     if (!it->is_boolean()) return ErrorResult(std::move(out), "commit: must be true or false");
     commit = it->get<bool>();
   }
+  std::vector<std::string> spec_warnings;
   auto spec = cell::ParsePodSchedulingSpec(
-      pod->Annotation(cell::kAnnotationPodSchedulingSpec), pod->ref.ns, pod->ref.name);
+      pod->Annotation(cell::kAnnotationPodSchedulingSpec), pod->ref.ns, pod->ref.name,
+      &spec_warnings);
   if (!spec.ok()) return ErrorResult(std::move(out), spec.status().message());
+  for (const std::string& w : spec_warnings)
+    warnings_.push_back(std::string(cell::kAnnotationPodSchedulingSpec) + ": " + w);
 
   const std::string name = pod->ref.FullName();
   auto rit = pods_.find(name);
@@ -200,7 +308,7 @@ Json Replayer::Schedule(const nlohmann::json& event, Json out) {
       out["reason"] = r.message;
       return out;
     case ScheduleResult::Kind::kError:
-      return ErrorResult(std::move(out), r.message);
+      return ErrorResult(std::move(out), r.message + VcHint(*scheduler_, spec->virtual_cluster));
   }
   return out;
 }
@@ -217,6 +325,7 @@ Status Replayer::Commit(PodRecord& record, const cell::PodBindInfo& info) {
 Json Replayer::Allocated(const nlohmann::json& event, Json out) {
   auto pit = event.find("pod");
   if (pit == event.end()) return ErrorResult(std::move(out), "pod: missing");
+  NoteUnknownPodKeys(*pit);
   auto pod = wire::PodFromJson(*pit);
   if (!pod.ok()) return ErrorResult(std::move(out), pod.status().message());
   out["pod"] = pod->ref.FullName();
@@ -258,7 +367,8 @@ Json Replayer::Delete(const nlohmann::json& event, Json out) {
   if (pit->is_string()) {
     name = FullName(pit->get<std::string>());
   } else {
-    auto pod = wire::PodFromJson(*pit);
+    NoteUnknownPodKeys(*pit);
+  auto pod = wire::PodFromJson(*pit);
     if (!pod.ok()) return ErrorResult(std::move(out), pod.status().message());
     name = pod->ref.FullName();
   }
@@ -309,7 +419,7 @@ Json Replayer::Inspect(const nlohmann::json& event, Json out) {
   } else if (what == "vc") {
     if (name.empty()) return ErrorResult(std::move(out), "name: missing for what=vc");
     auto v = scheduler_->VirtualCluster(name);
-    if (!v.ok()) return ErrorResult(std::move(out), v.status().message());
+    if (!v.ok()) return ErrorResult(std::move(out), v.status().message() + VcHint(*scheduler_, name));
     value = wire::CellListToJson(*v, false);
   } else if (what == "physical") {
     value = wire::CellListToJson(scheduler_->PhysicalCluster(), true);

@@ -20,8 +20,10 @@ namespace apiary::cli {
 
 class Replayer {
  public:
-  // Loads the configuration; a bad one is an error naming the field.
-  static cell::Result<std::unique_ptr<Replayer>> Create(const std::string& config_path);
+  // Loads the configuration; a bad one is an error naming the field. With
+  // `line_numbers`, every result carries "line": N after "op".
+  static cell::Result<std::unique_ptr<Replayer>> Create(const std::string& config_path,
+                                                        bool line_numbers = false);
 
   // Handles one input line (line_number counts every line read, from 1).
   // Returns the result line, or an empty string for a blank or '#' line.
@@ -43,6 +45,11 @@ class Replayer {
 
   explicit Replayer(std::string config_path) : config_path_(std::move(config_path)) {}
   nlohmann::ordered_json Handle(const nlohmann::json& event);
+  // The event's keys that its op does not read, with "did you mean" hints.
+  std::vector<std::string> UnknownKeys(const std::string& op, const nlohmann::json& event) const;
+  // Warns about keys of a short-form pod ({name, namespace, uid,
+  // annotations}) that are none of those.
+  void NoteUnknownPodKeys(const nlohmann::json& pod);
   nlohmann::ordered_json Schedule(const nlohmann::json& event, nlohmann::ordered_json out);
   nlohmann::ordered_json Allocated(const nlohmann::json& event, nlohmann::ordered_json out);
   nlohmann::ordered_json Delete(const nlohmann::json& event, nlohmann::ordered_json out);
@@ -53,14 +60,19 @@ class Replayer {
   std::string ResolveConfigPath(const std::string& path) const;
 
   std::string config_path_;
+  bool line_numbers_ = false;
+  std::vector<std::string> warnings_;  // of the event being handled
   cell::ManualClock clock_;
   std::unique_ptr<cell::Scheduler> scheduler_;
   std::map<std::string, PodRecord> pods_;  // by namespace/name
   int64_t next_seq_ = 0;
 };
 
-// `apiary validate CONFIG`: prints the summary (or every error) and returns
-// the exit code (0 valid, 2 invalid).
-int RunValidate(const std::string& config_path, std::ostream& out, std::ostream& err);
+// `apiary validate [--strict] CONFIG`: prints the summary, or every error
+// (with the warnings, "warning: "-prefixed, among them: an unknown key's
+// "did you mean" often names the cause), and returns the exit code (0 valid,
+// 2 invalid; with `strict` a config with warnings is invalid too).
+int RunValidate(const std::string& config_path, bool strict, std::ostream& out,
+                std::ostream& err);
 
 }  // namespace apiary::cli

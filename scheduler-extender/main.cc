@@ -6,8 +6,10 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -150,7 +152,7 @@ int main(int argc, char** argv) {
     auto loaded = apiary::cell::LoadConfigText(config_text, config_path);
     if (loaded.ok()) config = loaded->config;
   } else {
-    ext::LogError("config_unreadable", {{"path", config_path}});
+    ext::LogError("config_unreadable", {{"path", config_path}, {"error", std::strerror(errno)}});
   }
 
   if (listen.empty()) listen = config ? config->web_server_address : ":9096";
@@ -198,7 +200,10 @@ int main(int argc, char** argv) {
   options.commit = APIARY_COMMIT;
   WallClock clock;
   ext::Extender extender(options, &kube, &clock);
-  if (config_read) (void)extender.LoadConfig(config_text, config_path);
+  // Whether a configuration is in force: a replica without one must not take
+  // the leader Lease (it would lead while refusing every pod, and keep a
+  // healthy standby from leading).
+  std::atomic<bool> config_in_force{config_read && extender.LoadConfig(config_text, config_path).ok()};
 
   ext::HttpServer server(&extender, server_options);
   if (auto st = server.Bind(); !st.ok()) {
@@ -224,14 +229,17 @@ int main(int argc, char** argv) {
   auto reload = [&] {
     std::string text;
     if (!ReadFile(config_path, &text)) {
-      ext::LogWarn("config_unreadable", {{"path", config_path}});
+      ext::LogWarn("config_unreadable", {{"path", config_path}, {"error", std::strerror(errno)}});
       return;
     }
     static std::string last_seen = config_text;
     if (text == last_seen) return;
     last_seen = text;
     ext::LogInfo("config_changed", {{"path", config_path}});
-    (void)extender.LoadConfig(text, config_path);
+    if (extender.LoadConfig(text, config_path).ok() && !config_in_force.exchange(true)) {
+      std::lock_guard lock(wait_mu);
+      wait_cv.notify_all();  // a deferred leader election may start now
+    }
   };
   std::thread watcher([&] {
     std::unique_lock lock(wait_mu);
@@ -272,7 +280,19 @@ int main(int argc, char** argv) {
           g_exit_code = 1;
           kill(getpid(), SIGTERM);
         });
-    election = std::thread([&] { elector->Run(); });
+    election = std::thread([&] {
+      std::unique_lock lock(wait_mu);
+      if (!config_in_force)
+        ext::LogWarn("leader_election_deferred",
+                     {{"reason", "no configuration in force; fix the config file (it is re-read every "
+                                 "--config-poll-interval and on SIGHUP)"}});
+      // Polled as well as notified: shutdown sets `stopping` without the lock.
+      while (!wait_cv.wait_for(lock, std::chrono::milliseconds(200),
+                               [&] { return config_in_force.load() || stopping.load(); })) {
+      }
+      lock.unlock();
+      if (!stopping) elector->Run();
+    });
   } else {
     informer.Start();
   }

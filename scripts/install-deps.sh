@@ -11,6 +11,8 @@ PACKAGES=(
   gnuplot-nox
   # the openssl command makes the throwaway PKI of the extender's TLS tests
   openssl
+  # curl drives the extender in docs/extender.md's "Try it locally" (and its test)
+  curl
 )
 
 # `install-deps.sh fuzz` adds Clang and its libFuzzer runtime, for the

@@ -1,11 +1,19 @@
-# Installs the built project into a scratch prefix, builds the library-usage
-# example against it through find_package(apiary), and runs it.
+# Installs the library component of the built project (libcell, apiary::wire,
+# headers, CMake package; none of the programs) into a scratch prefix, builds
+# the library-usage example against it through find_package(apiary), and
+# runs it.
 file(REMOVE_RECURSE ${WORK_DIR})
 execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix
+                        --component library
                 RESULT_VARIABLE rc OUTPUT_QUIET)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "install failed: ${rc}")
 endif()
+foreach(program apiary apiary-sim apiary-extender)
+  if(EXISTS ${WORK_DIR}/prefix/bin/${program})
+    message(FATAL_ERROR "the library component installed the program ${program}")
+  endif()
+endforeach()
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/library-usage
                         -B ${WORK_DIR}/build -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -23,6 +31,6 @@ message(STATUS "${out}")
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "the example failed (${rc}):\n${out}\n${err}")
 endif()
-if(NOT out MATCHES "demo/pod-1 -> dgx-")
+if(NOT out MATCHES "demo/pod-1 -> dgx-" OR NOT out MATCHES "inspect: \\{\"items\":\\[\\{\"metadata\":\\{\"name\":\"demo/pod-0\"")
   message(FATAL_ERROR "unexpected output:\n${out}")
 endif()

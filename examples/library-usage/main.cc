@@ -5,6 +5,7 @@
 #include "apiary/cell/annotations.h"
 #include "apiary/cell/config_loader.h"
 #include "apiary/cell/scheduler.h"
+#include "apiary/wire/inspect_json.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -48,5 +49,8 @@ int main(int argc, char** argv) {
               << apiary::cell::EmitLeafCellIsolation(r.leaf_cells)
               << (st.ok() ? "" : " (commit failed: " + st.message() + ")") << "\n";
   }
+  // What the extender's /v1/inspect/affinitygroups/ would answer.
+  std::cout << "inspect: "
+            << apiary::wire::AffinityGroupListToJson((*scheduler)->AffinityGroups()).dump() << "\n";
   return failures == 0 ? 0 : 1;
 }

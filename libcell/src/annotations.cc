@@ -19,10 +19,13 @@
 
 #include "apiary/cell/annotations.h"
 
+#include "apiary/cell/text.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include "yaml_tree.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -551,14 +554,33 @@ struct RawSpec {
   bool has_affinity_group = false;
   std::string group_name;
   std::vector<AffinityGroupMemberSpec> members;
+  // Keys HiveD ignores (non-strict YAML), as "path: unknown key ... (did you
+  // mean ...?)": a misspelt leafCellNumber leaves the default 0 in place.
+  std::vector<std::string> unknown_keys;
 };
 
+// The keys of hived.md 4.2 at each level of the spec, legacy names included.
+const std::vector<std::string> kSpecKeys = {
+    "virtualCluster", "priority", "pinnedCellId", "leafCellType", "leafCellNumber",
+    "affinityGroup", "lazyPreemptionEnable", "ignoreK8sSuggestedNodes", "gangReleaseEnable",
+    "gpuType", "gpuNumber"};
+const std::vector<std::string> kGroupKeys = {"name", "members"};
+const std::vector<std::string> kMemberKeys = {"podNumber", "leafCellNumber", "gpuNumber"};
+
+void NoteUnknownKey(const std::string& path, const std::string& key,
+                    const std::vector<std::string>& known, RawSpec* raw) {
+  if (std::find(known.begin(), known.end(), key) != known.end()) return;
+  raw->unknown_keys.push_back(Child(path, key) + ": unknown key " + key + " is ignored" +
+                              DidYouMean(key, known));
+}
+
 AffinityGroupMemberSpec DecodeMember(const YamlTree& node,
-                                     const std::string& path) {
+                                     const std::string& path, RawSpec* raw) {
   AffinityGroupMemberSpec member;
   if (IsNullNode(node)) return member;  // a zero member, rejected later
   RequireMap(node, path);
   ForEachField(node, [&](const std::string& key, const YamlTree& value) {
+    NoteUnknownKey(path, key, kMemberKeys, raw);
     if (IsNullNode(value)) return;
     std::string_view name = CanonicalSpecKey(key);
     if (name == "podNumber") {
@@ -577,6 +599,7 @@ void DecodeAffinityGroup(const YamlTree& node, const std::string& path,
   raw->group_name.clear();
   raw->members.clear();
   ForEachField(node, [&](const std::string& key, const YamlTree& value) {
+    NoteUnknownKey(path, key, kGroupKeys, raw);
     std::string_view name = CanonicalSpecKey(key);
     if (name == "name") {
       raw->group_name =
@@ -587,7 +610,7 @@ void DecodeAffinityGroup(const YamlTree& node, const std::string& path,
       std::string members_path = Child(path, key);
       RequireSequence(value, members_path);
       for (size_t i = 0; i < value.size(); ++i) {
-        raw->members.push_back(DecodeMember(value[i], Item(members_path, i)));
+        raw->members.push_back(DecodeMember(value[i], Item(members_path, i), raw));
       }
     }
   });
@@ -601,6 +624,7 @@ void DecodeSpec(const YamlTree& root, RawSpec* raw) {
   }
   PodSchedulingSpec& s = raw->spec;
   ForEachField(root, [&](const std::string& key, const YamlTree& value) {
+    NoteUnknownKey("", key, kSpecKeys, raw);
     std::string_view name = CanonicalSpecKey(key);
     // An explicit null is an absent field (4.2): the default applies, and a
     // null after a value for the same key (last wins) restores the default.
@@ -989,18 +1013,23 @@ void AppendString(std::string* out, const std::string& v) {
 
 Result<PodSchedulingSpec> ParsePodSchedulingSpec(std::string_view text,
                                                  std::string_view pod_namespace,
-                                                 std::string_view pod_name) {
-  auto error = [](std::string_view message) {
-    return Status::Invalid(std::string(kPodSchedulingSpecErrorPrefix) +
-                           std::string(message));
+                                                 std::string_view pod_name,
+                                                 std::vector<std::string>* warnings) {
+  RawSpec raw;
+  // HiveD's message, then the ignored keys: a misspelt key is the usual
+  // cause of "LeafCellNumber is non-positive" and the like.
+  auto error = [&raw](std::string_view message) {
+    std::string text = std::string(kPodSchedulingSpecErrorPrefix) + std::string(message);
+    for (const std::string& u : raw.unknown_keys) text += "; " + u;
+    return Status::Invalid(std::move(text));
   };
   if (text.empty()) return error(kEmptyAnnotation);
 
-  RawSpec raw;
   Status decoded =
       DecodeDocument(text, kPodSchedulingSpecErrorPrefix,
                      [&](const YamlTree& root) { DecodeSpec(root, &raw); });
   if (!decoded.ok()) return decoded;
+  if (warnings) *warnings = raw.unknown_keys;
 
   // The checks of hived.md 4.3, in its order.
   PodSchedulingSpec& spec = raw.spec;

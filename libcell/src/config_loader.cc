@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "apiary/cell/config_derived.h"
+#include "apiary/cell/text.h"
 
 namespace apiary::cell {
 namespace {
@@ -51,25 +52,6 @@ constexpr int64_t kMaxCellEntries = int64_t{1} << 18;
 // OpenPAI's deployment wraps the config with these settings (openpai.md 1).
 constexpr char kOpenPaiWebServerAddress[] = ":30096";
 constexpr int64_t kOpenPaiWaitingPodSchedulingBlockMilliSec = 50;
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      size_t cost = (std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                     std::tolower(static_cast<unsigned char>(b[j - 1])))
-                        ? 0
-                        : 1;
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + cost});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
 
 std::string Join(const std::string& path, const std::string& key) {
   return path.empty() ? key : path + "." + key;
@@ -621,6 +603,9 @@ YAML::Node ParseDocument(std::string_view text, Reader* reader,
 
 Result<LoadedConfig> LoadConfigText(std::string_view text,
                                     const std::string& file) {
+  // yaml-cpp reads any bytes; a config that is not UTF-8 is a wrong file or
+  // a broken encoding, and names in it would not match the cluster's.
+  if (Status utf8 = CheckUtf8(text, file); !utf8.ok()) return utf8;
   LoadedConfig loaded;
   Diagnostics& diagnostics = loaded.diagnostics;
   diagnostics.file = file;
@@ -669,10 +654,28 @@ Result<LoadedConfig> LoadConfigText(std::string_view text,
       sorted.push_back(std::move(diagnostics.items[i]));
     }
     diagnostics.items = std::move(sorted);
+    // An error at a key that a misspelt sibling was meant to set ("must be
+    // at least 1, got 0" for an absent childCellNumber, next to an unknown
+    // childCellNumbr): the error itself names the cause.
+    for (Diagnostic& d : diagnostics.items) {
+      const size_t dot = d.path.rfind('.');
+      if (d.severity != Diagnostic::Severity::kError || dot == std::string::npos) continue;
+      const std::string parent = d.path.substr(0, dot + 1);
+      const std::string hint = "(did you mean " + d.path.substr(dot + 1) + "?)";
+      for (const Diagnostic& w : diagnostics.items) {
+        if (w.severity != Diagnostic::Severity::kWarning || w.path.size() <= parent.size() ||
+            w.path.compare(0, parent.size(), parent) != 0 ||
+            w.path.find('.', parent.size()) != std::string::npos || w.message.size() < hint.size() ||
+            w.message.compare(w.message.size() - hint.size(), hint.size(), hint) != 0)
+          continue;
+        d.message += " (" + w.path.substr(parent.size()) + " is an unknown key: did you mean " +
+                     d.path.substr(dot + 1) + "?)";
+      }
+    }
   }
 
   if (diagnostics.HasErrors()) {
-    return Status::Invalid(diagnostics.Format(Diagnostic::Severity::kError));
+    return Status::Invalid(diagnostics.FormatAll());
   }
   return loaded;
 }

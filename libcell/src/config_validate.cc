@@ -26,6 +26,7 @@
 
 #include "apiary/cell/config.h"
 #include "apiary/cell/config_derived.h"
+#include "apiary/cell/text.h"
 #include "config_internal.h"
 
 namespace apiary::cell {
@@ -282,10 +283,11 @@ struct ChainState {
   bool usable = false;  // type ok and at or above node level: fit-checkable
   bool used = false;    // some VC has preassigned cells in it
   std::vector<int> tops;
-  // Per level (index level - 1): demand from VCs and the path of the last
-  // entry asking (where a failed fit is reported).
+  // Per level (index level - 1): demand from VCs and every entry asking
+  // (path, cells), in config order: a failed fit is reported at the entry
+  // asking most and lists them all.
   std::vector<int64_t> demand;
-  std::vector<std::string> last_asker_path;
+  std::vector<std::vector<std::pair<std::string, int64_t>>> askers;
 };
 
 struct PinnedInfo {
@@ -346,7 +348,7 @@ class Validator {
         c.usable = tn.ok() && tn.at_or_above_node;
         if (tn.ok()) {
           c.demand.assign(tn.level, 0);
-          c.last_asker_path.resize(tn.level);
+          c.askers.resize(tn.level);
         }
         chains_.push_back(std::move(c));
       }
@@ -440,6 +442,7 @@ class Validator {
                   std::to_string(kMaxLeafCellsPerCell) + ", got " +
                   std::to_string(s.child_cell_number));
       }
+      CheckChildIsMeant(s, path);
       int v = graph_.Find(s.name);
       if (v < 0) continue;
       const TypeNode& t = graph_.nodes[v];
@@ -480,6 +483,27 @@ class Validator {
           break;
       }
     }
+  }
+
+  // A childCellType that is no cellTypes key is a leaf type (a GPU) in
+  // HiveD. When it is no skuTypes entry either and one edit or two away from
+  // a cellTypes key, it is most likely a misspelt key: the errors it causes
+  // surface far away (at a VC whose cellType path stops matching), so the
+  // cause is named here.
+  void CheckChildIsMeant(const CellTypeSpec& s, const std::string& path) {
+    int c = graph_.Find(s.child_cell_type);
+    if (c < 0 || !graph_.nodes[c].is_leaf()) return;
+    for (const SkuType& sku : config_.sku_types)
+      if (sku.name == s.child_cell_type) return;
+    std::vector<std::string> keys;
+    for (const CellTypeSpec& other : config_.cell_types)
+      if (other.name != s.name) keys.push_back(other.name);
+    std::string hint = DidYouMean(s.child_cell_type, keys);
+    if (hint.empty()) return;
+    Warning(path + ".childCellType",
+            "childCellType " + s.child_cell_type +
+                " is not a cellTypes key, so it is taken as a leaf cell type "
+                "(one GPU)" + hint);
   }
 
   // Records pinned ids of a tree that cannot be walked, so that VCs naming
@@ -818,8 +842,13 @@ class Validator {
               break;
             }
             if (prev < 0 || graph_.nodes[prev].child != cur) {
+              std::string cause;
+              if (prev >= 0 && graph_.nodes[prev].spec >= 0 && graph_.nodes[prev].child >= 0)
+                cause = " (" + std::string(kCellTypes) + "." + Str(parts[j - 1]) +
+                        ".childCellType is " + graph_.nodes[graph_.nodes[prev].child].name +
+                        ")";
               Error(tpath, Str(parts[j]) + " is not the child type of " +
-                               Str(parts[j - 1]));
+                               Str(parts[j - 1]) + cause);
               bad = true;
               break;
             }
@@ -863,7 +892,7 @@ class Validator {
     ChainState& c = chains_[chain];
     if (level < 1 || level > static_cast<int32_t>(c.demand.size())) return;
     c.demand[level - 1] = SatAdd(c.demand[level - 1], n);
-    c.last_asker_path[level - 1] = path;
+    c.askers[level - 1].emplace_back(path, n);
   }
 
   // V27, per chain, top level down (hived.md 3, "the initial fit check").
@@ -877,14 +906,37 @@ class Validator {
         const TypeNode& t = graph_.nodes[x];
         int64_t demand = c.demand[level - 1];
         if (demand > available) {
-          // HiveD's message plus the cell type; reported at the last entry
-          // asking at this level, the one that no longer fits.
-          Error(c.last_asker_path[level - 1],
+          // HiveD's message plus the cell type, with every entry that asks.
+          // Reported at the likely cause: a virtualCells count before a
+          // pinned cell (one fixed cell rarely is the mistake), the largest
+          // count first, and among equals the last (the one that no longer
+          // fits).
+          const auto& askers = c.askers[level - 1];
+          auto rank = [](const std::pair<std::string, int64_t>& a) {
+            const std::string_view pin = ".pinnedCellId";
+            bool pinned = a.first.size() >= pin.size() &&
+                          a.first.compare(a.first.size() - pin.size(), pin.size(), pin) == 0;
+            return std::make_pair(pinned ? 0 : 1, a.second);
+          };
+          size_t most = 0;
+          for (size_t k = 1; k < askers.size(); ++k)
+            if (rank(askers[k]) >= rank(askers[most])) most = k;
+          std::string asked;
+          for (size_t k = 0; k < askers.size(); ++k) {
+            if (k == 8) {
+              asked += ", ... (" + std::to_string(askers.size() - k) + " more)";
+              break;
+            }
+            asked += (k ? ", " : "") + askers[k].first + " (" +
+                     std::to_string(askers[k].second) + ")";
+          }
+          Error(askers.empty() ? std::string(kVirtualClusters) : askers[most].first,
                 "Illegal initial VC assignment: Insufficient physical cells "
                 "at chain " +
                     c.name + " level " + std::to_string(level) +
                     " (cell type " + t.name + "): " + std::to_string(demand) +
-                    " needed, " + std::to_string(available) + " available");
+                    " needed, " + std::to_string(available) +
+                    " available; asked for by " + asked);
           break;
         }
         available = SatMul(available - demand, t.child_number);

@@ -126,7 +126,11 @@ const cell::PodSchedulingSpec* Extender::SpecLocked(PodEntry& e,
     e.spec_text = text;
     e.spec.reset();
     e.spec_error.clear();
-    auto parsed = cell::ParsePodSchedulingSpec(text ? *text : std::string(), e.ref.ns, e.ref.name);
+    std::vector<std::string> warnings;  // keys HiveD ignores; once per spec text
+    auto parsed =
+        cell::ParsePodSchedulingSpec(text ? *text : std::string(), e.ref.ns, e.ref.name, &warnings);
+    for (const std::string& w : warnings)
+      LogWarn("pod_spec_warning", {{"pod", e.ref.FullName()}, {"warning", w}});
     if (parsed.ok()) e.spec = std::move(parsed).value();
     else e.spec_error = parsed.status().message();
   }

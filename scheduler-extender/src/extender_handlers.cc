@@ -3,6 +3,7 @@
 #include <map>
 
 #include "apiary/cell/annotations.h"
+#include "apiary/cell/text.h"
 #include "apiary/extender/extender.h"
 #include "apiary/extender/log.h"
 #include "apiary/wire/inspect_json.h"
@@ -35,6 +36,11 @@ HttpResponse JsonString(int status, std::string_view text) {
   r.status = status;
   r.body = JsonQuote(text);
   return r;
+}
+
+// An unknown VC: the known ones and the nearest name, after HiveD's message.
+std::string VcHint(const cell::Scheduler& scheduler, const cell::PodSchedulingSpec& spec) {
+  return cell::UnknownNameHint(spec.virtual_cluster, scheduler.VirtualClusterNames(), "VCs");
 }
 
 std::string Dump(const wire::Json& j) {
@@ -321,7 +327,7 @@ HttpResponse Extender::HandleFilter(std::string_view body, Outcome* outcome) {
             break;
           case ScheduleResult::Kind::kError:
             *outcome = Outcome::kUserError;
-            result.error = UserError(key, kRoutine, r.message);
+            result.error = UserError(key, kRoutine, r.message + VcHint(*scheduler_, *spec));
             log_outcome = "error";
             log_detail = r.message;
             break;
@@ -562,7 +568,7 @@ HttpResponse Extender::HandlePreempt(std::string_view body, Outcome* outcome) {
         break;
       case ScheduleResult::Kind::kError:
         *outcome = Outcome::kUserError;
-        return JsonString(400, UserError(key, kRoutine, r.message));
+        return JsonString(400, UserError(key, kRoutine, r.message + VcHint(*scheduler_, *spec)));
     }
   }
   LogInfo("decision", {{"pod", pod.ref.FullName()}, {"uid", pod.ref.uid}, {"verb", "preempt"},

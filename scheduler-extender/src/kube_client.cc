@@ -25,6 +25,7 @@
 #include <sstream>
 #include <thread>
 
+#include "apiary/cell/text.h"
 #include "apiary/extender/json_doc.h"
 #include "apiary/extender/log.h"
 #include "apiary/wire/inspect_json.h"
@@ -40,7 +41,7 @@ namespace {
 
 Result<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Invalid(path + ": cannot read");
+  if (!in) return Status::Invalid(path + ": cannot read: " + std::strerror(errno));
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -577,6 +578,7 @@ Result<KubeConfig> InClusterConfig(const std::string& root) {
 Result<KubeConfig> LoadKubeconfig(const std::string& path, const std::string& context_name) {
   auto text = ReadFile(path);
   if (!text.ok()) return text.status();
+  if (Status utf8 = cell::CheckUtf8(*text, path); !utf8.ok()) return utf8;
   const std::string dir = std::filesystem::path(path).parent_path().string();
   KubeConfig c;
   c.source = "kubeconfig " + path;

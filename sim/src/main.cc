@@ -2,6 +2,7 @@
 //   apiary-sim run       replay a trace under hived / static / quota, compare
 //   apiary-sim size-vcs  the smallest quota per VC that meets a wait target
 //   apiary-sim merge     combine the shards of a sharded size-vcs sweep
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apiary/cell/text.h"
 #include "apiary/sim/report.h"
 #include "apiary/sim/scenario.h"
 #include "apiary/sim/simulator.h"
@@ -358,6 +360,7 @@ int main(int argc, char** argv) {
       "makes, compares HiveD placement with static partitioning and quota-only first-fit "
       "sharing, and sizes virtual clusters. See sim/README.md."};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("apiary-sim ") + APIARY_VERSION);
 
   // ---- run ----
   ScenarioOptions run_so;
@@ -485,6 +488,12 @@ int main(int argc, char** argv) {
       ->required();
   merge->add_option("--out", merge_out, "Write the answer as JSON here");
 
+  const std::vector<std::string> commands = {"run", "size-vcs", "merge"};
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::find(commands.begin(), commands.end(), argv[1]) == commands.end())
+    return Fail(std::string("unknown command \"") + argv[1] + "\"" +
+                apiary::cell::DidYouMean(argv[1], commands) +
+                "; commands: run, size-vcs, merge (apiary-sim --help)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

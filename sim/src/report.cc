@@ -392,8 +392,35 @@ Result<std::vector<std::string>> WriteOutputs(const std::string& dir, const Scen
   gp += "\n  unset logscale x\n}\n";
   if (!(st = write("wait_cdf.gp", gp)).ok()) return st;
 
+  // Curves of several policies often lie on top of each other: below them,
+  // each policy's allocation minus the first's, bin by bin (a run that has
+  // ended allocates 0), so a reader sees where and by how much they differ.
+  const bool diff_panel = results.size() >= 2;
+  if (diff_panel) {
+    std::string diff = "# day";
+    for (size_t i = 1; i < results.size(); ++i)
+      diff += " " + std::string(PolicyName(results[i].policy)) + "_minus_" +
+              std::string(PolicyName(results[0].policy)) + "_gpus";
+    diff += "\n";
+    int64_t bins = 0;
+    for (const SimResult& r : results) bins = std::max(bins, r.bins());
+    auto alloc = [](const SimResult& r, int64_t b) {
+      int64_t total = 0;
+      if (b < r.bins())
+        for (const auto& s : r.vc_alloc) total += s[b];
+      return static_cast<double>(total) / static_cast<double>(r.bin_s);
+    };
+    for (int64_t b = 0; b < bins; ++b) {
+      diff += Fixed(static_cast<double>(b * results[0].bin_s) / 86400.0, 4);
+      for (size_t i = 1; i < results.size(); ++i)
+        diff += " " + Fixed(alloc(results[i], b) - alloc(results[0], b), 3);
+      diff += "\n";
+    }
+    if (!(st = write("allocation_diff.dat", diff)).ok()) return st;
+  }
   gp = std::string("# GPU allocation over time per policy (apiary-sim).\n") + kTerminals +
-       "  set output \"allocation.\".fmt\n"
+       "  set output \"allocation.\".fmt\n" +
+       (diff_panel ? "  set multiplot layout 2,1\n" : "") +
        "  set title \"GPUs allocated (" + std::to_string(sc.cluster.TotalGpus()) +
        " in the cluster; bin " + FormatDuration(static_cast<double>(meta.options.bin_s)) +
        ")\"\n  set xlabel \"day\"\n  set ylabel \"allocated GPUs\"\n"
@@ -405,18 +432,37 @@ Result<std::vector<std::string>> WriteOutputs(const std::string& dir, const Scen
           ".csv\" every ::1 using 2:3 with lines lw " + LineWidth(i, results.size()) +
           " title \"" + p + "\"";
   }
-  gp += "\n  set datafile separator whitespace\n}\n";
+  gp += "\n  set datafile separator whitespace\n";
+  if (diff_panel) {
+    const std::string base(PolicyName(results[0].policy));
+    gp += "  set title \"Difference to " + base + " (GPUs; above 0: more allocated than " + base +
+          ")\"\n  set ylabel \"GPUs minus " + base + "\"\n  set yrange [*:*]\n"
+          "  set xzeroaxis lt -1\n  plot ";
+    for (size_t i = 1; i < results.size(); ++i)
+      gp += std::string(i > 1 ? ", " : "") + "\"allocation_diff.dat\" using 1:" +
+            std::to_string(i + 1) + " with lines lc " + std::to_string(i + 1) + " title \"" +
+            std::string(PolicyName(results[i].policy)) + " - " + base + "\"";
+    gp += "\n  unset multiplot\n";
+  }
+  gp += "}\n";
   if (!(st = write("allocation.gp", gp)).ok()) return st;
 
+  // A VC without finished jobs has no wait: "-" (missing, no bar, labelled
+  // "n/a"), which must not look like a wait of 0 (labelled "0").
   std::string vcdat = "# vc";
   for (const PolicySummary& s : ss) vcdat += " " + s.policy + "_p95_h " + s.policy + "_mean_h";
   vcdat += "\n";
   if (!ss.empty())
     for (size_t v = 0; v < ss[0].vcs.size(); ++v) {
       vcdat += ss[0].vcs[v].vc;
-      for (const PolicySummary& s : ss)
+      for (const PolicySummary& s : ss) {
+        if (s.vcs[v].done == 0) {
+          vcdat += " - -";
+          continue;
+        }
         vcdat += " " + Fixed(static_cast<double>(s.vcs[v].wait.p95) / 3600.0, 4) + " " +
                  Fixed(s.vcs[v].wait.mean / 3600.0, 4);
+      }
       vcdat += "\n";
     }
   if (!(st = write("vc_waits.dat", vcdat)).ok()) return st;
@@ -426,13 +472,37 @@ Result<std::vector<std::string>> WriteOutputs(const std::string& dir, const Scen
        "  set style data histograms\n"
        "  set style histogram clustered gap 1\n  set style fill solid 0.8 border -1\n"
        "  set boxwidth 0.9\n  set xtics rotate by -30 font \",8\"\n  set grid ytics\n"
-       "  set yrange [0:*]\n  set key top right\n";
+       "  set yrange [0:*]\n  set key top right\n  set datafile missing \"-\"\n";
   for (int panel = 0; panel < 2; ++panel) {
-    gp += panel == 0 ? "  set ylabel \"p95 wait (hours)\"\n  plot "
-                     : "  set ylabel \"mean wait (hours)\"\n  plot ";
+    gp += panel == 0 ? "  set ylabel \"p95 wait (hours)\"\n"
+                     : "  set ylabel \"mean wait (hours)\"\n";
+    // The target (p95) as a dashed line across the panel.
+    if (panel == 0 && meta.wait_target_s > 0)
+      gp += "  set arrow 1 from graph 0, first " +
+            Fixed(static_cast<double>(meta.wait_target_s) / 3600.0, 4) + " to graph 1, first " +
+            Fixed(static_cast<double>(meta.wait_target_s) / 3600.0, 4) +
+            " nohead dt 2 lw 2 lc rgb \"red\" front\n"
+            "  set label 1 \"target " + FormatDuration(static_cast<double>(meta.wait_target_s)) +
+            "\" at graph 0.01, first " +
+            Fixed(static_cast<double>(meta.wait_target_s) / 3600.0, 4) +
+            " offset 0,0.6 tc rgb \"red\" front\n";
+    if (panel == 1 && meta.wait_target_s > 0) gp += "  unset arrow 1\n  unset label 1\n";
+    gp += "  plot ";
     for (size_t i = 0; i < ss.size(); ++i)
       gp += std::string(i ? ", " : "") + "\"vc_waits.dat\" using " +
             std::to_string(2 + 2 * i + panel) + ":xtic(1) title \"" + ss[i].policy + "\"";
+    // Bars of height 0 are invisible: label them "0", and missing ones "n/a"
+    // (bar i of N sits at x + (i - (N - 1) / 2) / (N + gap), gap 1).
+    for (size_t i = 0; i < ss.size(); ++i) {
+      const std::string col = std::to_string(2 + 2 * i + panel);
+      const std::string offset =
+          Fixed((static_cast<double>(i) - (static_cast<double>(ss.size()) - 1) / 2.0) /
+                    (static_cast<double>(ss.size()) + 1.0),
+                4);
+      gp += ", \"vc_waits.dat\" using ($0 + " + offset + "):(0):(valid(" + col +
+            ") ? (column(" + col + ") == 0 ? \"0\" : \"\") : \"n/a\") with labels offset 0,0.5 "
+            "font \",7\" notitle";
+    }
     gp += "\n";
   }
   gp += "  unset multiplot\n}\n";

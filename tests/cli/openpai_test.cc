@@ -246,7 +246,7 @@ TEST(OpenPaiGenerateTest, GuideLayoutRoundTripsThroughValidate) {
   // Both files load with `apiary validate`.
   for (const std::string& path : {o.output_path, o.services_path}) {
     std::ostringstream vout, verr;
-    EXPECT_EQ(RunValidate(path, vout, verr), 0) << verr.str();
+    EXPECT_EQ(RunValidate(path, /*strict=*/false, vout, verr), 0) << verr.str();
   }
   cell::Config c = MustConfig(ReadFile(o.output_path));
   // Workers only: the master (not pai-worker) and its SKU are left out.
@@ -351,7 +351,31 @@ TEST(OpenPaiGenerateTest, VcFileWithSharesCountsLeavesAndPinnedNodes) {
             (std::vector<std::string>{"v100x8-NODE-POOL.v100x8-NODE.v100x8 x 4",
                                       "pinned worker-6"}));
   EXPECT_TRUE(Contains(g->config, "    - cellAddress: worker-6\n      pinnedCellId: worker-6\n"));
-  EXPECT_TRUE(g->warnings.empty()) << g->warnings[0];
+  // What the rounding made of each share, and which leaves serve 1-GPU pods
+  // only (research and vision also run bigger pods: whole nodes, a pinned
+  // node, or several leaves).
+  const std::string f = kExamples + "vcs.yaml: virtualClusters.";
+  EXPECT_EQ(g->warnings,
+            (std::vector<std::string>{
+                f + "default.k80x4: the share is 1.50 of 3 k80x4 nodes; VC default gets 2 nodes "
+                    "(a leftover node, by largest remainder)",
+                f + "research.k80x4: the share is 1.50 of 3 k80x4 nodes; VC research gets 1 node "
+                    "(rounded down)",
+                f + "research.v100x8: 4 single v100x8 leaves: 1-GPU pods only (separately "
+                    "assigned leaves are never combined for one pod); a pod of 2 or more v100x8 "
+                    "GPUs in VC research needs whole nodes ({nodes: N})",
+                f + "vision.v100x8: 4 single v100x8 leaves: 1-GPU pods only (separately assigned "
+                    "leaves are never combined for one pod); a pod of 2 or more v100x8 GPUs in VC "
+                    "vision needs whole nodes ({nodes: N})"}));
+}
+
+TEST(OpenPaiGenerateTest, ASingleLeafAloneIsNotFlagged) {
+  auto vcs = ParseVcFileText(
+      "virtualClusters:\n  default: {k80x4: 3}\n  tiny: {v100x8: {leaves: 1}}\n", "vcs.yaml");
+  ASSERT_TRUE(vcs.ok()) << vcs.status().message();
+  auto g = Generate(MustLayoutFile(kExamples + "layout.yaml"), &*vcs);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  for (const std::string& w : g->warnings) EXPECT_FALSE(Contains(w, "1-GPU pods only")) << w;
 }
 
 TEST(OpenPaiGenerateTest, SharesUseLargestRemainder) {
@@ -363,9 +387,15 @@ TEST(OpenPaiGenerateTest, SharesUseLargestRemainder) {
   // 3 nodes: 0.75 and 2.25; floors 0 and 2, the remainder to a (0.75 > 0.25).
   EXPECT_EQ(VcCells(c, "a"), (std::vector<std::string>{"k80x4-NODE-POOL.k80x4-NODE x 1"}));
   EXPECT_EQ(VcCells(c, "b"), (std::vector<std::string>{"k80x4-NODE-POOL.k80x4-NODE x 2"}));
-  // OpenPAI sends jobs that name no VC to `default`.
-  ASSERT_EQ(g->warnings.size(), 1u);
+  // OpenPAI sends jobs that name no VC to `default`; the rounding is told.
+  ASSERT_EQ(g->warnings.size(), 3u);
   EXPECT_TRUE(Contains(g->warnings[0], "no VC named default")) << g->warnings[0];
+  EXPECT_TRUE(Contains(g->warnings[1], "a.k80x4: the share is 0.75 of 3 k80x4 nodes; VC a gets 1 "
+                                       "node (a leftover node, by largest remainder)"))
+      << g->warnings[1];
+  EXPECT_TRUE(Contains(g->warnings[2], "b.k80x4: the share is 2.25 of 3 k80x4 nodes; VC b gets 2 "
+                                       "nodes (rounded down)"))
+      << g->warnings[2];
 }
 
 TEST(OpenPaiGenerateTest, PartialSharesLeaveCapacityInNoVcWithAWarning) {
@@ -375,8 +405,11 @@ TEST(OpenPaiGenerateTest, PartialSharesLeaveCapacityInNoVcWithAWarning) {
   ASSERT_TRUE(g.ok()) << g.status().message();
   EXPECT_EQ(VcCells(MustConfig(g->config), "default"),
             (std::vector<std::string>{"k80x4-NODE-POOL.k80x4-NODE x 1"}));
-  ASSERT_EQ(g->warnings.size(), 1u);
-  EXPECT_TRUE(Contains(g->warnings[0], "8 of 12 leaf cells are in no VC")) << g->warnings[0];
+  ASSERT_EQ(g->warnings.size(), 2u);
+  EXPECT_TRUE(Contains(g->warnings[0], "the share is 1.50 of 3 k80x4 nodes; VC default gets 1 node "
+                                       "(rounded down)"))
+      << g->warnings[0];
+  EXPECT_TRUE(Contains(g->warnings[1], "8 of 12 leaf cells are in no VC")) << g->warnings[1];
 }
 
 TEST(OpenPaiGenerateTest, MachineTypeInNoVcIsWarnedAsTheHivedTrap) {
@@ -461,6 +494,79 @@ machine-list:
   EXPECT_TRUE(Contains(g.status().message(), "machine-sku.a100.x8: the machine-type name becomes "
                                              "a HiveD cell type name and may not contain '.'"))
       << g.status().message();
+}
+
+// docs/openpai.md: "Bad input is refused before anything is written, every
+// problem at once": a machine-type problem does not hide the VC file's.
+TEST(OpenPaiGenerateTest, EveryProblemIsReportedInOnePass) {
+  Layout l = MustLayout(R"(machine-sku:
+  k80x4: {computing-device: {type: nvidia.com/gpu, model: K80, count: 4}, mem: 220Gi}
+  v100x8: {computing-device: {type: nvidia.com/gpu, model: V100, count: 8}, mem: 500Gi, cpu: {vcore: 48}}
+machine-list:
+- {hostname: worker-1, hostip: 10.0.0.2, machine-type: k80x4, pai-worker: "true"}
+- {hostname: worker-2, hostip: 10.0.0.3, machine-type: v100x8, pai-worker: "true"}
+)");
+  auto vcs = ParseVcFileText(
+      "virtualClusters:\n  default: {k80x4: 1, a100: 1, v100x8: 2}\n  b: {pinnedNodes: [gone]}\n",
+      "vcs.yaml");
+  ASSERT_TRUE(vcs.ok()) << vcs.status().message();
+  auto g = Generate(l, &*vcs);
+  ASSERT_FALSE(g.ok());
+  const std::string& e = g.status().message();
+  EXPECT_TRUE(Contains(e, "machine-sku.k80x4.cpu.vcore: missing")) << e;
+  EXPECT_TRUE(Contains(e, "vcs.yaml: virtualClusters.default.a100: no machine-type \"a100\"")) << e;
+  EXPECT_TRUE(Contains(e, "virtualClusters.b.pinnedNodes: \"gone\" is not a machine")) << e;
+  EXPECT_TRUE(Contains(e, "VCs default ask for more v100x8 nodes than the 1 unpinned worker")) << e;
+
+  // A broken layout does not hide a broken VC file either.
+  TempDir tmp;
+  GenerateOptions o;
+  o.layout_path = tmp.Write("layout.yaml", kMiniLayout + "- {hostname: GPU-9}\n");
+  o.vcs_path = tmp.Write("vcs.yaml", "virtualClusters:\n  Bad: {k80x4: 1}\n");
+  std::ostringstream out, err;
+  EXPECT_EQ(RunGenerate(o, out, err), 2);
+  EXPECT_TRUE(Contains(err.str(), "layout.yaml: machine-list[4]")) << err.str();
+  EXPECT_TRUE(Contains(err.str(), "vcs.yaml: virtualClusters.Bad: VC name")) << err.str();
+}
+
+TEST(OpenPaiGenerateTest, InputsThatAreNotUtf8AreRefusedWithTheByteOffset) {
+  auto l = ParseLayoutText(kMiniLayout + "# caf\xE9\n", "layout.yaml", nullptr);
+  ASSERT_FALSE(l.ok());
+  EXPECT_TRUE(Contains(l.status().message(), "layout.yaml: not valid UTF-8: byte 0xE9 at byte offset " +
+                                                 std::to_string(kMiniLayout.size() + 5)))
+      << l.status().message();
+  auto v = ParseVcFileText("virtualClusters:\n  d\xFF: {k80x4: 1}\n", "vcs.yaml");
+  ASSERT_FALSE(v.ok());
+  EXPECT_TRUE(Contains(v.status().message(), "vcs.yaml: not valid UTF-8: byte 0xFF at byte offset 20 "
+                                              "(line 2, column 4)"))
+      << v.status().message();
+  // `apiary diff` reads YAML and JSON files alike.
+  const std::string guide = ReadFile(kData + "services-configuration.yaml");
+  TempDir tmp;
+  DiffOptions o;
+  o.old_path = tmp.Write("old.yaml", guide);
+  o.new_path = tmp.Write("new.yaml", guide);
+  o.pods_path = tmp.Write("pods.json", std::string("{\"items\":[\"\xC3\"]}"));
+  std::ostringstream out, err;
+  EXPECT_EQ(RunDiff(o, out, err), 2);
+  EXPECT_TRUE(Contains(err.str(), "pods.json: not valid UTF-8: byte 0xC3 at byte offset 11")) << err.str();
+}
+
+// The fragment's header and docs/openpai.md ("Applying a change") give the
+// same paictl commands.
+TEST(OpenPaiGenerateTest, FragmentAndDocsGiveTheSamePaictlCommands) {
+  auto g = Generate(MustLayout(kMiniLayout), nullptr);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  const std::string docs = ReadFile(std::string(APIARY_SOURCE_DIR) + "/docs/openpai.md");
+  std::istringstream lines(g->services);
+  int commands = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const std::string prefix = "#   ./paictl.py ";
+    if (line.rfind(prefix, 0) != 0) continue;
+    ++commands;
+    EXPECT_TRUE(Contains(docs, "\n" + line.substr(4) + "\n")) << line;
+  }
+  EXPECT_EQ(commands, 7);
 }
 
 // ---------------------------------------------------------- check-layout
@@ -785,11 +891,38 @@ TEST(OpenPaiDiffTest, RemovedNodeTakesCellsFromItsGroups) {
   EXPECT_EQ(GroupNames(r.lost), (std::vector<std::string>{"bob~sweep/default", "dave~eval/default",
                                                           "erin~oppo/default"}));
   EXPECT_TRUE(r.preempted.empty()) << r.text;
-  EXPECT_TRUE(Contains(r.lost[0].detail, "leaves no longer in NEW (worker-2: 0,1)"))
+  // The node is gone from the config: the machine is going away, and the
+  // report says to drain it first.
+  EXPECT_TRUE(Contains(r.lost[0].detail,
+                       "on removed node worker-2 (worker-2: 0,1): its pods die with the node; "
+                       "drain it first (kubectl drain worker-2)"))
       << r.lost[0].detail;
-  EXPECT_TRUE(Contains(r.text, "!! erin~oppo/default (VC default, priority -1, 1 pod): leaves no "
-                               "longer in NEW (worker-2: 3)"))
+  EXPECT_TRUE(Contains(r.text, "!! erin~oppo/default (VC default, priority -1, 1 pod): on "
+                               "removed node worker-2 (worker-2: 3)"))
       << r.text;
+  EXPECT_TRUE(Contains(r.text, "  - worker-2  chain k80x4-NODE-POOL (4 leaves)  (pods on it die "
+                               "with the node: drain it before applying NEW)"))
+      << r.text;
+  // The groups the change leaves alone are named, so that "not listed"
+  // cannot be mistaken for "not looked at".
+  ASSERT_FALSE(r.unaffected.empty()) << r.text;
+  for (const std::string& g : r.unaffected) {
+    EXPECT_FALSE(Contains(g, "bob~sweep") || Contains(g, "dave~eval") || Contains(g, "erin~oppo"))
+        << g;
+    EXPECT_TRUE(Contains(r.text, g)) << r.text;
+  }
+  EXPECT_EQ(static_cast<int64_t>(r.unaffected.size() + r.lost.size()), r.groups_total) << r.text;
+  EXPECT_TRUE(Contains(r.text, "  unaffected: " + std::to_string(r.unaffected.size()) + " group"))
+      << r.text;
+}
+
+TEST(OpenPaiDiffTest, WithoutPodsTheReportSaysRunningPodsWereNotEvaluated) {
+  Texts t;
+  auto r = DiffConfigs(t.guide, "old.yaml", t.guide, "new.yaml", std::nullopt, "");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(r->pods_evaluated);
+  EXPECT_TRUE(Contains(r->text, "Running pods: not evaluated (no --pods)")) << r->text;
+  EXPECT_FALSE(Contains(r->text, "no group is affected")) << r->text;
 }
 
 TEST(OpenPaiDiffTest, BadPodsDumpIsBadInput) {

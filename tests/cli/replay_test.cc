@@ -83,7 +83,8 @@ TEST(ReplayTest, MalformedLinesGetErrorsAndReplayGoesOn) {
   EXPECT_NE(lines[5]["message"].get<std::string>().find("phase"), std::string::npos);
   EXPECT_NE(lines[6]["message"].get<std::string>().find("no-such-node"), std::string::npos);
   EXPECT_NE(lines[7]["message"].get<std::string>().find("t/ghost"), std::string::npos);
-  EXPECT_EQ(lines[8]["message"], "VC nope not found");
+  // HiveD's message, then the VCs there are (no name is near "nope").
+  EXPECT_EQ(lines[8]["message"], "VC nope not found (known VCs: default, prod, research)");
   // The state is unchanged: the last pod still gets the first free GPU.
   EXPECT_EQ(lines[10]["result"], "bind");
   EXPECT_EQ(lines[10]["node"], "dgx-01");
@@ -277,6 +278,211 @@ TEST(ReplayTest, ShrinkingAVcLazilyPreemptsTheGroupThatNoLongerFits) {
   EXPECT_EQ(after[1]["status"]["lazyPreemptionStatus"]["preemptor"], "t/big1");
   EXPECT_EQ(after[1]["status"]["lazyPreemptionStatus"]["preemptionTime"], "1970-01-01T00:00:04Z");
   EXPECT_FALSE(after[1]["status"].contains("virtualPlacement"));
+}
+
+}  // namespace
+}  // namespace apiary::cli
+
+namespace apiary::cli {
+namespace {
+
+// The input-strictness rules of docs/replay.md ("Bad lines"): a line is run
+// only when all of it is one JSON object.
+TEST(ReplayStrictnessTest, BytesAfterTheJsonValueMakeTheLineAnErrorThatIsNotExecuted) {
+  std::string script =
+      R"({"op":"schedule","pod":)" + Pod("a", "{virtualCluster: prod, leafCellNumber: 1}") +
+      ",\"commit\":true}\n";
+  script += std::string(R"({"op":"delete","pod":"t/a"})") + '\0' + "garbage\n";
+  script += R"({"op":"delete","pod":"t/a"} {"op":"delete","pod":"t/a"})" "\n";
+  script += R"({"op":"delete","pod":"t/a"}xyz)" "\n";
+  script += R"({"op":"inspect","what":"groups"})" "\n";
+  auto lines = Lines(RunScript(kConfig, script));
+  ASSERT_EQ(lines.size(), 5u);
+  for (size_t i = 1; i <= 3; ++i) {
+    EXPECT_EQ(lines[i]["result"], "error") << lines[i].dump();
+    EXPECT_EQ(lines[i]["op"], "delete") << lines[i].dump();
+    EXPECT_NE(lines[i]["message"].get<std::string>().find("not executed"), std::string::npos);
+  }
+  EXPECT_NE(lines[1]["message"].get<std::string>().find("NUL byte at byte offset 27"),
+            std::string::npos)
+      << lines[1].dump();
+  // The pod was never deleted.
+  ASSERT_EQ(lines[4]["value"]["items"].size(), 1u) << lines[4].dump();
+  EXPECT_EQ(lines[4]["value"]["items"][0]["metadata"]["name"], "t/a");
+}
+
+TEST(ReplayStrictnessTest, ANumberOutOfRangeNamesTheFieldAndEchoesTheOp) {
+  std::string script =
+      R"({"op":"node","node":"dgx-01","healthy":false,"extra":{"weight":1e999}})" "\n"
+      R"({"op":"inspect","what":"physical"})" "\n";
+  auto lines = Lines(RunScript(kConfig, script));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["op"], "node");
+  EXPECT_EQ(lines[0]["result"], "error");
+  EXPECT_NE(lines[0]["message"].get<std::string>().find("extra.weight: number out of range"),
+            std::string::npos)
+      << lines[0].dump();
+  // Not executed: every node is still healthy.
+  EXPECT_EQ(lines[1]["value"].dump().find("\"Bad\""), std::string::npos);
+
+  // A number out of the range of a spec field: named, op and pod echoed.
+  lines = Lines(RunScript(kConfig, R"({"op":"schedule","pod":)" +
+                                       Pod("a", "{virtualCluster: prod, leafCellNumber: 3000000000}") +
+                                       "}\n"));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["op"], "schedule");
+  EXPECT_EQ(lines[0]["pod"], "t/a");
+  EXPECT_NE(lines[0]["message"].get<std::string>().find("leafCellNumber"), std::string::npos)
+      << lines[0].dump();
+}
+
+TEST(ReplayStrictnessTest, InvalidUtf8IsAnErrorWithTheByteOffset) {
+  auto lines = Lines(RunScript(kConfig, "{\"op\":\"node\",\"node\":\"dgx-\xff" "01\",\"healthy\":false}\n"));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["op"], "node");
+  EXPECT_EQ(lines[0]["result"], "error");
+  EXPECT_NE(lines[0]["message"].get<std::string>().find("not valid UTF-8: byte 0xFF at byte offset 25"),
+            std::string::npos)
+      << lines[0].dump();
+}
+
+TEST(ReplayStrictnessTest, UnknownKeysAreWarnedWithTheNearestKnownKey) {
+  std::string script = R"({"op":"schedule","pod":)" +
+                       Pod("a", "{virtualCluster: prod, leafCellNumber: 1, lazyPreemptionEnabled: true}") +
+                       ",\"comit\":true}\n"
+                       R"({"op":"inspect","what":"groups"})" "\n";
+  auto lines = Lines(RunScript(kConfig, script));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["result"], "bind");
+  ASSERT_TRUE(lines[0].contains("warnings")) << lines[0].dump();
+  ASSERT_EQ(lines[0]["warnings"].size(), 2u) << lines[0].dump();
+  EXPECT_EQ(lines[0]["warnings"][0], "unknown key \"comit\" is ignored (did you mean commit?)");
+  EXPECT_NE(lines[0]["warnings"][1].get<std::string>().find(
+                "lazyPreemptionEnabled is ignored (did you mean lazyPreemptionEnable?)"),
+            std::string::npos)
+      << lines[0].dump();
+  // "comit" is not "commit": nothing was recorded.
+  EXPECT_TRUE(lines[1]["value"]["items"].empty()) << lines[1].dump();
+  EXPECT_FALSE(lines[1].contains("warnings"));
+}
+
+TEST(ReplayStrictnessTest, AMisspeltKeyOfAShortFormPodIsWarned) {
+  auto lines = Lines(RunScript(
+      kConfig, R"({"op":"schedule","pod":{"name":"a","namespace":"t","annotation":{"hivedscheduler.microsoft.com/pod-scheduling-spec":"{virtualCluster: prod, leafCellNumber: 1}"}}})" "\n"));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["result"], "error");  // no spec annotation: that is what the key was for
+  ASSERT_TRUE(lines[0].contains("warnings")) << lines[0].dump();
+  EXPECT_EQ(lines[0]["warnings"][0],
+            "pod: unknown key \"annotation\" is ignored (did you mean annotations?)");
+}
+
+TEST(ReplayStrictnessTest, AMisspeltSpecKeyIsNamedInTheError) {
+  auto lines = Lines(RunScript(
+      kConfig, R"({"op":"schedule","pod":)" + Pod("a", "{virtualCluster: prod, leafCelNumber: 2}") + "}\n"));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["result"], "error");
+  const std::string message = lines[0]["message"];
+  EXPECT_NE(message.find("LeafCellNumber is non-positive"), std::string::npos) << message;
+  EXPECT_NE(message.find("unknown key leafCelNumber is ignored (did you mean leafCellNumber?)"),
+            std::string::npos)
+      << message;
+}
+
+TEST(ReplayStrictnessTest, AnUnknownVcListsTheKnownOnesAndTheNearest) {
+  auto lines = Lines(RunScript(
+      kConfig, R"({"op":"schedule","pod":)" + Pod("a", "{virtualCluster: prdo, leafCellNumber: 1}") + "}\n"));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["result"], "error");
+  EXPECT_NE(lines[0]["message"].get<std::string>().find(
+                "(did you mean prod?; known VCs: default, prod, research)"),
+            std::string::npos)
+      << lines[0].dump();
+}
+
+TEST(ReplayStrictnessTest, LineNumbersCountEveryInputLine) {
+  auto r = Replayer::Create(kConfig, /*line_numbers=*/true);
+  ASSERT_TRUE(r.ok());
+  std::istringstream in("# comment\n\n" R"({"op":"inspect","what":"groups"})" "\nnot json\n");
+  std::ostringstream out;
+  (*r)->Run(in, out);
+  auto lines = Lines(out.str());
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["line"], 3);
+  EXPECT_EQ(lines[1]["line"], 4);
+  // "line" follows "op", the rest of the result keeps its order.
+  EXPECT_EQ(out.str().rfind(R"({"op":"inspect","line":3,"result":"ok")", 0), 0u) << out.str();
+}
+
+}  // namespace
+}  // namespace apiary::cli
+
+namespace apiary::cli {
+namespace {
+
+// `apiary validate`: warnings say "warning:", also next to errors; --strict
+// turns them into a failure (a misspelt top-level key leaves 0 VCs).
+TEST(ValidateTest, StrictRejectsWarningsAndHintsShowNextToErrors) {
+  std::ifstream in(kConfig);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string misspelt = text.str();
+  misspelt.replace(misspelt.find("\nvirtualClusters:"), 17, "\nvirtualCluster:");
+  std::string path = testing::TempDir() + "/misspelt.yaml";
+  std::ofstream(path) << misspelt;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunValidate(path, /*strict=*/false, out, err), 0) << err.str();
+  EXPECT_NE(err.str().find("warning: " + path +
+                           ": virtualCluster: unknown key virtualCluster is ignored (did you "
+                           "mean virtualClusters?)"),
+            std::string::npos)
+      << err.str();
+  std::ostringstream out2, err2;
+  EXPECT_EQ(RunValidate(path, /*strict=*/true, out2, err2), 2);
+  EXPECT_TRUE(out2.str().empty()) << out2.str();
+  EXPECT_NE(err2.str().find(path + ": rejected by --strict: 3 warnings"), std::string::npos)
+      << err2.str();
+  // The bundled example has no warning: --strict accepts it.
+  std::ostringstream out3, err3;
+  EXPECT_EQ(RunValidate(kConfig, /*strict=*/true, out3, err3), 0) << err3.str();
+
+  // With an error elsewhere the hint is still shown.
+  std::string broken = text.str();
+  broken.replace(broken.find("      childCellNumber: 4\n    V100-NODE"), 22, "      childCellNumbr: 4");
+  std::ofstream(path) << broken;
+  std::ostringstream out4, err4;
+  EXPECT_EQ(RunValidate(path, false, out4, err4), 2);
+  EXPECT_NE(err4.str().find("childCellNumber must be at least 1, got 0"), std::string::npos)
+      << err4.str();
+  EXPECT_NE(err4.str().find("warning: " + path + ": physicalCluster.cellTypes.V100-SWITCH."
+                            "childCellNumbr: unknown key childCellNumbr is ignored (did you mean "
+                            "childCellNumber?)"),
+            std::string::npos)
+      << err4.str();
+}
+
+// Single leaves of a VC that also has bigger cells run 1-GPU pods only.
+TEST(ValidateTest, SingleLeafCellsOfAVcWithBiggerCellsAreFlagged) {
+  std::ifstream in(kConfig);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string leaves = text.str();
+  const std::string research = "    - cellType: V100-RACK.V100-NODE.V100-SWITCH\n      cellNumber: 2\n";
+  ASSERT_NE(leaves.find(research), std::string::npos);
+  leaves.replace(leaves.find(research), research.size(),
+                 "    - cellType: V100-RACK.V100-NODE.V100-SWITCH\n      cellNumber: 1\n"
+                 "    - cellType: V100-RACK.V100-NODE.V100-SWITCH.V100\n      cellNumber: 4\n");
+  std::string path = testing::TempDir() + "/leaves.yaml";
+  std::ofstream(path) << leaves;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunValidate(path, false, out, err), 0) << err.str();
+  EXPECT_NE(err.str().find("warning: " + path + ": virtualClusters.research.virtualCells[1].cellType: "
+                           "4 single leaf cells (V100-RACK.V100-NODE.V100-SWITCH.V100): 1-GPU pods "
+                           "only"),
+            std::string::npos)
+      << err.str();
+  std::ostringstream out2, err2;
+  EXPECT_EQ(RunValidate(kConfig, false, out2, err2), 0);
+  EXPECT_EQ(err2.str().find("single leaf"), std::string::npos) << err2.str();
 }
 
 }  // namespace

@@ -251,6 +251,12 @@ TEST_F(ExtenderTest, SpecErrorsAreUserErrors) {
             "annotation hivedscheduler.microsoft.com/pod-scheduling-spec: LeafCellNumber is non-positive");
   Json unknown_vc = AddPod("novc", PodSpecArgs{"nope", 0, "V100", 1});
   EXPECT_NE(Filter(unknown_vc)["Error"].get<std::string>().find("VC nope does not exists!"), std::string::npos);
+  // After HiveD's message: the VCs there are, and the nearest name.
+  Json near_vc = AddPod("nearvc", PodSpecArgs{"prdo", 0, "V100", 1});
+  EXPECT_NE(Filter(near_vc)["Error"].get<std::string>().find(
+                "VC prdo does not exists! (did you mean prod?; known VCs: default, prod, research)"),
+            std::string::npos)
+      << Filter(near_vc).dump();
 }
 
 TEST_F(ExtenderTest, DecidedNodeNotOfferedIsBoundDirectly) {

@@ -160,7 +160,9 @@ Json FakeApiServer::CreatePod(Json pod) {
   if (!pod["spec"].contains("schedulerName")) pod["spec"]["schedulerName"] = "default-scheduler";
   if (!pod.contains("status")) pod["status"] = Json::object();
   if (!pod["status"].contains("phase")) pod["status"]["phase"] = "Pending";
-  pods_[m["namespace"].get<std::string>() + "/" + m["name"].get<std::string>()] = pod;
+  // `m` may dangle now: adding spec or status grew the ordered map under it.
+  const Json& meta = pod["metadata"];
+  pods_[meta["namespace"].get<std::string>() + "/" + meta["name"].get<std::string>()] = pod;
   Emit("pods", "ADDED", pod);
   return pod;
 }

@@ -452,7 +452,7 @@ TEST(ConfigLoad, UnknownKeysAreWarnings) {
                  "cellChildren?)");
   EXPECT_WARNING(r->diagnostics, "schedulerName", "unknown key schedulerName");
   std::string w = r->diagnostics.Format(Diagnostic::Severity::kWarning);
-  EXPECT_EQ(w.rfind("test.yaml: physicalCluster.physicalCells[1]", 0), 0u) << w;
+  EXPECT_EQ(w.rfind("warning: test.yaml: physicalCluster.physicalCells[1]", 0), 0u) << w;
   EXPECT_TRUE(r->diagnostics.Format(Diagnostic::Severity::kError).empty());
 }
 
@@ -486,9 +486,11 @@ TEST(ConfigFormat, Lines) {
   d.Error("", "no path");
   EXPECT_EQ(d.Format(Diagnostic::Severity::kError),
             "f.yaml: a.b: bad\nf.yaml: no path");
-  EXPECT_EQ(d.Format(Diagnostic::Severity::kWarning), "f.yaml: c: meh");
+  EXPECT_EQ(d.Format(Diagnostic::Severity::kWarning), "warning: f.yaml: c: meh");
+  // Everything in order, as a rejected config's message shows it.
+  EXPECT_EQ(d.FormatAll(), "f.yaml: a.b: bad\nwarning: f.yaml: c: meh\nf.yaml: no path");
   d.file.clear();
-  EXPECT_EQ(d.Format(Diagnostic::Severity::kWarning), "c: meh");
+  EXPECT_EQ(d.Format(Diagnostic::Severity::kWarning), "warning: c: meh");
 }
 
 // ------------------------------------------------------------- validation
@@ -822,10 +824,14 @@ virtualClusters:
   a: {virtualCells: [{cellType: POOL.NODE, cellNumber: 3}]}
   b: {virtualCells: [{cellType: POOL.NODE.V100, cellNumber: 1}]}
 )");
+  // The warnings of a rejected config are shown with its errors.
   EXPECT_EQ(e,
+            "warning: test.yaml: physicalCluster.skuTypes: leaf cell type V100 has no "
+            "skuTypes entry (OpenPAI needs one to size jobs of this type)\n"
             "test.yaml: virtualClusters.b.virtualCells[0]: Illegal initial "
             "VC assignment: Insufficient physical cells at chain POOL "
-            "level 1 (cell type V100): 1 needed, 0 available");
+            "level 1 (cell type V100): 1 needed, 0 available; asked for by "
+            "virtualClusters.b.virtualCells[0] (1)");
 }
 
 TEST(ConfigValidate, V27PinnedCellsCountAtTheirLevel) {
@@ -1203,6 +1209,74 @@ TEST(ConfigSummary, PinnedCellsAndInvalidConfigs) {
   s = SummarizeConfig(bad);
   EXPECT_EQ(s.rfind("invalid configuration:\n", 0), 0u) << s;
   EXPECT_NE(s.find("cycle NODE -> NODE"), std::string::npos) << s;
+}
+
+}  // namespace
+}  // namespace apiary::cell
+
+namespace apiary::cell {
+namespace {
+
+// Issue 17: errors that point at the cause.
+TEST(ConfigCause, ANonUtf8FileIsRejectedWithTheByteOffset) {
+  std::string text = kWorkedExample;
+  size_t at = text.find("gpu-b");
+  text[at + 3] = '\xFF';
+  std::string e = LoadError(text);
+  EXPECT_EQ(e.rfind("test.yaml: not valid UTF-8: byte 0xFF at byte offset " +
+                        std::to_string(at + 3) + " (line ",
+                    0),
+            0u)
+      << e;
+}
+
+TEST(ConfigCause, ARejectedConfigStillShowsItsWarningsWithTheirHints) {
+  std::string text = kWorkedExample;
+  text.replace(text.find("childCellNumber: 2}"), 15, "childCellNumbr");
+  std::string e = LoadError(text);
+  // The error names the cause itself, and the warning follows.
+  EXPECT_NE(e.find("test.yaml: physicalCluster.cellTypes.RACK.childCellNumber: "
+                   "childCellNumber must be at least 1, got 0 (childCellNumbr is an unknown key: "
+                   "did you mean childCellNumber?)"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("warning: test.yaml: physicalCluster.cellTypes.RACK.childCellNumbr: "
+                   "unknown key childCellNumbr is ignored (did you mean childCellNumber?)"),
+            std::string::npos)
+      << e;
+}
+
+TEST(ConfigCause, AMisspeltChildCellTypeIsNamedAtTheCellType) {
+  std::string text = kWorkedExample;
+  text.replace(text.find("childCellType: RACK"), 19, "childCellType: RAKC");
+  std::string e = LoadError(text);
+  EXPECT_NE(e.find("warning: test.yaml: physicalCluster.cellTypes.ROW.childCellType: "
+                   "childCellType RAKC is not a cellTypes key, so it is taken as a leaf "
+                   "cell type (one GPU) (did you mean RACK?)"),
+            std::string::npos)
+      << e;
+  // The VC error that follows from it names the cause too.
+  EXPECT_NE(e.find("virtualClusters.vc-blue.virtualCells[0].cellType: RACK is not the child "
+                   "type of ROW (physicalCluster.cellTypes.ROW.childCellType is RAKC)"),
+            std::string::npos)
+      << e;
+  // A real leaf type (a skuTypes entry) near a cellTypes key is not flagged.
+  Config c = Worked();
+  c.cell_types.push_back({"NODF", "A100", 1, false});
+  Diagnostics d = Check(c);
+  EXPECT_EQ(Dump(d).find("is not a cellTypes key"), std::string::npos) << Dump(d);
+}
+
+TEST(ConfigCause, AVcAskingTooMuchIsReportedAtItsCountNotAtAPinnedCell) {
+  Config c = Worked();
+  c.physical_cells[0].pinned_cell_id = "pin-a";
+  c.virtual_clusters[1].pinned_cell_ids = {"pin-a"};
+  c.virtual_clusters[1].virtual_cells[0].cell_number = 3;  // NODE x 3 + pin-a, 1 node
+  Diagnostics d = Check(c);
+  EXPECT_ERROR(d, "virtualClusters.vc-red.virtualCells[0]",
+               "Insufficient physical cells at chain NODE level 2 (cell type NODE): 4 needed, "
+               "1 available; asked for by virtualClusters.vc-red.virtualCells[0] (3), "
+               "virtualClusters.vc-red.pinnedCells[0].pinnedCellId (1)");
 }
 
 }  // namespace

@@ -15,14 +15,8 @@
 namespace apiary::sim {
 namespace {
 
+using testing::ReadAll;
 using testing::SourcePath;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // 3000 Philly jobs on 24 nodes; VC 6214e9 gets no quota, so its jobs run
 // opportunistically and get preempted.

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,14 @@ namespace apiary::sim::testing {
 
 inline std::string SourcePath(const std::string& relative) {
   return std::string(APIARY_SOURCE_DIR) + "/" + relative;
+}
+
+// A whole file ("" when it cannot be read).
+inline std::string ReadAll(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
 }
 
 struct J {

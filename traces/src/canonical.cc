@@ -1,6 +1,8 @@
 // The canonical job CSV (format documented in traces/README.md) and the
 // format dispatcher.
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <unordered_set>
@@ -118,7 +120,7 @@ Result<Trace> ReadCanonicalJobs(const std::string& path, const ReadOptions& opti
 
 Status WriteCanonicalJobs(const Trace& trace, const std::string& path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return Status::Error(path + ": cannot open for writing");
+  if (!out) return Status::Error(path + ": cannot open for writing: " + std::strerror(errno));
   if (!trace.reference_sku.empty()) out << "# reference_sku: " << trace.reference_sku << "\n";
   // model_class only when some job has one: older readers keep working.
   const bool classes = std::any_of(trace.jobs.begin(), trace.jobs.end(),

@@ -1,6 +1,8 @@
 // Node inventories: openb node lists, the PAI 2020 machine spec, the spot-GPU
 // node list and the canonical node CSV.
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <unordered_set>
@@ -213,7 +215,7 @@ Result<Inventory> ReadCanonicalNodes(const std::string& path, const ReadOptions&
 
 Status WriteCanonicalNodes(const Inventory& inventory, const std::string& path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return Status::Error(path + ": cannot open for writing");
+  if (!out) return Status::Error(path + ": cannot open for writing: " + std::strerror(errno));
   out << "hostname,gpu_model,gpu_count,cpu_milli,memory_mib\n";
   for (const NodeInventory& n : inventory.nodes) {
     // The canonical file records the SKU name, so that it reads back the

@@ -1,6 +1,8 @@
 #include "apiary/traces/vc_quota.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -187,7 +189,7 @@ VcQuotas DeriveVcQuotas(const Trace& trace, int64_t total_units, int32_t gpus_pe
 
 Status WriteVcQuotas(const VcQuotas& quotas, const std::string& path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return Status::Error(path + ": cannot open for writing");
+  if (!out) return Status::Error(path + ": cannot open for writing: " + std::strerror(errno));
   out << "vc,nodes,gpus,gpu_model\n";
   for (const VcQuota& q : quotas.vcs) {
     out << CsvQuote(q.vc) << ',';

@@ -18,10 +18,14 @@ inline constexpr char kPodSchedulingSpecErrorPrefix[] =
 // Parses the pod-scheduling-spec annotation text (YAML or JSON) of pod
 // `pod_namespace/pod_name`, applies HiveD's defaults and legacy key names,
 // and validates it (hived.md 4.2, 4.3). Errors are kInvalidArgument with
-// HiveD's message, prefixed with kPodSchedulingSpecErrorPrefix.
+// HiveD's message, prefixed with kPodSchedulingSpecErrorPrefix, followed by
+// the keys HiveD ignores ("; leafCelNumber: unknown key leafCelNumber is
+// ignored (did you mean leafCellNumber?)"). On success `warnings`, when
+// given, receives those ignored keys.
 Result<PodSchedulingSpec> ParsePodSchedulingSpec(std::string_view text,
                                                  std::string_view pod_namespace,
-                                                 std::string_view pod_name);
+                                                 std::string_view pod_name,
+                                                 std::vector<std::string>* warnings = nullptr);
 
 // Emits the pod-bind-info annotation text exactly as HiveD writes it
 // (hived.md 10, canonical text).

@@ -94,8 +94,13 @@ struct Diagnostics {
     return false;
   }
   // One line per finding of the given severity:
-  // "<file>: <path>: <message>" (the path part is left out when empty).
+  // "<file>: <path>: <message>" (the path part is left out when empty);
+  // warnings start with "warning: ".
   std::string Format(Diagnostic::Severity severity) const;
+  // Every finding, errors and warnings, in order, formatted as Format does:
+  // a rejected config still shows its warnings ("unknown key childCellNumbr
+  // ... did you mean childCellNumber?" often is the cause of the error).
+  std::string FormatAll() const;
 };
 
 // Checks everything hived.md section 3 lists (V3..V32, except the YAML-level

@@ -18,6 +18,8 @@ namespace apiary::sim {
 struct RunMeta {
   std::string command;  // how the run was invoked (for the report)
   SimOptions options;
+  // A p95 wait target, drawn as a line in vc_waits (0: none known).
+  int64_t wait_target_s = 0;
 };
 
 // The policy comparison: one row per policy (jobs, finished, rejected, wait
