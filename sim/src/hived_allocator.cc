@@ -64,12 +64,30 @@ class HivedAllocator : public Allocator {
     if (!groups) return false;
     const int32_t cvc = ctx_.vc_map[j.vc];
     const bool guaranteed = cvc >= 0 && j.priority >= 0;
+    bool pod_too_big = guaranteed;
     for (int32_t g : *groups) {
       const NodeGroup& grp = c.groups[g];
-      int64_t gpus = guaranteed ? c.vc_group_gpus[cvc][g] : grp.gpus();
-      if (PodsThatFit(gpus, grp.gpus_per_node, j.gpus_per_pod) >= j.num_pods) return true;
+      if (!guaranteed) {
+        if (PodsThatFit(grp.gpus(), grp.gpus_per_node, j.gpus_per_pod) >= j.num_pods) return true;
+        continue;
+      }
+      // HiveD places each pod of a guaranteed group inside one of its VC's
+      // cells: cells smaller than a node (--quota-level gpu) hold only pods
+      // that fit in them, whatever the VC's quota adds up to.
+      const int64_t gpus = c.vc_group_gpus[cvc][g];
+      const int64_t cell = c.vc_group_cell_gpus[cvc][g];
+      if (cell <= 0 || j.gpus_per_pod > cell) continue;
+      pod_too_big = false;
+      const int64_t pods = cell >= grp.gpus_per_node
+                               ? PodsThatFit(gpus, grp.gpus_per_node, j.gpus_per_pod)
+                               : (gpus / cell) * (cell / j.gpus_per_pod);
+      if (pods >= j.num_pods) return true;
     }
-    *why = guaranteed ? "larger than the VC's quota" : "larger than the cluster";
+    *why = !guaranteed ? "larger than the cluster"
+           : pod_too_big
+               ? "a pod larger than every virtual cell of its VC (HiveD places a pod inside "
+                 "one cell of the VC's quota; see --quota-level)"
+               : "larger than the VC's quota";
     return false;
   }
 

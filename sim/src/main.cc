@@ -107,6 +107,10 @@ void AddTraceOptions(CLI::App* app, ScenarioOptions& o, Durations& d) {
 void AddNodeOptions(CLI::App* app, ScenarioOptions& o) {
   app->add_option("--sku", o.sku,
                   "GPU SKU of generated nodes (default: the trace's reference SKU)");
+  app->add_option("--opaque-sku", o.opaque_skus,
+                  "Accept this GPU model name although traces/SKUS.md does not know it "
+                  "(repeatable); it runs at the reference SKU's speed. Any other unknown SKU "
+                  "name is an error");
   app->add_option("--gpus-per-node", o.gpus_per_node, "GPUs per generated node")
       ->capture_default_str();
   app->add_option("--rack-nodes", o.cluster.rack_nodes,
@@ -166,6 +170,7 @@ int RunCommand(ScenarioOptions so, const Durations& d, bool borrow,
   if (!quiet) {
     std::cout << "trace:   " << sc->trace_description << "\n";
     std::cout << "cluster: " << sc->cluster_description << "\n";
+    for (const ReaderReport& r : sc->readers) std::cout << "read:    " << r.Format() << "\n";
     for (const std::string& n : sc->notes) std::cout << "note:    " << n << "\n";
     std::cout << std::flush;
   }
@@ -199,6 +204,7 @@ int RunCommand(ScenarioOptions so, const Durations& d, bool borrow,
 
   if (!quiet) {
     std::cout << "\n" << FormatComparisonTable(summaries);
+    std::cout << FormatExclusions(summaries);
     std::cout << "\np95 / mean wait per VC:\n" << FormatVcTable(summaries);
     const std::string findings = FormatFindings(summaries);
     if (!findings.empty()) std::cout << "\nagainst static partitions:\n" << findings;
@@ -339,8 +345,12 @@ int main(int argc, char** argv) {
                   "the quotas)");
   AddNodeOptions(run, run_so);
   run->add_option("--vc-quotas", run_so.vc_quotas_path,
-                  "VC quota file (Helios 'vc,node num' or canonical vc,nodes|gpus[,gpu_model]); "
+                  "VC quota file (Helios 'vc,node num', canonical vc,nodes|gpus[,gpu_model], or "
+                  "Helios daily GPU quotas 'date,<vc>...,total' (cluster_gpu_number.csv)); "
                   "default: split the cluster by the trace's GPU-second shares");
+  run->add_option("--vc-quotas-date", run_so.vc_quotas_date,
+                  "With a Helios daily quota file: the day (YYYY-MM-DD) whose quotas to use "
+                  "(default: the file's first day)");
   run->add_option("--quota-level", quota_level,
                   "Cells the quotas are given in to HiveD: gpu, node or rack")
       ->capture_default_str();

@@ -249,6 +249,24 @@ std::string FormatComparisonTable(const std::vector<PolicySummary>& ss) {
   return o.str();
 }
 
+std::string FormatExclusions(const std::vector<PolicySummary>& ss) {
+  std::ostringstream o;
+  for (const PolicySummary& s : ss) {
+    if (s.rejected == 0 && s.unfinished == 0) continue;
+    o << s.policy << ": waits and JCTs above are over " << s.done << " finished of " << s.jobs
+      << " jobs; left out: ";
+    if (s.rejected) {
+      o << s.rejected << " rejected (";
+      for (size_t i = 0; i < s.reject_reasons.size(); ++i)
+        o << (i ? "; " : "") << s.reject_reasons[i].second << " " << s.reject_reasons[i].first;
+      o << ")";
+    }
+    if (s.unfinished) o << (s.rejected ? ", " : "") << s.unfinished << " never finished";
+    o << "\n";
+  }
+  return o.str();
+}
+
 std::string FormatVcTable(const std::vector<PolicySummary>& ss) {
   if (ss.empty()) return "";
   std::ostringstream o;
@@ -281,6 +299,24 @@ std::string SummaryJson(const Scenario& sc, const RunMeta& meta,
       meta.options.unknown_vc == UnknownVc::kOpportunistic ? "opportunistic" : "reject";
   root["bin_s"] = meta.options.bin_s;
   root["notes"] = sc.notes;
+  Json readers = Json::array();
+  for (const ReaderReport& r : sc.readers) {
+    Json j;
+    j["what"] = r.what;
+    j["path"] = r.path;
+    j["rows"] = r.rows;
+    j["kept"] = r.kept;
+    j["unit"] = r.unit;
+    j["skipped"] = r.skipped;
+    Json d = Json::object(), a = Json::object();
+    for (const auto& [k, n] : r.dropped) d[k] = n;
+    for (const auto& [k, n] : r.adjusted) a[k] = n;
+    j["dropped"] = d;
+    j["adjusted"] = a;
+    j["added_gpu_seconds"] = r.added_gpu_seconds;
+    readers.push_back(j);
+  }
+  root["readers"] = readers;
   Json quotas = Json::object();
   for (size_t v = 0; v < sc.cluster.vcs.size(); ++v)
     quotas[sc.cluster.vcs[v]] = sc.cluster.VcGpus(static_cast<int32_t>(v));
@@ -457,6 +493,8 @@ Result<std::vector<std::string>> WriteOutputs(const std::string& dir, const Scen
              : "off: guaranteed jobs run only within their VC's quota")
      << "\n";
   for (const std::string& n : sc.notes) md << "* " << n << "\n";
+  md << "\n## Inputs: what was kept, dropped and changed\n\n";
+  for (const ReaderReport& r : sc.readers) md << "* " << r.Format() << "\n";
   md << "\n## Placement policies compared\n\n"
         "* **hived**: Apiary's production engine (`apiary::cell::Scheduler`), driven with the "
         "extender's calls: topology-aware buddy allocation of each VC's virtual cells.\n"
@@ -476,6 +514,12 @@ Result<std::vector<std::string>> WriteOutputs(const std::string& dir, const Scen
        << Fixed(100 * s.utilization, 1) << "% | " << Fixed(s.mean_idle_while_waiting, 1) << " | "
        << Fixed(s.mean_fragmented, 1) << " | " << s.preemptions << " | "
        << FormatDuration(static_cast<double>(s.makespan_s)) << " |\n";
+  const std::string exclusions = FormatExclusions(ss);
+  if (!exclusions.empty()) {
+    md << "\n**Not in the waits:**\n\n";
+    std::istringstream lines(exclusions);
+    for (std::string line; std::getline(lines, line);) md << "* " << line << "\n";
+  }
   md << "\nWaits and JCTs are over finished jobs; a job's wait is all the time it spent "
         "queued (again after each preemption). *Idle GPUs while jobs wait*: time-average of "
         "free GPUs while at least one job waits that no waiting job could use (after every "

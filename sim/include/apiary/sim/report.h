@@ -24,6 +24,10 @@ struct RunMeta {
 // mean/p50/p95/p99, JCT mean/p95, utilisation, idle and fragmented GPUs,
 // preemptions, makespan).
 std::string FormatComparisonTable(const std::vector<PolicySummary>& summaries);
+// What the headline waits leave out, per policy: rejected jobs with their
+// reasons and unfinished jobs ("" when every job finished everywhere).
+std::string FormatExclusions(const std::vector<PolicySummary>& summaries);
+
 // p95 wait per VC (rows) and policy (columns).
 std::string FormatVcTable(const std::vector<PolicySummary>& summaries);
 
