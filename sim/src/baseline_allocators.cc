@@ -35,6 +35,18 @@ bool FirstFit(FirstFitTree& tree, int32_t tree_id, int32_t pods, int32_t gpp,
   return true;
 }
 
+// The distinct nodes of a job's takes, in placement order; `node_of(take)`
+// maps a take to its ClusterModel node index.
+template <typename NodeOf>
+std::vector<int32_t> NodesOf(const std::vector<Take>& takes, NodeOf node_of) {
+  std::vector<int32_t> out;
+  for (const Take& t : takes) {
+    const int32_t n = node_of(t);
+    if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // Static partitioning
 // ---------------------------------------------------------------------------
@@ -47,6 +59,7 @@ class StaticAllocator : public Allocator {
     const size_t nv = c.vcs.size(), ng = c.groups.size();
     trees_.resize(nv * ng);
     capacity_.resize(nv * ng);
+    slot_node_.resize(nv * ng);
     vc_free_.assign(nv, 0);
     // Each group's GPUs are dealt out VC by VC in configuration order: whole
     // nodes while the quota allows, then the rest of a node to the next VC.
@@ -60,6 +73,7 @@ class StaticAllocator : public Allocator {
         while (need > 0 && node < grp.nodes.size()) {
           int32_t take = static_cast<int32_t>(std::min<int64_t>(need, left_on_node));
           cap.push_back(take);
+          slot_node_[v * ng + g].push_back(grp.nodes[node]);
           need -= take;
           left_on_node -= take;
           if (left_on_node == 0) {
@@ -110,6 +124,7 @@ class StaticAllocator : public Allocator {
       if (FirstFit(trees_[t], t, j.num_pods, j.gpus_per_pod, placed_[job])) {
         out.kind = PlaceResult::Kind::kPlaced;
         out.sku = ctx_.cluster->groups[g].sku;
+        out.nodes = NodesOf(placed_[job], [&](const Take& k) { return slot_node_[k.tree][k.slot]; });
         vc_free_[cvc] -= j.gpus();
         free_ -= j.gpus();
         return out;
@@ -136,6 +151,7 @@ class StaticAllocator : public Allocator {
   std::vector<std::vector<int32_t>> capacity_;   // same index: GPUs per slice
   std::vector<int64_t> vc_free_;
   std::vector<std::vector<Take>> placed_;        // [job]
+  std::vector<std::vector<int32_t>> slot_node_;  // [vc * groups + group][slot] -> node
   int64_t free_ = 0;
 };
 
@@ -221,6 +237,7 @@ class QuotaAllocator : public Allocator {
         free_ -= j.gpus();
         out.kind = PlaceResult::Kind::kPlaced;
         out.sku = c.groups[g].sku;
+        out.nodes = NodesOf(takes, [&](const Take& k) { return c.groups[g].nodes[k.slot]; });
         return out;
       }
       if (!guaranteed) continue;

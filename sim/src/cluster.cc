@@ -74,6 +74,18 @@ int32_t ClusterModel::FindVc(const std::string& name) const {
   return -1;
 }
 
+std::string ClusterModel::SpanOf(const std::vector<int32_t>& ns) const {
+  if (ns.empty()) return "";
+  if (ns.size() == 1) return "node";
+  const NodeInfo& first = nodes[ns[0]];
+  const int32_t rack = groups[first.group].rack_nodes;
+  for (int32_t n : ns)
+    if (nodes[n].group != first.group || rack <= 1) return "multi-node";
+  for (int32_t n : ns)
+    if (nodes[n].slot / rack != first.slot / rack) return "multi-rack";
+  return "rack";
+}
+
 std::string ClusterModel::Describe() const {
   std::string s = std::to_string(nodes.size()) + " nodes, " + std::to_string(TotalGpus()) +
                   " GPUs (";
@@ -138,7 +150,8 @@ Result<ClusterModel> BuildCluster(const std::vector<NodeSpec>& nodes,
       m.groups.push_back(std::move(g));
       ++groups_per_sku[n.sku];
     }
-    NodeInfo info{n.name, sku_of[n.sku], n.gpus, it->second};
+    NodeInfo info{n.name, sku_of[n.sku], n.gpus, it->second,
+                  static_cast<int32_t>(m.groups[it->second].nodes.size())};
     m.groups[it->second].nodes.push_back(static_cast<int32_t>(m.nodes.size()));
     m.nodes.push_back(std::move(info));
   }
@@ -324,7 +337,8 @@ Result<ClusterModel> ClusterFromHivedConfig(const cell::Config& config,
     const cell::DerivedChain& ch = derived->chains[v.chain];
     if (v.level == ch.node_level) {
       NodeInfo n{std::string(v.node), m.groups[v.chain].sku,
-                 static_cast<int32_t>(ch.level_leaf_cell_numbers[v.level - 1]), v.chain};
+                 static_cast<int32_t>(ch.level_leaf_cell_numbers[v.level - 1]), v.chain,
+                 static_cast<int32_t>(m.groups[v.chain].nodes.size())};
       m.groups[v.chain].nodes.push_back(static_cast<int32_t>(m.nodes.size()));
       m.nodes.push_back(std::move(n));
     }

@@ -8,6 +8,7 @@
 
 #include "allocator_impls.h"
 #include "apiary/cell/scheduler.h"
+#include "apiary/sim/replay_export.h"
 
 namespace apiary::sim::internal {
 namespace {
@@ -36,6 +37,8 @@ class HivedAllocator : public Allocator {
     vc_used_.assign(c.vcs.size(), 0);
     vc_priorities_.resize(c.vcs.size());
     free_ = c.TotalGpus();
+    for (size_t n = 0; n < c.nodes.size(); ++n)
+      node_index_.emplace(c.nodes[n].name, static_cast<int32_t>(n));
     // Opportunistic jobs of VCs without a quota ride on the first VC's name:
     // HiveD needs a known VC, and priority -1 ignores its quota anyway.
     if (!c.vcs.empty()) host_vc_ = c.vcs.front();
@@ -132,6 +135,10 @@ class HivedAllocator : public Allocator {
     std::string error;
     for (const std::string& lt : model_leaf_types_[j.model + 1]) {
       spec.leaf_cell_type = lt;
+      if (ctx_.replay_log) {
+        spec_json_ = PodSpecJson(spec);
+        ctx_.replay_log->Schedule(run.pods[0], spec_json_);
+      }
       ScheduleResult r = sched_->Schedule(run.pods[0], spec, nullptr,
                                           cell::SchedulingPhase::kPreempting);
       switch (r.kind) {
@@ -172,6 +179,7 @@ class HivedAllocator : public Allocator {
   void Release(int32_t job) override {
     Running& run = running_[job];
     for (const cell::PodRef& p : run.pods) {
+      if (ctx_.replay_log) ctx_.replay_log->Delete(p);
       cell::Status st = sched_->DeleteAllocatedPod(p.uid);
       APIARY_CHECK(st.ok());
     }
@@ -208,17 +216,20 @@ class HivedAllocator : public Allocator {
   PlaceResult Commit(int32_t job, const ScheduleResult& first) {
     const SimJob& j = ctx_.workload->jobs[job];
     Running& run = running_[job];
+    PlaceResult out;
     cell::Status st = sched_->AddAllocatedPod(run.pods[0], run.spec, first.bind_info);
     APIARY_CHECK(st.ok());
+    Placed(run.pods[0], first, out);
     for (int32_t i = 1; i < j.num_pods; ++i) {
+      if (ctx_.replay_log) ctx_.replay_log->Schedule(run.pods[i], spec_json_);
       ScheduleResult r = sched_->Schedule(run.pods[i], run.spec, nullptr,
                                           cell::SchedulingPhase::kPreempting);
       // The group is allocated: every later pod reads its slot.
       APIARY_CHECK(r.kind == ScheduleResult::Kind::kBind);
       st = sched_->AddAllocatedPod(run.pods[i], run.spec, r.bind_info);
       APIARY_CHECK(st.ok());
+      Placed(run.pods[i], r, out);
     }
-    PlaceResult out;
     out.kind = PlaceResult::Kind::kPlaced;
     for (const auto& [chain, sku] : chain_sku_)
       if (chain == first.cell_chain) out.sku = sku;
@@ -233,8 +244,19 @@ class HivedAllocator : public Allocator {
     return out;
   }
 
+  // Records a bound pod: its node among the job's nodes, and in the replay log.
+  void Placed(const cell::PodRef& pod, const ScheduleResult& r, PlaceResult& out) {
+    auto it = node_index_.find(r.node);
+    APIARY_CHECK(it != node_index_.end());
+    if (std::find(out.nodes.begin(), out.nodes.end(), it->second) == out.nodes.end())
+      out.nodes.push_back(it->second);
+    if (ctx_.replay_log) ctx_.replay_log->Bound(pod, r.node, r.leaf_cells);
+  }
+
   const AllocatorContext& ctx_;
   std::vector<std::vector<int32_t>> groups_per_model_;
+  std::map<std::string, int32_t> node_index_;
+  std::string spec_json_;  // the spec of the job being placed (replay log)
   std::vector<std::vector<std::string>> model_leaf_types_;
   cell::ManualClock clock_{0};
   std::unique_ptr<cell::Scheduler> sched_;

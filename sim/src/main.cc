@@ -2,6 +2,7 @@
 //   apiary-sim run       replay a trace under hived / static / quota, compare
 //   apiary-sim size-vcs  the smallest quota per VC that meets a wait target
 //   apiary-sim merge     combine the shards of a sharded size-vcs sweep
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apiary/sim/replay_export.h"
 #include "apiary/sim/report.h"
 #include "apiary/sim/scenario.h"
 #include "apiary/sim/simulator.h"
@@ -127,7 +129,7 @@ int RunCommand(ScenarioOptions so, const Durations& d, bool borrow,
                const std::string& policies_text,
                const std::string& queue, const std::string& unknown_vc, const std::string& level,
                const std::string& out_dir, bool no_plots, bool check, int threads, bool quiet,
-               const std::string& command) {
+               const std::string& export_replay, const std::string& command) {
   if (!ParseDuration(d.from, &so.workload.from_s)) return Fail("--from: bad duration " + d.from);
   if (!d.to.empty() && !ParseDuration(d.to, &so.workload.to_s))
     return Fail("--to: bad duration " + d.to);
@@ -160,6 +162,15 @@ int RunCommand(ScenarioOptions so, const Durations& d, bool borrow,
       policies.push_back(*k);
     }
     if (policies.empty()) return Fail("--policies: no policy given");
+  }
+
+  ReplayLog replay_log;
+  if (!export_replay.empty()) {
+    if (std::find(policies.begin(), policies.end(), PolicyKind::kHived) == policies.end())
+      return Fail("--export-replay: records the hived policy's decisions; add hived to --policies");
+    auto st = replay_log.Open(export_replay);
+    if (!st.ok()) return Fail("--export-replay: " + st.message());
+    sim.replay_log = &replay_log;
   }
 
   auto t0 = std::chrono::steady_clock::now();
@@ -195,6 +206,18 @@ int RunCommand(ScenarioOptions so, const Durations& d, bool borrow,
     if (!errors[i].ok())
       return Fail(std::string(PolicyName(policies[i])) + ": " + errors[i].message(),
                   errors[i].code() == apiary::cell::StatusCode::kInternal ? 1 : 2);
+
+  if (replay_log.is_open()) {
+    auto st = replay_log.Finish(sc->cluster.hived);
+    if (!st.ok()) return Fail("--export-replay: " + st.message());
+    if (!quiet)
+      std::cout << "replay:  " << export_replay << "/config.yaml, " << export_replay
+                << "/events.jsonl (" << replay_log.schedules() << " schedule calls, "
+                << replay_log.deletes() << " deletions), " << export_replay
+                << "/placements.csv (" << replay_log.binds().size()
+                << " binds); check: apiary replay --config " << export_replay << "/config.yaml "
+                << export_replay << "/events.jsonl\n";
+  }
 
   std::vector<PolicySummary> summaries;
   for (const SimResult& r : results) summaries.push_back(Summarize(r, sc->workload, sc->cluster));
@@ -326,6 +349,7 @@ int main(int argc, char** argv) {
   Durations run_d;
   std::string policies = "hived,static,quota", queue = "fifo", unknown_vc = "opportunistic",
               quota_level = "node", out_dir = "sim-out";
+  std::string export_replay;
   bool no_plots = false, check = false, quiet = false, run_borrow = false;
   int threads = 0;
   auto* run = app.add_subcommand(
@@ -382,6 +406,11 @@ int main(int argc, char** argv) {
   run->add_option("--threads", threads,
                   "Policies simulated in parallel (default: one thread per policy)");
   run->add_flag("-q,--quiet", quiet, "Print nothing but errors and timings");
+  run->add_option("--export-replay", export_replay,
+                  "Write DIR/config.yaml (the HiveD config built), DIR/events.jsonl (every "
+                  "scheduler call of the hived policy as an `apiary replay` script) and "
+                  "DIR/placements.csv (every bind), so that `apiary replay --config "
+                  "DIR/config.yaml DIR/events.jsonl` reproduces each pod's placement");
 
   // ---- size-vcs ----
   ScenarioOptions size_so;
@@ -447,7 +476,7 @@ int main(int argc, char** argv) {
   const std::string command = JoinArgs(argc, argv);
   if (*run)
     return RunCommand(run_so, run_d, run_borrow, policies, queue, unknown_vc, quota_level, out_dir, no_plots,
-                      check, threads, quiet, command);
+                      check, threads, quiet, export_replay, command);
   if (*size)
     return SizeCommand(size_so, size_d, sizing, size_level, size_policy, percentile, size_queue,
                        shard_index, shard_count, size_out, size_quiet);

@@ -58,7 +58,9 @@ const char* OutcomeName(JobOutcome o) {
   return "?";
 }
 
-Status WriteFile(const std::string& path, const std::string& text) {
+}  // namespace
+
+Status WriteTextFile(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary);
   if (!f) return Status::Invalid(path + ": cannot open for writing");
   f << text;
@@ -67,7 +69,7 @@ Status WriteFile(const std::string& path, const std::string& text) {
   return Status::Ok();
 }
 
-Status MakeDirs(const std::string& dir) {
+Status MakeDirectories(const std::string& dir) {
   std::string cur;
   size_t i = 0;
   while (i <= dir.size()) {
@@ -88,6 +90,8 @@ Status MakeDirs(const std::string& dir) {
   return Status::Ok();
 }
 
+namespace {
+
 std::string ShellQuote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
@@ -102,7 +106,7 @@ bool HaveGnuplot() { return std::system("command -v gnuplot >/dev/null 2>&1") ==
 std::string JobsCsv(const Workload& w, const ClusterModel& c, const SimResult& r) {
   std::string out =
       "id,vc,submit_s,num_pods,gpus_per_pod,duration_ref_s,outcome,first_start_s,finish_s,"
-      "wait_s,jct_s,preemptions,sku,gpu_seconds,lost_gpu_seconds\n";
+      "wait_s,jct_s,preemptions,sku,gpu_seconds,lost_gpu_seconds,nodes,span\n";
   for (size_t i = 0; i < w.jobs.size(); ++i) {
     const SimJob& j = w.jobs[i];
     const JobRecord& rec = r.jobs[i];
@@ -113,7 +117,11 @@ std::string JobsCsv(const Workload& w, const ClusterModel& c, const SimResult& r
            std::to_string(rec.wait_s) + "," + std::to_string(rec.jct_s()) + "," +
            std::to_string(rec.preemptions) + "," +
            (rec.sku >= 0 ? CsvField(c.skus[rec.sku].name) : "") + "," +
-           std::to_string(rec.gpu_seconds) + "," + std::to_string(rec.lost_gpu_seconds) + "\n";
+           std::to_string(rec.gpu_seconds) + "," + std::to_string(rec.lost_gpu_seconds) + ",";
+    std::string nodes;
+    for (size_t k = 0; k < rec.nodes.size(); ++k)
+      nodes += (k ? ";" : "") + c.nodes[rec.nodes[k]].name;
+    out += CsvField(nodes) + "," + c.SpanOf(rec.nodes) + "\n";
   }
   return out;
 }
@@ -371,10 +379,10 @@ Result<std::vector<std::string>> WriteOutputs(const std::string& dir, const Scen
                                               const std::vector<SimResult>& results,
                                               const std::vector<PolicySummary>& ss, bool plots) {
   std::vector<std::string> notes;
-  Status st = MakeDirs(dir);
+  Status st = MakeDirectories(dir);
   if (!st.ok()) return st;
   auto write = [&](const std::string& name, const std::string& text) {
-    return WriteFile(dir + "/" + name, text);
+    return WriteTextFile(dir + "/" + name, text);
   };
   if (!(st = write("summary.json", SummaryJson(sc, meta, ss))).ok()) return st;
   for (const SimResult& r : results) {

@@ -293,6 +293,7 @@ class Engine {
       PlaceResult pr = alloc_.TryPlace(job, opportunistic);
       switch (pr.kind) {
         case PlaceResult::Kind::kPlaced:
+          r_.jobs[job].nodes = std::move(pr.nodes);
           Start(job, pr.sku);
           if (opportunistic) ++r_.borrowed_starts;
           return true;
@@ -410,6 +411,7 @@ Result<SimResult> Simulate(const ClusterModel& cluster, const Workload& workload
                              ": negative time or no GPUs (the simulator needs submit >= 0, "
                              "duration >= 0, pods and GPUs > 0)");
   AllocatorContext ctx = MakeAllocatorContext(cluster, workload, options.unknown_vc);
+  if (policy == PolicyKind::kHived) ctx.replay_log = options.replay_log;
   auto alloc = MakeAllocator(policy, ctx);
   if (!alloc.ok()) return alloc.status();
   SimResult result;

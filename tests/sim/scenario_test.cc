@@ -260,3 +260,29 @@ TEST(SimScenarioReaders, HeliosDailyQuotaFile) {
 
 }  // namespace
 }  // namespace apiary::sim
+
+namespace apiary::sim {
+namespace {
+
+// Item 9: every job records the nodes it ran on and the level they span.
+TEST(SimPlacementRecord, JobsRecordTheirNodesAndSpan) {
+  Workload w = testing::MakeJobs({{"one", "a", 0, 1, 2, 100}, {"two", "a", 0, 2, 2, 100}});
+  ClusterModel c = testing::MakeCluster(4, 2, {{"a", "", 4}}, /*rack_nodes=*/2);
+  for (PolicyKind p : {PolicyKind::kHived, PolicyKind::kStatic, PolicyKind::kQuota}) {
+    SimResult r = RunSim(c, w, p);
+    ASSERT_EQ(r.jobs[0].nodes.size(), 1u) << PolicyName(p);
+    EXPECT_EQ(c.SpanOf(r.jobs[0].nodes), "node");
+    ASSERT_EQ(r.jobs[1].nodes.size(), 2u) << PolicyName(p);
+    EXPECT_NE(r.jobs[1].nodes[0], r.jobs[0].nodes[0]);
+    EXPECT_NE(r.jobs[1].nodes[1], r.jobs[0].nodes[0]);
+    // First-fit takes the next free nodes, across the rack boundary. (HiveD
+    // with node-level quota cells has no rack affinity inside the VC either.)
+    if (p != PolicyKind::kHived) EXPECT_EQ(c.SpanOf(r.jobs[1].nodes), "multi-rack");
+  }
+  EXPECT_EQ(c.SpanOf({0, 1}), "rack");
+  EXPECT_EQ(c.SpanOf({1, 2}), "multi-rack");
+  EXPECT_EQ(c.SpanOf({}), "");
+}
+
+}  // namespace
+}  // namespace apiary::sim

@@ -42,6 +42,7 @@ struct PlaceResult {
   };
   Kind kind = Kind::kWait;
   int32_t sku = -1;
+  std::vector<int32_t> nodes;  // kPlaced: the job's nodes (ClusterModel::nodes), distinct
   std::vector<int32_t> victims;
   std::string message;
 };
@@ -89,8 +90,12 @@ class Allocator {
 // (on idle GPUs, preemptible); with kReject they are rejected.
 enum class UnknownVc { kOpportunistic, kReject };
 
+class ReplayLog;
+
 struct AllocatorContext {
   const ClusterModel* cluster = nullptr;
+  // hived only: every scheduler call goes to this log as well (may be null).
+  ReplayLog* replay_log = nullptr;
   const Workload* workload = nullptr;
   UnknownVc unknown_vc = UnknownVc::kOpportunistic;
   // [workload vc] -> cluster vc index, or -1 (no quota).

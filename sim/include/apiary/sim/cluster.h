@@ -69,6 +69,7 @@ struct NodeInfo {
   int32_t sku = 0;    // index into ClusterModel::skus
   int32_t gpus = 0;
   int32_t group = 0;  // index into ClusterModel::groups
+  int32_t slot = 0;   // position in its group's nodes (rack = slot / rack_nodes)
 };
 
 // The nodes of one chain.
@@ -105,6 +106,10 @@ struct ClusterModel {
   int64_t VcGpus(int32_t vc) const;
   int32_t FindVc(const std::string& name) const;  // -1 when absent
   std::string Describe() const;                   // one paragraph
+  // The level a job on `nodes` spans: "" (no node), "node" (one), "rack"
+  // (one rack cell of a chain), "multi-rack", or "multi-node" (a chain
+  // without a rack level, or several chains).
+  std::string SpanOf(const std::vector<int32_t>& nodes) const;
 };
 
 // Builds the cluster from nodes (configuration order = list order; nodes

@@ -36,6 +36,11 @@ std::string FormatVcTable(const std::vector<PolicySummary>& summaries);
 // "sharing anomaly" for quota; a broken guarantee for hived), which less.
 std::string FormatFindings(const std::vector<PolicySummary>& summaries);
 
+// Creates `dir` and its parents (like mkdir -p); error names the path.
+Status MakeDirectories(const std::string& dir);
+// Writes `text` to `path` (truncating); error names the path.
+Status WriteTextFile(const std::string& path, const std::string& text);
+
 // Human-friendly duration: "0s", "42s", "12.5m", "3.2h", "4.1d".
 std::string FormatDuration(double seconds);
 

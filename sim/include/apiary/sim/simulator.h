@@ -68,6 +68,9 @@ struct SimOptions {
   int64_t bin_s = 3600;
   // Audit the policy's invariants after every scheduling pass (slow; tests).
   bool check_invariants = false;
+  // hived only: record every scheduler call for `apiary replay`
+  // (replay_export.h); null = none. Must outlive the simulation.
+  ReplayLog* replay_log = nullptr;
   // Print a progress line to stderr (when it is a terminal and the run
   // lasts over a second), prefixed by this label; empty = never.
   std::string progress_label;
@@ -86,6 +89,7 @@ struct JobRecord {
   int64_t lost_gpu_seconds = 0;  // of which thrown away by preemption
   int32_t preemptions = 0;
   int32_t sku = -1;          // SKU of the last run
+  std::vector<int32_t> nodes;  // nodes of the last run (ClusterModel::nodes)
   int64_t jct_s() const { return finish_s < 0 ? -1 : finish_s - submit_s; }
 };
 
