@@ -248,7 +248,8 @@ int RunCommand(ScenarioOptions so, const Durations& d, bool borrow,
 int SizeCommand(ScenarioOptions so, const Durations& d, SizingOptions opt,
                 const std::string& level, const std::string& policy, double percentile,
                 const std::string& queue, int64_t shard_index, int64_t shard_count,
-                const std::string& out, bool quiet) {
+                const std::string& out, const std::string& report_dir, bool no_plots,
+                const std::string& command, bool quiet) {
   if (!ParseDuration(d.from, &so.workload.from_s)) return Fail("--from: bad duration " + d.from);
   if (!d.to.empty() && !ParseDuration(d.to, &so.workload.to_s))
     return Fail("--to: bad duration " + d.to);
@@ -267,10 +268,20 @@ int SizeCommand(ScenarioOptions so, const Durations& d, SizingOptions opt,
   auto q = ParseQueuePolicy(queue);
   if (!q.ok()) return Fail("--queue: " + q.status().message());
   opt.sim.queue = *q;
-  so.workload_only = true;
+  // Generated nodes: the workload alone (each simulation builds its own
+  // cluster). An inventory, a HiveD config or a quota file: the cluster too,
+  // for its SKUs, node sizes and current quotas.
+  so.workload_only =
+      so.inventory_path.empty() && so.hived_config.empty() && so.vc_quotas_path.empty();
+  so.cluster.quota_level = opt.level;
   auto sc = LoadScenario(so);
   if (!sc.ok()) return Fail(sc.status().message());
-  if (!quiet) std::cout << "trace: " << sc->trace_description << "\n" << std::flush;
+  if (!quiet) {
+    std::cout << "trace: " << sc->trace_description << "\n";
+    if (!so.workload_only) std::cout << "cluster: " << sc->cluster_description << "\n";
+    for (const ReaderReport& r : sc->readers) std::cout << "read:  " << r.Format() << "\n";
+    std::cout << std::flush;
+  }
 
   if (shard_count > 0) {
     if (shard_index < 0) {
@@ -302,8 +313,11 @@ int SizeCommand(ScenarioOptions so, const Durations& d, SizingOptions opt,
   if (!quiet) {
     std::cout << "target: p" << percentile << " wait <= "
               << FormatDuration(static_cast<double>(opt.max_wait_s)) << " in every VC, policy "
-              << r->policy << ", quotas in " << r->level << " cells of " << r->unit_gpus
-              << " GPUs (" << sc->node_sku << ")\n\n"
+              << r->policy << ", quotas in " << r->level << " cells"
+              << (so.workload_only ? " of " + std::to_string(r->unit_gpus) + " GPUs (" +
+                                         sc->node_sku + ")"
+                                   : std::string(" per VC and SKU"))
+              << "\n\n"
               << FormatSizingTable(*r) << "\n"
               << r->simulations << " simulations in " << r->wall_s << " s"
               << (r->all_met ? "" : "; some VCs miss the target even at their upper bound") << "\n";
@@ -311,6 +325,15 @@ int SizeCommand(ScenarioOptions so, const Durations& d, SizingOptions opt,
   if (!out.empty()) {
     std::ofstream f(out);
     if (!(f << SizingJson(*r))) return Fail(out + ": cannot write");
+  }
+  if (!report_dir.empty()) {
+    auto notes = WriteSizingReport(report_dir, *r, command, !no_plots);
+    if (!notes.ok()) return Fail(notes.status().message());
+    if (!quiet) {
+      for (const std::string& n : *notes) std::cout << "note: " << n << "\n";
+      std::cout << "report: " << report_dir << "/report.md (quotas.csv for run --vc-quotas, "
+                << "wait-vs-quota plots)\n";
+    }
   }
   return 0;
 }
@@ -416,7 +439,9 @@ int main(int argc, char** argv) {
   ScenarioOptions size_so;
   Durations size_d;
   SizingOptions sizing;
-  std::string size_level = "node", size_policy = "hived", size_queue = "fifo", size_out;
+  std::string size_level = "node", size_policy = "hived", size_queue = "fifo", size_out,
+              size_report;
+  bool size_no_plots = false;
   double percentile = 95;
   int64_t shard_index = -1, shard_count = 0;
   bool size_quiet = false;
@@ -456,6 +481,25 @@ int main(int argc, char** argv) {
                    "Split the exhaustive sweep into this many shards and run one; writes the "
                    "shard's points to --out (default shard-<index>.json)");
   size->add_option("--out", size_out, "Write the answer (or the shard's points) as JSON here");
+  size->add_option("--inventory", size_so.inventory_path,
+                   "Size the VCs of this node list's cluster: per VC and SKU, on generated "
+                   "nodes of each SKU's (most common) node size");
+  size->add_option("--inventory-format", size_so.inventory_format,
+                   "Node list format: openb, pai, spot or canonical")
+      ->capture_default_str();
+  size->add_option("--hived-config", size_so.hived_config,
+                   "Size the VCs of this HiveD config's cluster (per VC and SKU)");
+  size->add_option("--vc-quotas", size_so.vc_quotas_path,
+                   "Current quotas (as for run): reported beside the answer; VCs without one "
+                   "are not sized unless --all-vcs");
+  size->add_option("--vc-quotas-date", size_so.vc_quotas_date,
+                   "With a Helios daily quota file: the day (YYYY-MM-DD)");
+  size->add_flag("--all-vcs", sizing.all_vcs,
+                 "Also size VCs that have no quota in the given cluster");
+  size->add_option("--report", size_report,
+                   "Write DIR/quotas.csv (a quota file run --vc-quotas reads), DIR/report.md, "
+                   "DIR/sizing.json and a wait-vs-quota plot per VC");
+  size->add_flag("--no-plots", size_no_plots, "With --report: write plot scripts, do not draw");
   size->add_flag("-q,--quiet", size_quiet, "Print nothing but errors");
 
   // ---- merge ----
@@ -479,7 +523,8 @@ int main(int argc, char** argv) {
                       check, threads, quiet, export_replay, command);
   if (*size)
     return SizeCommand(size_so, size_d, sizing, size_level, size_policy, percentile, size_queue,
-                       shard_index, shard_count, size_out, size_quiet);
+                       shard_index, shard_count, size_out, size_report, size_no_plots, command,
+                       size_quiet);
   if (*merge) return MergeCommand(merge_files, merge_out);
   return 2;
 }

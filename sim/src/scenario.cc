@@ -254,18 +254,44 @@ Result<Scenario> LoadScenario(const ScenarioOptions& o) {
     auto resolved = ResolveSku(sku, o.opaque_skus, "--sku");
     if (!resolved.ok()) return resolved.status();
     sku = *resolved;
-    int64_t count = o.nodes;
-    if (count <= 0) {
+    // Without --nodes, exactly the quota file's nodes: per row, of its
+    // gpu_model (else --sku), gpus / nodes GPUs each when the row gives both
+    // (a size-vcs quotas.csv does), else --gpus-per-node.
+    std::vector<std::pair<std::pair<std::string, int32_t>, int64_t>> kinds;  // (sku, gpn) -> n
+    auto add = [&](const std::string& k_sku, int32_t gpn, int64_t n) {
+      for (auto& [key, count] : kinds)
+        if (key.first == k_sku && key.second == gpn) return void(count += n);
+      kinds.push_back({{k_sku, gpn}, n});
+    };
+    if (o.nodes > 0) {
+      add(sku, o.gpus_per_node, o.nodes);
+    } else {
       for (const traces::VcQuota& q : file_quotas) {
-        if (q.nodes != traces::kQuotaNotGiven) count += q.nodes;
-        else if (q.gpus != traces::kQuotaNotGiven) count += CeilDiv(q.gpus, o.gpus_per_node);
+        std::string row_sku = sku;
+        if (!q.gpu_model.empty()) {
+          auto r = ResolveSku(q.gpu_model, o.opaque_skus,
+                              o.vc_quotas_path + ": VC " + q.vc + ", gpu_model");
+          if (!r.ok()) return r.status();
+          row_sku = *r;
+        }
+        const bool both = q.nodes > 0 && q.gpus > 0 && q.gpus % q.nodes == 0;
+        const int32_t gpn = both ? static_cast<int32_t>(q.gpus / q.nodes) : o.gpus_per_node;
+        if (q.nodes != traces::kQuotaNotGiven) add(row_sku, gpn, q.nodes);
+        else if (q.gpus != traces::kQuotaNotGiven) add(row_sku, gpn, CeilDiv(q.gpus, gpn));
       }
     }
+    int64_t count = 0;
+    for (const auto& k : kinds) count += k.second;
     if (count <= 0)
       return Status::Invalid(
           "no cluster: give --nodes N (generated nodes), --inventory FILE, --hived-config "
           "FILE, or --vc-quotas FILE (one node per quota node)");
-    nodes = GenerateNodes(count, sku, o.gpus_per_node);
+    for (const auto& [key, n] : kinds)
+      for (NodeSpec& node : GenerateNodes(n, key.first, key.second)) {
+        if (kinds.size() > 1)
+          node.name = key.first + "-" + std::to_string(key.second) + "g-" + node.name;
+        nodes.push_back(std::move(node));
+      }
     sc.node_sku = sku;
     sc.node_gpus = o.gpus_per_node;
   }
