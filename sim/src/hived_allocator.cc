@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <unordered_map>
 #include <string>
 
 #include "allocator_impls.h"
@@ -37,6 +38,7 @@ class HivedAllocator : public Allocator {
     vc_used_.assign(c.vcs.size(), 0);
     vc_priorities_.resize(c.vcs.size());
     free_ = c.TotalGpus();
+    node_index_.reserve(c.nodes.size());
     for (size_t n = 0; n < c.nodes.size(); ++n)
       node_index_.emplace(c.nodes[n].name, static_cast<int32_t>(n));
     // Opportunistic jobs of VCs without a quota ride on the first VC's name:
@@ -255,7 +257,7 @@ class HivedAllocator : public Allocator {
 
   const AllocatorContext& ctx_;
   std::vector<std::vector<int32_t>> groups_per_model_;
-  std::map<std::string, int32_t> node_index_;
+  std::unordered_map<std::string, int32_t> node_index_;  // node name -> ClusterModel::nodes
   std::string spec_json_;  // the spec of the job being placed (replay log)
   std::vector<std::vector<std::string>> model_leaf_types_;
   cell::ManualClock clock_{0};

@@ -293,7 +293,9 @@ class Engine {
       PlaceResult pr = alloc_.TryPlace(job, opportunistic);
       switch (pr.kind) {
         case PlaceResult::Kind::kPlaced:
-          r_.jobs[job].nodes = std::move(pr.nodes);
+          r_.jobs[job].nodes_offset = static_cast<int32_t>(r_.node_pool.size());
+          r_.jobs[job].nodes_count = static_cast<int32_t>(pr.nodes.size());
+          r_.node_pool.insert(r_.node_pool.end(), pr.nodes.begin(), pr.nodes.end());
           Start(job, pr.sku);
           if (opportunistic) ++r_.borrowed_starts;
           return true;

@@ -270,14 +270,15 @@ TEST(SimPlacementRecord, JobsRecordTheirNodesAndSpan) {
   ClusterModel c = testing::MakeCluster(4, 2, {{"a", "", 4}}, /*rack_nodes=*/2);
   for (PolicyKind p : {PolicyKind::kHived, PolicyKind::kStatic, PolicyKind::kQuota}) {
     SimResult r = RunSim(c, w, p);
-    ASSERT_EQ(r.jobs[0].nodes.size(), 1u) << PolicyName(p);
-    EXPECT_EQ(c.SpanOf(r.jobs[0].nodes), "node");
-    ASSERT_EQ(r.jobs[1].nodes.size(), 2u) << PolicyName(p);
-    EXPECT_NE(r.jobs[1].nodes[0], r.jobs[0].nodes[0]);
-    EXPECT_NE(r.jobs[1].nodes[1], r.jobs[0].nodes[0]);
+    const std::vector<int32_t> one = r.NodesOf(0), two = r.NodesOf(1);
+    ASSERT_EQ(one.size(), 1u) << PolicyName(p);
+    EXPECT_EQ(c.SpanOf(one), "node");
+    ASSERT_EQ(two.size(), 2u) << PolicyName(p);
+    EXPECT_NE(two[0], one[0]);
+    EXPECT_NE(two[1], one[0]);
     // First-fit takes the next free nodes, across the rack boundary. (HiveD
     // with node-level quota cells has no rack affinity inside the VC either.)
-    if (p != PolicyKind::kHived) EXPECT_EQ(c.SpanOf(r.jobs[1].nodes), "multi-rack");
+    if (p != PolicyKind::kHived) EXPECT_EQ(c.SpanOf(two), "multi-rack");
   }
   EXPECT_EQ(c.SpanOf({0, 1}), "rack");
   EXPECT_EQ(c.SpanOf({1, 2}), "multi-rack");
