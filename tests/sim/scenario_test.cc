@@ -19,11 +19,7 @@ namespace {
 using testing::RunSim;
 using testing::SourcePath;
 
-std::string WriteTemp(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/scenario_test_" + name;
-  std::ofstream(path) << text;
-  return path;
-}
+using testing::WriteTemp;
 
 // One job of 3,600 s at P40 speed per listed GPU model (any model when "").
 std::string OneHourJobs(const std::vector<std::string>& models) {

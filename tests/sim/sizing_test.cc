@@ -123,11 +123,7 @@ TEST(SimSizing, QuotaPolicyCannotBeSized) {
 namespace apiary::sim {
 namespace {
 
-std::string WriteTemp(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/sizing_test_" + name;
-  std::ofstream(path) << text;
-  return path;
-}
+using testing::WriteTemp;
 
 // A busy canonical trace: per (VC, GPU model) `n` overlapping jobs of 1-8
 // GPUs (deterministic), so that quotas matter.
