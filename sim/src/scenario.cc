@@ -43,7 +43,10 @@ std::string ReaderReport::Format() const {
   int64_t dropped_total = 0;
   for (const auto& [k, n] : dropped) dropped_total += n;
   if (dropped_total + skipped == 0 && adjusted.empty()) return s + "; nothing dropped or changed";
-  if (skipped > 0) s += "; " + std::to_string(skipped) + " malformed rows skipped";
+  if (skipped > 0) {
+    s += "; " + std::to_string(skipped) + " malformed rows skipped";
+    if (!errors.empty()) s += " (first: " + errors.front() + ")";
+  }
   if (dropped_total > 0) {
     s += "; dropped " + std::to_string(dropped_total) + " (";
     for (size_t i = 0; i < dropped.size(); ++i)
@@ -96,6 +99,7 @@ ReaderReport ReportOf(const std::string& what, const std::string& path,
   r.kept = kept;
   r.unit = unit;
   r.skipped = st.skipped;
+  r.errors = st.errors;
   for (const auto& kv : st.dropped) r.dropped.push_back(kv);
   for (const auto& kv : st.adjusted) r.adjusted.push_back(kv);
   r.added_gpu_seconds = st.added_gpu_seconds;

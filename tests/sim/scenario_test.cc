@@ -232,6 +232,20 @@ TEST(SimScenarioReaders, ReportsWhatWasDroppedAndChanged) {
   EXPECT_TRUE(inventory);
 }
 
+// Defect 5: rows skipped as malformed are counted and the first is named.
+TEST(SimScenarioReaders, SkippedRowsAreNamed) {
+  ScenarioOptions o = Canonical(WriteTemp(
+      "bad_row.csv", "id,submit_time_s,duration_s,num_pods,gpus_per_pod,vc\n"
+                     "x,0,100,1,1,a\ny,zero,100,1,1,a\n"));
+  o.nodes = 1;
+  o.skip_bad_rows = true;
+  auto sc = LoadScenario(o);
+  ASSERT_TRUE(sc.ok()) << sc.status().message();
+  const std::string line = sc->readers[0].Format();
+  EXPECT_NE(line.find("1 malformed rows skipped (first: "), std::string::npos) << line;
+  EXPECT_NE(line.find("bad_row.csv:3:"), std::string::npos) << line;
+}
+
 // Defect 5: --vc-quotas takes the Helios daily quota file, by date.
 TEST(SimScenarioReaders, HeliosDailyQuotaFile) {
   const std::string trace = WriteTemp(

@@ -55,6 +55,7 @@ struct ReaderReport {
   int64_t kept = 0;     // records that became jobs / nodes / quotas
   std::string unit;     // what `kept` counts, e.g. "jobs kept", "GPU nodes kept"
   int64_t skipped = 0;  // malformed rows skipped (--skip-bad-rows)
+  std::vector<std::string> errors;  // the first skipped rows' "file:line:col: reason"
   // (reason key, count); reasons explained by traces::ExplainReadReason.
   std::vector<std::pair<std::string, int64_t>> dropped, adjusted;
   int64_t added_gpu_seconds = 0;  // demand the adjustments added
