@@ -131,6 +131,8 @@ TEST(SimPhillySubset, PlacementModelLeavesHivedDecisionsUnchanged) {
     ASSERT_EQ(a.first_start_s, b.first_start_s) << i;
     ASSERT_EQ(a.finish_s, b.finish_s) << i;
     ASSERT_EQ(a.preemptions, b.preemptions) << i;
+    // The same nodes too (jobs-*.csv's nodes column; the replay export).
+    ASSERT_EQ(off_h->NodesOf(i), on_h->NodesOf(i)) << i;
     if (b.first_start_s < 0) continue;
     ASSERT_DOUBLE_EQ(b.placement_factor, 1.0) << i;
     ASSERT_DOUBLE_EQ(b.speed, 1.0) << i;

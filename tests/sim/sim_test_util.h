@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,13 @@ namespace apiary::sim::testing {
 
 inline std::string SourcePath(const std::string& relative) {
   return std::string(APIARY_SOURCE_DIR) + "/" + relative;
+}
+
+// Writes `text` to a file named `name` in the test's temporary directory.
+inline std::string WriteTemp(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/sim_test_" + name;
+  std::ofstream(path) << text;
+  return path;
 }
 
 struct J {
