@@ -347,7 +347,7 @@ std::string SummaryJson(const Scenario& sc, const RunMeta& meta,
   root["unknown_vc"] =
       meta.options.unknown_vc == UnknownVc::kOpportunistic ? "opportunistic" : "reject";
   root["bin_s"] = meta.options.bin_s;
-  if (meta.options.placement)  // absent when off: the pre-model file, unchanged
+  if (meta.options.placement)  // absent when off: nothing of the model in the file
     root["placement_model"] = {{"class_seed", meta.options.class_seed},
                                {"baselines", "topology-blind (GPU by GPU)"}};
   root["notes"] = sc.notes;
