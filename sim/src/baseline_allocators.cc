@@ -45,6 +45,18 @@ std::pair<int32_t, int32_t> Units(const AllocatorContext& ctx, const SimJob& j) 
   return {j.num_pods, j.gpus_per_pod};
 }
 
+// The distinct nodes of a job's takes, in placement order; `node_of(take)`
+// maps a take to its ClusterModel node index.
+template <typename NodeOf>
+std::vector<int32_t> NodesOf(const std::vector<Take>& takes, NodeOf node_of) {
+  std::vector<int32_t> out;
+  for (const Take& t : takes) {
+    const int32_t n = node_of(t);
+    if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // Static partitioning
 // ---------------------------------------------------------------------------
@@ -124,8 +136,7 @@ class StaticAllocator : public Allocator {
       if (FirstFit(trees_[t], t, units, per_unit, placed_[job])) {
         out.kind = PlaceResult::Kind::kPlaced;
         out.sku = ctx_.cluster->groups[g].sku;
-        if (ctx_.record_placement)
-          for (const Take& k : placed_[job]) out.nodes.push_back(slice_node_[t][k.slot]);
+        out.nodes = NodesOf(placed_[job], [&](const Take& k) { return slice_node_[t][k.slot]; });
         vc_free_[cvc] -= j.gpus();
         free_ -= j.gpus();
         return out;
@@ -239,8 +250,7 @@ class QuotaAllocator : public Allocator {
         free_ -= j.gpus();
         out.kind = PlaceResult::Kind::kPlaced;
         out.sku = c.groups[g].sku;
-        if (ctx_.record_placement)
-          for (const Take& t : takes) out.nodes.push_back(c.groups[g].nodes[t.slot]);
+        out.nodes = NodesOf(takes, [&](const Take& k) { return c.groups[g].nodes[k.slot]; });
         return out;
       }
       if (!guaranteed) continue;

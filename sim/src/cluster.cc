@@ -74,6 +74,18 @@ int32_t ClusterModel::FindVc(const std::string& name) const {
   return -1;
 }
 
+std::string ClusterModel::SpanOf(const std::vector<int32_t>& ns) const {
+  if (ns.empty()) return "";
+  if (ns.size() == 1) return "node";
+  const NodeInfo& first = nodes[ns[0]];
+  const int32_t rack = groups[first.group].rack_nodes;
+  for (int32_t n : ns)
+    if (nodes[n].group != first.group || rack <= 1) return "multi-node";
+  for (int32_t n : ns)
+    if (nodes[n].slot / rack != first.slot / rack) return "multi-rack";
+  return "rack";
+}
+
 std::string ClusterModel::Describe() const {
   std::string s = std::to_string(nodes.size()) + " nodes, " + std::to_string(TotalGpus()) +
                   " GPUs (";
@@ -90,6 +102,12 @@ std::string ClusterModel::Describe() const {
   }
   s += "); " + std::to_string(vcs.size()) + " VCs with quotas";
   return s;
+}
+
+int32_t RackNodesOf(int64_t nodes, int32_t rack_nodes) {
+  for (int64_t r = std::min<int64_t>(rack_nodes, nodes); r >= 1; --r)
+    if (nodes % r == 0) return static_cast<int32_t>(r);
+  return 1;
 }
 
 std::vector<NodeSpec> GenerateNodes(int64_t count, const std::string& sku,
@@ -132,7 +150,8 @@ Result<ClusterModel> BuildCluster(const std::vector<NodeSpec>& nodes,
       m.groups.push_back(std::move(g));
       ++groups_per_sku[n.sku];
     }
-    NodeInfo info{n.name, sku_of[n.sku], n.gpus, it->second};
+    NodeInfo info{n.name, sku_of[n.sku], n.gpus, it->second,
+                  static_cast<int32_t>(m.groups[it->second].nodes.size())};
     m.groups[it->second].nodes.push_back(static_cast<int32_t>(m.nodes.size()));
     m.nodes.push_back(std::move(info));
   }
@@ -159,12 +178,7 @@ Result<ClusterModel> BuildCluster(const std::vector<NodeSpec>& nodes,
     g.level_types.push_back(base + "-NODE");
     g.node_level = static_cast<int32_t>(g.level_types.size()) - 1;
     const int32_t n = static_cast<int32_t>(g.nodes.size());
-    g.rack_nodes = 1;
-    for (int32_t r = std::min(options.rack_nodes, n); r >= 1; --r)
-      if (n % r == 0) {
-        g.rack_nodes = r;
-        break;
-      }
+    g.rack_nodes = RackNodesOf(n, options.rack_nodes);
     if (g.rack_nodes > 1) {
       types.push_back({base + "-RACK", base + "-NODE", g.rack_nodes, false});
       g.level_types.push_back(base + "-RACK");
@@ -197,11 +211,12 @@ Result<ClusterModel> BuildCluster(const std::vector<NodeSpec>& nodes,
     std::string want = q.sku.empty() ? "" : traces::CanonicalGpuModel(q.sku);
     bool any_group = false;
     int64_t left = q.units;
-    for (size_t g = 0; g < m.groups.size() && left > 0; ++g) {
+    for (size_t g = 0; g < m.groups.size(); ++g) {
       if (!want.empty() && m.skus[m.groups[g].sku].name != want &&
           m.skus[m.groups[g].sku].name != q.sku)
         continue;
-      any_group = true;
+      if (q.gpus_per_node > 0 && m.groups[g].gpus_per_node != q.gpus_per_node) continue;
+      any_group = true;  // even for a quota of 0 cells
       int64_t take = std::min(left, free_units[g]);
       units[vc][g] += take;
       free_units[g] -= take;
@@ -234,6 +249,10 @@ Result<ClusterModel> BuildCluster(const std::vector<NodeSpec>& nodes,
       }
       if (gpus == 0) continue;
       vcs.push_back(m.vcs[v]);
+      std::vector<int64_t> cell(m.groups.size(), 0);
+      for (size_t g = 0; g < m.groups.size(); ++g)
+        if (units[v][g] > 0) cell[g] = m.unit_gpus[g];
+      m.vc_group_cell_gpus.push_back(std::move(cell));
       m.vc_group_gpus.push_back(std::move(per_group));
       u.push_back(units[v]);
     }
@@ -318,7 +337,8 @@ Result<ClusterModel> ClusterFromHivedConfig(const cell::Config& config,
     const cell::DerivedChain& ch = derived->chains[v.chain];
     if (v.level == ch.node_level) {
       NodeInfo n{std::string(v.node), m.groups[v.chain].sku,
-                 static_cast<int32_t>(ch.level_leaf_cell_numbers[v.level - 1]), v.chain};
+                 static_cast<int32_t>(ch.level_leaf_cell_numbers[v.level - 1]), v.chain,
+                 static_cast<int32_t>(m.groups[v.chain].nodes.size())};
       m.groups[v.chain].nodes.push_back(static_cast<int32_t>(m.nodes.size()));
       m.nodes.push_back(std::move(n));
     }
@@ -326,7 +346,7 @@ Result<ClusterModel> ClusterFromHivedConfig(const cell::Config& config,
       pinned[std::string(v.pinned_cell_id)] = {v.chain, ch.level_leaf_cell_numbers[v.level - 1]};
   });
   for (const cell::VirtualClusterSpec& vc : config.virtual_clusters) {
-    std::vector<int64_t> per_group(m.groups.size(), 0);
+    std::vector<int64_t> per_group(m.groups.size(), 0), cell(m.groups.size(), 0);
     for (const cell::VirtualCellSpec& c : vc.virtual_cells) {
       std::string chain = c.cell_type.substr(0, c.cell_type.find('.'));
       std::string last = c.cell_type.substr(c.cell_type.rfind('.') + 1);
@@ -334,13 +354,17 @@ Result<ClusterModel> ClusterFromHivedConfig(const cell::Config& config,
       const cell::DerivedCellType* t = derived->FindCellType(last);
       if (ch < 0 || !t) continue;  // the validator has rejected these already
       per_group[ch] += t->leaf_cell_number * c.cell_number;
+      if (c.cell_number > 0) cell[ch] = std::max(cell[ch], t->leaf_cell_number);
     }
     for (const std::string& id : vc.pinned_cell_ids) {
       auto it = pinned.find(id);
-      if (it != pinned.end()) per_group[it->second.first] += it->second.second;
+      if (it == pinned.end()) continue;
+      per_group[it->second.first] += it->second.second;
+      cell[it->second.first] = std::max(cell[it->second.first], it->second.second);
     }
     m.vcs.push_back(vc.name);
     m.vc_group_gpus.push_back(std::move(per_group));
+    m.vc_group_cell_gpus.push_back(std::move(cell));
   }
   if (m.nodes.empty()) return Status::Invalid("the HiveD configuration has no node");
   return m;

@@ -9,6 +9,7 @@
 
 #include "allocator_impls.h"
 #include "apiary/cell/scheduler.h"
+#include "apiary/sim/replay_export.h"
 
 namespace apiary::sim::internal {
 namespace {
@@ -37,9 +38,9 @@ class HivedAllocator : public Allocator {
     vc_used_.assign(c.vcs.size(), 0);
     vc_priorities_.resize(c.vcs.size());
     free_ = c.TotalGpus();
-    if (ctx_.record_placement)
-      for (size_t n = 0; n < c.nodes.size(); ++n)
-        node_index_.emplace(c.nodes[n].name, static_cast<int32_t>(n));
+    node_index_.reserve(c.nodes.size());
+    for (size_t n = 0; n < c.nodes.size(); ++n)
+      node_index_.emplace(c.nodes[n].name, static_cast<int32_t>(n));
     // Opportunistic jobs of VCs without a quota ride on the first VC's name:
     // HiveD needs a known VC, and priority -1 ignores its quota anyway.
     if (!c.vcs.empty()) host_vc_ = c.vcs.front();
@@ -68,12 +69,30 @@ class HivedAllocator : public Allocator {
     if (!groups) return false;
     const int32_t cvc = ctx_.vc_map[j.vc];
     const bool guaranteed = cvc >= 0 && j.priority >= 0;
+    bool pod_too_big = guaranteed;
     for (int32_t g : *groups) {
       const NodeGroup& grp = c.groups[g];
-      int64_t gpus = guaranteed ? c.vc_group_gpus[cvc][g] : grp.gpus();
-      if (PodsThatFit(gpus, grp.gpus_per_node, j.gpus_per_pod) >= j.num_pods) return true;
+      if (!guaranteed) {
+        if (PodsThatFit(grp.gpus(), grp.gpus_per_node, j.gpus_per_pod) >= j.num_pods) return true;
+        continue;
+      }
+      // HiveD places each pod of a guaranteed group inside one of its VC's
+      // cells: cells smaller than a node (--quota-level gpu) hold only pods
+      // that fit in them, whatever the VC's quota adds up to.
+      const int64_t gpus = c.vc_group_gpus[cvc][g];
+      const int64_t cell = c.vc_group_cell_gpus[cvc][g];
+      if (cell <= 0 || j.gpus_per_pod > cell) continue;
+      pod_too_big = false;
+      const int64_t pods = cell >= grp.gpus_per_node
+                               ? PodsThatFit(gpus, grp.gpus_per_node, j.gpus_per_pod)
+                               : (gpus / cell) * (cell / j.gpus_per_pod);
+      if (pods >= j.num_pods) return true;
     }
-    *why = guaranteed ? "larger than the VC's quota" : "larger than the cluster";
+    *why = !guaranteed ? "larger than the cluster"
+           : pod_too_big
+               ? "a pod larger than every virtual cell of its VC (HiveD places a pod inside "
+                 "one cell of the VC's quota; see --quota-level)"
+               : "larger than the VC's quota";
     return false;
   }
 
@@ -118,6 +137,10 @@ class HivedAllocator : public Allocator {
     std::string error;
     for (const std::string& lt : model_leaf_types_[j.model + 1]) {
       spec.leaf_cell_type = lt;
+      if (ctx_.replay_log) {
+        spec_json_ = PodSpecJson(spec);
+        ctx_.replay_log->Schedule(run.pods[0], spec_json_);
+      }
       ScheduleResult r = sched_->Schedule(run.pods[0], spec, nullptr,
                                           cell::SchedulingPhase::kPreempting);
       switch (r.kind) {
@@ -158,6 +181,7 @@ class HivedAllocator : public Allocator {
   void Release(int32_t job) override {
     Running& run = running_[job];
     for (const cell::PodRef& p : run.pods) {
+      if (ctx_.replay_log) ctx_.replay_log->Delete(p);
       cell::Status st = sched_->DeleteAllocatedPod(p.uid);
       APIARY_CHECK(st.ok());
     }
@@ -197,15 +221,16 @@ class HivedAllocator : public Allocator {
     PlaceResult out;
     cell::Status st = sched_->AddAllocatedPod(run.pods[0], run.spec, first.bind_info);
     APIARY_CHECK(st.ok());
-    Record(first, out);
+    Placed(run.pods[0], first, out);
     for (int32_t i = 1; i < j.num_pods; ++i) {
+      if (ctx_.replay_log) ctx_.replay_log->Schedule(run.pods[i], spec_json_);
       ScheduleResult r = sched_->Schedule(run.pods[i], run.spec, nullptr,
                                           cell::SchedulingPhase::kPreempting);
       // The group is allocated: every later pod reads its slot.
       APIARY_CHECK(r.kind == ScheduleResult::Kind::kBind);
       st = sched_->AddAllocatedPod(run.pods[i], run.spec, r.bind_info);
       APIARY_CHECK(st.ok());
-      Record(r, out);
+      Placed(run.pods[i], r, out);
     }
     out.kind = PlaceResult::Kind::kPlaced;
     for (const auto& [chain, sku] : chain_sku_)
@@ -221,18 +246,22 @@ class HivedAllocator : public Allocator {
     return out;
   }
 
-  // Where a pod went, for the placement model (record_placement only).
-  void Record(const ScheduleResult& r, PlaceResult& out) const {
-    if (!ctx_.record_placement) return;
+  // Records a bound pod: its node among the job's nodes, its GPUs for the
+  // placement model (record_placement), and the bind in the replay log.
+  void Placed(const cell::PodRef& pod, const ScheduleResult& r, PlaceResult& out) {
     auto it = node_index_.find(r.node);
     APIARY_CHECK(it != node_index_.end());
-    out.nodes.push_back(it->second);
-    out.leaves.insert(out.leaves.end(), r.leaf_cells.begin(), r.leaf_cells.end());
+    if (std::find(out.nodes.begin(), out.nodes.end(), it->second) == out.nodes.end())
+      out.nodes.push_back(it->second);
+    if (ctx_.record_placement)
+      out.leaves.insert(out.leaves.end(), r.leaf_cells.begin(), r.leaf_cells.end());
+    if (ctx_.replay_log) ctx_.replay_log->Bound(pod, r.node, r.leaf_cells);
   }
 
   const AllocatorContext& ctx_;
-  std::unordered_map<std::string, int32_t> node_index_;
   std::vector<std::vector<int32_t>> groups_per_model_;
+  std::unordered_map<std::string, int32_t> node_index_;  // node name -> ClusterModel::nodes
+  std::string spec_json_;  // the spec of the job being placed (replay log)
   std::vector<std::vector<std::string>> model_leaf_types_;
   cell::ManualClock clock_{0};
   std::unique_ptr<cell::Scheduler> sched_;

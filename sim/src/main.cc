@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 
 #include "apiary/cell/text.h"
+#include "apiary/sim/replay_export.h"
 #include "apiary/sim/report.h"
 #include "apiary/sim/scenario.h"
 #include "apiary/sim/simulator.h"
@@ -111,6 +112,10 @@ void AddTraceOptions(CLI::App* app, ScenarioOptions& o, Durations& d) {
 void AddNodeOptions(CLI::App* app, ScenarioOptions& o) {
   app->add_option("--sku", o.sku,
                   "GPU SKU of generated nodes (default: the trace's reference SKU)");
+  app->add_option("--opaque-sku", o.opaque_skus,
+                  "Accept this GPU model name although traces/SKUS.md does not know it "
+                  "(repeatable); it runs at the reference SKU's speed. Any other unknown SKU "
+                  "name is an error");
   app->add_option("--gpus-per-node", o.gpus_per_node, "GPUs per generated node")
       ->capture_default_str();
   app->add_option("--rack-nodes", o.cluster.rack_nodes,
@@ -143,18 +148,50 @@ std::string DefaultCalibrationDir() {
   return "traces/data/calibration";
 }
 
-// --placement-model, --calibration, --class-seed.
+// --placement-model, --calibration, --class-seed (run and size-vcs: the
+// quotas size-vcs finds hold in a run with the same model).
 struct PlacementFlags {
   std::string mode = "on";
   std::string calibration = DefaultCalibrationDir();
   uint64_t seed = 1;
 };
 
+void AddPlacementOptions(CLI::App* cmd, PlacementFlags& pf) {
+  cmd->add_option("--placement-model", pf.mode,
+                  "on: a job's speed depends on its class, SKU and how its GPUs are spread "
+                  "(calibrated from Gavel and Pollux measurements), and the baselines place "
+                  "GPUs without regard to nodes; off: SKU speed only, each baseline pod on one "
+                  "node (the results before the model existed)")
+      ->capture_default_str();
+  cmd->add_option("--calibration", pf.calibration,
+                  "Directory of the placement model's measurements (gavel/, pollux/)")
+      ->capture_default_str();
+  cmd->add_option("--class-seed", pf.seed,
+                  "Seed of the job-class draw for jobs whose trace gives no model_class")
+      ->capture_default_str();
+}
+
+// Loads the model when --placement-model is on and points `sim` at it;
+// "" or the error message.
+std::string LoadPlacement(const PlacementFlags& pf, std::optional<PlacementModel>& model,
+                          SimOptions& sim) {
+  if (pf.mode == "off") return "";
+  if (pf.mode != "on") return "--placement-model: expected on or off, got " + pf.mode;
+  auto m = PlacementModel::Load(pf.calibration);
+  if (!m.ok())
+    return m.status().message() +
+           " (--calibration DIR names the measurements; --placement-model off runs without)";
+  model = std::move(m).value();
+  sim.placement = &*model;
+  sim.class_seed = pf.seed;
+  return "";
+}
+
 int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d, bool borrow,
                const std::string& policies_text,
                const std::string& queue, const std::string& unknown_vc, const std::string& level,
                const std::string& out_dir, bool no_plots, bool check, int threads, bool quiet,
-               const std::string& command) {
+               const std::string& export_replay, const std::string& command) {
   if (!ParseDuration(d.from, &so.workload.from_s)) return Fail("--from: bad duration " + d.from);
   if (!d.to.empty() && !ParseDuration(d.to, &so.workload.to_s))
     return Fail("--to: bad duration " + d.to);
@@ -176,17 +213,7 @@ int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d,
   sim.check_invariants = check;
   sim.borrow = borrow;
   std::optional<PlacementModel> model;
-  if (pf.mode == "on") {
-    auto m = PlacementModel::Load(pf.calibration);
-    if (!m.ok())
-      return Fail(m.status().message() +
-                  " (--calibration DIR names the measurements; --placement-model off runs without)");
-    model = std::move(m).value();
-    sim.placement = &*model;
-    sim.class_seed = pf.seed;
-  } else if (pf.mode != "off") {
-    return Fail("--placement-model: expected on or off, got " + pf.mode);
-  }
+  if (std::string err = LoadPlacement(pf, model, sim); !err.empty()) return Fail(err);
 
   std::vector<PolicyKind> policies;
   {
@@ -201,6 +228,15 @@ int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d,
     if (policies.empty()) return Fail("--policies: no policy given");
   }
 
+  ReplayLog replay_log;
+  if (!export_replay.empty()) {
+    if (std::find(policies.begin(), policies.end(), PolicyKind::kHived) == policies.end())
+      return Fail("--export-replay: records the hived policy's decisions; add hived to --policies");
+    auto st = replay_log.Open(export_replay);
+    if (!st.ok()) return Fail("--export-replay: " + st.message());
+    sim.replay_log = &replay_log;
+  }
+
   auto t0 = std::chrono::steady_clock::now();
   auto sc = LoadScenario(so);
   if (!sc.ok()) return Fail(sc.status().message());
@@ -209,6 +245,7 @@ int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d,
   if (!quiet) {
     std::cout << "trace:   " << sc->trace_description << "\n";
     std::cout << "cluster: " << sc->cluster_description << "\n";
+    for (const ReaderReport& r : sc->readers) std::cout << "read:    " << r.Format() << "\n";
     for (const std::string& n : sc->notes) std::cout << "note:    " << n << "\n";
     std::cout << std::flush;
   }
@@ -234,6 +271,18 @@ int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d,
       return Fail(std::string(PolicyName(policies[i])) + ": " + errors[i].message(),
                   errors[i].code() == apiary::cell::StatusCode::kInternal ? 1 : 2);
 
+  if (replay_log.is_open()) {
+    auto st = replay_log.Finish(sc->cluster.hived);
+    if (!st.ok()) return Fail("--export-replay: " + st.message());
+    if (!quiet)
+      std::cout << "replay:  " << export_replay << "/config.yaml, " << export_replay
+                << "/events.jsonl (" << replay_log.schedules() << " schedule calls, "
+                << replay_log.deletes() << " deletions), " << export_replay
+                << "/placements.csv (" << replay_log.binds().size()
+                << " binds); check: apiary replay --config " << export_replay << "/config.yaml "
+                << export_replay << "/events.jsonl\n";
+  }
+
   std::vector<PolicySummary> summaries;
   for (const SimResult& r : results) summaries.push_back(Summarize(r, sc->workload, sc->cluster));
   RunMeta meta{command, sim};
@@ -242,6 +291,7 @@ int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d,
 
   if (!quiet) {
     std::cout << "\n" << FormatComparisonTable(summaries);
+    std::cout << FormatExclusions(summaries);
     std::cout << "\np95 / mean wait per VC:\n" << FormatVcTable(summaries);
     if (model)
       std::cout << "\nplacement model (" << pf.calibration << "):\n"
@@ -262,10 +312,12 @@ int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d,
   return 0;
 }
 
-int SizeCommand(ScenarioOptions so, const Durations& d, SizingOptions opt,
+int SizeCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d,
+                SizingOptions opt,
                 const std::string& level, const std::string& policy, double percentile,
                 const std::string& queue, int64_t shard_index, int64_t shard_count,
-                const std::string& out, bool quiet) {
+                const std::string& out, const std::string& report_dir, bool no_plots,
+                const std::string& command, bool quiet) {
   if (!ParseDuration(d.from, &so.workload.from_s)) return Fail("--from: bad duration " + d.from);
   if (!d.to.empty() && !ParseDuration(d.to, &so.workload.to_s))
     return Fail("--to: bad duration " + d.to);
@@ -284,10 +336,22 @@ int SizeCommand(ScenarioOptions so, const Durations& d, SizingOptions opt,
   auto q = ParseQueuePolicy(queue);
   if (!q.ok()) return Fail("--queue: " + q.status().message());
   opt.sim.queue = *q;
-  so.workload_only = true;
+  std::optional<PlacementModel> model;
+  if (std::string err = LoadPlacement(pf, model, opt.sim); !err.empty()) return Fail(err);
+  // Generated nodes: the workload alone (each simulation builds its own
+  // cluster). An inventory, a HiveD config or a quota file: the cluster too,
+  // for its SKUs, node sizes and current quotas.
+  so.workload_only =
+      so.inventory_path.empty() && so.hived_config.empty() && so.vc_quotas_path.empty();
+  so.cluster.quota_level = opt.level;
   auto sc = LoadScenario(so);
   if (!sc.ok()) return Fail(sc.status().message());
-  if (!quiet) std::cout << "trace: " << sc->trace_description << "\n" << std::flush;
+  if (!quiet) {
+    std::cout << "trace: " << sc->trace_description << "\n";
+    if (!so.workload_only) std::cout << "cluster: " << sc->cluster_description << "\n";
+    for (const ReaderReport& r : sc->readers) std::cout << "read:  " << r.Format() << "\n";
+    std::cout << std::flush;
+  }
 
   if (shard_count > 0) {
     if (shard_index < 0) {
@@ -319,8 +383,11 @@ int SizeCommand(ScenarioOptions so, const Durations& d, SizingOptions opt,
   if (!quiet) {
     std::cout << "target: p" << percentile << " wait <= "
               << FormatDuration(static_cast<double>(opt.max_wait_s)) << " in every VC, policy "
-              << r->policy << ", quotas in " << r->level << " cells of " << r->unit_gpus
-              << " GPUs (" << sc->node_sku << ")\n\n"
+              << r->policy << ", quotas in " << r->level << " cells"
+              << (so.workload_only ? " of " + std::to_string(r->unit_gpus) + " GPUs (" +
+                                         sc->node_sku + ")"
+                                   : std::string(" per VC and SKU"))
+              << ", placement model " << r->placement_model << "\n\n"
               << FormatSizingTable(*r) << "\n"
               << r->simulations << " simulations in " << r->wall_s << " s"
               << (r->all_met ? "" : "; some VCs miss the target even at their upper bound") << "\n";
@@ -328,6 +395,15 @@ int SizeCommand(ScenarioOptions so, const Durations& d, SizingOptions opt,
   if (!out.empty()) {
     std::ofstream f(out);
     if (!(f << SizingJson(*r))) return Fail(out + ": cannot write");
+  }
+  if (!report_dir.empty()) {
+    auto notes = WriteSizingReport(report_dir, *r, command, !no_plots);
+    if (!notes.ok()) return Fail(notes.status().message());
+    if (!quiet) {
+      for (const std::string& n : *notes) std::cout << "note: " << n << "\n";
+      std::cout << "report: " << report_dir << "/report.md (quotas.csv for run --vc-quotas, "
+                << "wait-vs-quota plots)\n";
+    }
   }
   return 0;
 }
@@ -367,6 +443,7 @@ int main(int argc, char** argv) {
   Durations run_d;
   std::string policies = "hived,static,quota", queue = "fifo", unknown_vc = "opportunistic",
               quota_level = "node", out_dir = "sim-out";
+  std::string export_replay;
   bool no_plots = false, check = false, quiet = false, run_borrow = false;
   int threads = 0;
   auto* run = app.add_subcommand(
@@ -386,8 +463,12 @@ int main(int argc, char** argv) {
                   "the quotas)");
   AddNodeOptions(run, run_so);
   run->add_option("--vc-quotas", run_so.vc_quotas_path,
-                  "VC quota file (Helios 'vc,node num' or canonical vc,nodes|gpus[,gpu_model]); "
+                  "VC quota file (Helios 'vc,node num', canonical vc,nodes|gpus[,gpu_model], or "
+                  "Helios daily GPU quotas 'date,<vc>...,total' (cluster_gpu_number.csv)); "
                   "default: split the cluster by the trace's GPU-second shares");
+  run->add_option("--vc-quotas-date", run_so.vc_quotas_date,
+                  "With a Helios daily quota file: the day (YYYY-MM-DD) whose quotas to use "
+                  "(default: the file's first day)");
   run->add_option("--quota-level", quota_level,
                   "Cells the quotas are given in to HiveD: gpu, node or rack")
       ->capture_default_str();
@@ -420,24 +501,20 @@ int main(int argc, char** argv) {
                   "Policies simulated in parallel (default: one thread per policy)");
   run->add_flag("-q,--quiet", quiet, "Print nothing but errors and timings");
   PlacementFlags placement;
-  run->add_option("--placement-model", placement.mode,
-                  "on: a job's speed depends on its class, SKU and how its GPUs are spread "
-                  "(calibrated from Gavel and Pollux measurements), and the baselines place "
-                  "GPUs without regard to nodes; off: SKU speed only, each baseline pod on one "
-                  "node (the results before the model existed)")
-      ->capture_default_str();
-  run->add_option("--calibration", placement.calibration,
-                  "Directory of the placement model's measurements (gavel/, pollux/)")
-      ->capture_default_str();
-  run->add_option("--class-seed", placement.seed,
-                  "Seed of the job-class draw for jobs whose trace gives no model_class")
-      ->capture_default_str();
+  AddPlacementOptions(run, placement);
+  run->add_option("--export-replay", export_replay,
+                  "Write DIR/config.yaml (the HiveD config built), DIR/events.jsonl (every "
+                  "scheduler call of the hived policy as an `apiary replay` script) and "
+                  "DIR/placements.csv (every bind), so that `apiary replay --config "
+                  "DIR/config.yaml DIR/events.jsonl` reproduces each pod's placement");
 
   // ---- size-vcs ----
   ScenarioOptions size_so;
   Durations size_d;
   SizingOptions sizing;
-  std::string size_level = "node", size_policy = "hived", size_queue = "fifo", size_out;
+  std::string size_level = "node", size_policy = "hived", size_queue = "fifo", size_out,
+              size_report;
+  bool size_no_plots = false;
   double percentile = 95;
   int64_t shard_index = -1, shard_count = 0;
   bool size_quiet = false;
@@ -477,7 +554,28 @@ int main(int argc, char** argv) {
                    "Split the exhaustive sweep into this many shards and run one; writes the "
                    "shard's points to --out (default shard-<index>.json)");
   size->add_option("--out", size_out, "Write the answer (or the shard's points) as JSON here");
+  size->add_option("--inventory", size_so.inventory_path,
+                   "Size the VCs of this node list's cluster: per VC and SKU, on generated "
+                   "nodes of each SKU's (most common) node size");
+  size->add_option("--inventory-format", size_so.inventory_format,
+                   "Node list format: openb, pai, spot or canonical")
+      ->capture_default_str();
+  size->add_option("--hived-config", size_so.hived_config,
+                   "Size the VCs of this HiveD config's cluster (per VC and SKU)");
+  size->add_option("--vc-quotas", size_so.vc_quotas_path,
+                   "Current quotas (as for run): reported beside the answer; VCs without one "
+                   "are not sized unless --all-vcs");
+  size->add_option("--vc-quotas-date", size_so.vc_quotas_date,
+                   "With a Helios daily quota file: the day (YYYY-MM-DD)");
+  size->add_flag("--all-vcs", sizing.all_vcs,
+                 "Also size VCs that have no quota in the given cluster");
+  size->add_option("--report", size_report,
+                   "Write DIR/quotas.csv (a quota file run --vc-quotas reads), DIR/report.md, "
+                   "DIR/sizing.json and a wait-vs-quota plot per VC");
+  size->add_flag("--no-plots", size_no_plots, "With --report: write plot scripts, do not draw");
   size->add_flag("-q,--quiet", size_quiet, "Print nothing but errors");
+  PlacementFlags size_placement;
+  AddPlacementOptions(size, size_placement);
 
   // ---- merge ----
   std::vector<std::string> merge_files;
@@ -503,10 +601,11 @@ int main(int argc, char** argv) {
   const std::string command = JoinArgs(argc, argv);
   if (*run)
     return RunCommand(placement, run_so, run_d, run_borrow, policies, queue, unknown_vc, quota_level, out_dir, no_plots,
-                      check, threads, quiet, command);
+                      check, threads, quiet, export_replay, command);
   if (*size)
-    return SizeCommand(size_so, size_d, sizing, size_level, size_policy, percentile, size_queue,
-                       shard_index, shard_count, size_out, size_quiet);
+    return SizeCommand(size_placement, size_so, size_d, sizing, size_level, size_policy, percentile, size_queue,
+                       shard_index, shard_count, size_out, size_report, size_no_plots, command,
+                       size_quiet);
   if (*merge) return MergeCommand(merge_files, merge_out);
   return 2;
 }

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -58,7 +59,9 @@ const char* OutcomeName(JobOutcome o) {
   return "?";
 }
 
-Status WriteFile(const std::string& path, const std::string& text) {
+}  // namespace
+
+Status WriteTextFile(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary);
   if (!f) return Status::Invalid(path + ": cannot open for writing");
   f << text;
@@ -67,7 +70,7 @@ Status WriteFile(const std::string& path, const std::string& text) {
   return Status::Ok();
 }
 
-Status MakeDirs(const std::string& dir) {
+Status MakeDirectories(const std::string& dir) {
   std::string cur;
   size_t i = 0;
   while (i <= dir.size()) {
@@ -88,6 +91,8 @@ Status MakeDirs(const std::string& dir) {
   return Status::Ok();
 }
 
+namespace {
+
 std::string ShellQuote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
@@ -99,8 +104,8 @@ std::string ShellQuote(const std::string& s) {
 
 bool HaveGnuplot() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
 
-// The placement model's columns (none when it is off, so that the file is
-// what it was before the model existed).
+// The placement model's columns, after all the others (none when it is off,
+// so that the file is what the simulator writes without the model).
 std::string PlacementColumns(const SimResult& r, const JobRecord* rec) {
   if (!r.placement_model) return "";
   if (!rec) return ",job_class,spread,speed";
@@ -113,20 +118,51 @@ std::string PlacementColumns(const SimResult& r, const JobRecord* rec) {
 std::string JobsCsv(const Workload& w, const ClusterModel& c, const SimResult& r) {
   std::string out =
       "id,vc,submit_s,num_pods,gpus_per_pod,duration_ref_s,outcome,first_start_s,finish_s,"
-      "wait_s,jct_s,preemptions,sku,gpu_seconds,lost_gpu_seconds" +
+      "wait_s,jct_s,preemptions,sku,gpu_seconds,lost_gpu_seconds,nodes,span" +
       PlacementColumns(r, nullptr) + "\n";
+  out.reserve(out.size() + w.jobs.size() * 128);
+  // Appends in place: one row per job, without temporaries (82k rows per
+  // policy on Philly).
+  auto num = [&out](int64_t v) {
+    char buf[24];
+    const auto res = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, res.ptr);
+    out += ',';
+  };
+  std::string nodes;
   for (size_t i = 0; i < w.jobs.size(); ++i) {
     const SimJob& j = w.jobs[i];
     const JobRecord& rec = r.jobs[i];
-    out += CsvField(j.id) + "," + CsvField(w.vcs[j.vc]) + "," + std::to_string(j.submit_s) +
-           "," + std::to_string(j.num_pods) + "," + std::to_string(j.gpus_per_pod) + "," +
-           std::to_string(j.duration_s) + "," + OutcomeName(rec.outcome) + "," +
-           std::to_string(rec.first_start_s) + "," + std::to_string(rec.finish_s) + "," +
-           std::to_string(rec.wait_s) + "," + std::to_string(rec.jct_s()) + "," +
-           std::to_string(rec.preemptions) + "," +
-           (rec.sku >= 0 ? CsvField(c.skus[rec.sku].name) : "") + "," +
-           std::to_string(rec.gpu_seconds) + "," + std::to_string(rec.lost_gpu_seconds) +
-           PlacementColumns(r, &rec) + "\n";
+    out += CsvField(j.id);
+    out += ',';
+    out += CsvField(w.vcs[j.vc]);
+    out += ',';
+    num(j.submit_s);
+    num(j.num_pods);
+    num(j.gpus_per_pod);
+    num(j.duration_s);
+    out += OutcomeName(rec.outcome);
+    out += ',';
+    num(rec.first_start_s);
+    num(rec.finish_s);
+    num(rec.wait_s);
+    num(rec.jct_s());
+    num(rec.preemptions);
+    if (rec.sku >= 0) out += CsvField(c.skus[rec.sku].name);
+    out += ',';
+    num(rec.gpu_seconds);
+    num(rec.lost_gpu_seconds);
+    const std::vector<int32_t> placed = r.NodesOf(i);
+    nodes.clear();
+    for (size_t k = 0; k < placed.size(); ++k) {
+      if (k) nodes += ';';
+      nodes += c.nodes[placed[k]].name;
+    }
+    out += CsvField(nodes);
+    out += ',';
+    out += c.SpanOf(placed);
+    out += PlacementColumns(r, &rec);
+    out += '\n';
   }
   return out;
 }
@@ -262,6 +298,24 @@ std::string FormatComparisonTable(const std::vector<PolicySummary>& ss) {
   return o.str();
 }
 
+std::string FormatExclusions(const std::vector<PolicySummary>& ss) {
+  std::ostringstream o;
+  for (const PolicySummary& s : ss) {
+    if (s.rejected == 0 && s.unfinished == 0) continue;
+    o << s.policy << ": waits and JCTs above are over " << s.done << " finished of " << s.jobs
+      << " jobs; left out: ";
+    if (s.rejected) {
+      o << s.rejected << " rejected (";
+      for (size_t i = 0; i < s.reject_reasons.size(); ++i)
+        o << (i ? "; " : "") << s.reject_reasons[i].second << " " << s.reject_reasons[i].first;
+      o << ")";
+    }
+    if (s.unfinished) o << (s.rejected ? ", " : "") << s.unfinished << " never finished";
+    o << "\n";
+  }
+  return o.str();
+}
+
 std::string FormatVcTable(const std::vector<PolicySummary>& ss) {
   if (ss.empty()) return "";
   std::ostringstream o;
@@ -293,10 +347,28 @@ std::string SummaryJson(const Scenario& sc, const RunMeta& meta,
   root["unknown_vc"] =
       meta.options.unknown_vc == UnknownVc::kOpportunistic ? "opportunistic" : "reject";
   root["bin_s"] = meta.options.bin_s;
-  if (meta.options.placement)  // absent when off: the pre-model file, unchanged
+  if (meta.options.placement)  // absent when off: nothing of the model in the file
     root["placement_model"] = {{"class_seed", meta.options.class_seed},
                                {"baselines", "topology-blind (GPU by GPU)"}};
   root["notes"] = sc.notes;
+  Json readers = Json::array();
+  for (const ReaderReport& r : sc.readers) {
+    Json j;
+    j["what"] = r.what;
+    j["path"] = r.path;
+    j["rows"] = r.rows;
+    j["kept"] = r.kept;
+    j["unit"] = r.unit;
+    j["skipped"] = r.skipped;
+    Json d = Json::object(), a = Json::object();
+    for (const auto& [k, n] : r.dropped) d[k] = n;
+    for (const auto& [k, n] : r.adjusted) a[k] = n;
+    j["dropped"] = d;
+    j["adjusted"] = a;
+    j["added_gpu_seconds"] = r.added_gpu_seconds;
+    readers.push_back(j);
+  }
+  root["readers"] = readers;
   Json quotas = Json::object();
   for (size_t v = 0; v < sc.cluster.vcs.size(); ++v)
     quotas[sc.cluster.vcs[v]] = sc.cluster.VcGpus(static_cast<int32_t>(v));
@@ -351,10 +423,10 @@ Result<std::vector<std::string>> WriteOutputs(const std::string& dir, const Scen
                                               const std::vector<SimResult>& results,
                                               const std::vector<PolicySummary>& ss, bool plots) {
   std::vector<std::string> notes;
-  Status st = MakeDirs(dir);
+  Status st = MakeDirectories(dir);
   if (!st.ok()) return st;
   auto write = [&](const std::string& name, const std::string& text) {
-    return WriteFile(dir + "/" + name, text);
+    return WriteTextFile(dir + "/" + name, text);
   };
   if (!(st = write("summary.json", SummaryJson(sc, meta, ss))).ok()) return st;
   for (const SimResult& r : results) {
@@ -543,6 +615,8 @@ Result<std::vector<std::string>> WriteOutputs(const std::string& dir, const Scen
              : "off: guaranteed jobs run only within their VC's quota")
      << "\n";
   for (const std::string& n : sc.notes) md << "* " << n << "\n";
+  md << "\n## Inputs: what was kept, dropped and changed\n\n";
+  for (const ReaderReport& r : sc.readers) md << "* " << r.Format() << "\n";
   md << "\n## Placement policies compared\n\n"
         "* **hived**: Apiary's production engine (`apiary::cell::Scheduler`), driven with the "
         "extender's calls: topology-aware buddy allocation of each VC's virtual cells.\n"
@@ -562,6 +636,12 @@ Result<std::vector<std::string>> WriteOutputs(const std::string& dir, const Scen
        << Fixed(100 * s.utilization, 1) << "% | " << Fixed(s.mean_idle_while_waiting, 1) << " | "
        << Fixed(s.mean_fragmented, 1) << " | " << s.preemptions << " | "
        << FormatDuration(static_cast<double>(s.makespan_s)) << " |\n";
+  const std::string exclusions = FormatExclusions(ss);
+  if (!exclusions.empty()) {
+    md << "\n**Not in the waits:**\n\n";
+    std::istringstream lines(exclusions);
+    for (std::string line; std::getline(lines, line);) md << "* " << line << "\n";
+  }
   md << "\nWaits and JCTs are over finished jobs; a job's wait is all the time it spent "
         "queued (again after each preemption). *Idle GPUs while jobs wait*: time-average of "
         "free GPUs while at least one job waits that no waiting job could use (after every "

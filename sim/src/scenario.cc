@@ -1,6 +1,8 @@
 #include "apiary/sim/scenario.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <map>
 
 #include "apiary/cell/config_loader.h"
@@ -34,6 +36,99 @@ std::vector<QuotaSpec> DeriveQuotas(const Workload& workload, int64_t units, int
   return out;
 }
 
+std::string ReaderReport::Format() const {
+  std::string s = what + (path.empty() ? "" : " " + path) + ": ";
+  if (rows > 0) s += std::to_string(rows) + " rows -> ";
+  s += std::to_string(kept) + " " + unit;
+  int64_t dropped_total = 0;
+  for (const auto& [k, n] : dropped) dropped_total += n;
+  if (dropped_total + skipped == 0 && adjusted.empty()) return s + "; nothing dropped or changed";
+  if (skipped > 0) {
+    s += "; " + std::to_string(skipped) + " malformed rows skipped";
+    if (!errors.empty()) s += " (first: " + errors.front() + ")";
+  }
+  if (dropped_total > 0) {
+    s += "; dropped " + std::to_string(dropped_total) + " (";
+    for (size_t i = 0; i < dropped.size(); ++i)
+      s += (i ? ", " : "") + std::to_string(dropped[i].second) + " " +
+           traces::ExplainReadReason(dropped[i].first);
+    s += ")";
+  }
+  if (!adjusted.empty()) {
+    s += "; changed ";
+    for (size_t i = 0; i < adjusted.size(); ++i)
+      s += (i ? ", " : "") + std::to_string(adjusted[i].second) + " " +
+           traces::ExplainReadReason(adjusted[i].first);
+    if (added_gpu_seconds > 0 && kept_gpu_seconds > 0) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, " (+%.1f%% GPU-seconds of demand)",
+                    100.0 * static_cast<double>(added_gpu_seconds) /
+                        static_cast<double>(kept_gpu_seconds - added_gpu_seconds));
+      s += buf;
+    }
+  }
+  return s;
+}
+
+Result<std::string> ResolveSku(const std::string& name, const std::vector<std::string>& opaque,
+                               const std::string& where) {
+  if (const traces::GpuSku* sku = traces::FindGpuSku(name)) return std::string(sku->name);
+  for (const std::string& o : opaque)
+    if (traces::NormalizeGpuName(o) == traces::NormalizeGpuName(name)) return o;
+  std::string known;
+  for (const traces::GpuSku& k : traces::AllGpuSkus())
+    known += (known.empty() ? "" : ", ") + std::string(k.name);
+  std::string hint = name.find(',') != std::string::npos
+                         ? " (one SKU per generated cluster; for mixed SKUs give an "
+                           "--inventory or a --hived-config)"
+                         : "";
+  return Status::Invalid(where + ": unknown GPU SKU \"" + name + "\"" + hint +
+                         ". Known SKUs: " + known +
+                         ". A model without published figures must be declared with "
+                         "--opaque-sku " + name + " (it then runs at the reference SKU's speed)");
+}
+
+namespace {
+
+ReaderReport ReportOf(const std::string& what, const std::string& path,
+                      const traces::ReadStats& st, int64_t kept, const std::string& unit) {
+  ReaderReport r;
+  r.what = what;
+  r.path = path;
+  r.rows = st.rows;
+  r.kept = kept;
+  r.unit = unit;
+  r.skipped = st.skipped;
+  r.errors = st.errors;
+  for (const auto& kv : st.dropped) r.dropped.push_back(kv);
+  for (const auto& kv : st.adjusted) r.adjusted.push_back(kv);
+  r.added_gpu_seconds = st.added_gpu_seconds;
+  return r;
+}
+
+void NoteUnquotaedJobs(Scenario& sc) {
+  int64_t no_quota_jobs = 0;
+  for (const SimJob& j : sc.workload.jobs)
+    if (sc.cluster.FindVc(sc.workload.vcs[j.vc]) < 0) ++no_quota_jobs;
+  if (no_quota_jobs)
+    sc.notes.push_back(std::to_string(no_quota_jobs) +
+                       " jobs belong to VCs without a quota: they run opportunistically "
+                       "(priority -1) under hived and quota unless --unknown-vc reject, and "
+                       "are rejected under static");
+}
+
+bool StartsWithDateColumn(const std::string& path) {
+  std::ifstream f(path);
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    return line.rfind("date,", 0) == 0;
+  }
+  return false;
+}
+
+}  // namespace
+
 Result<Scenario> LoadScenario(const ScenarioOptions& o) {
   Scenario sc;
   // ---- Trace ----
@@ -58,10 +153,19 @@ Result<Scenario> LoadScenario(const ScenarioOptions& o) {
   if (o.workload.load_factor != 1.0)
     sc.notes.push_back("submit times divided by " + std::to_string(o.workload.load_factor) +
                        " (--load-factor): a heavier load than the trace's");
-  for (const auto& [why, n] : sc.workload.dropped)
-    sc.notes.push_back(std::to_string(n) + " trace jobs left out: " + why);
-  if (trace->stats.skipped > 0)
-    sc.notes.push_back(std::to_string(trace->stats.skipped) + " malformed trace rows skipped");
+  {
+    ReaderReport r = ReportOf("trace", o.trace_paths[0], trace->stats,
+                              static_cast<int64_t>(trace->jobs.size()), "jobs kept");
+    for (const traces::Job& j : trace->jobs)
+      if (j.duration_s > 0) r.kept_gpu_seconds += j.total_gpus() * j.duration_s;
+    sc.readers.push_back(std::move(r));
+    ReaderReport sel;
+    sel.what = "selection";
+    sel.kept = static_cast<int64_t>(sc.workload.jobs.size());
+    sel.unit = "of " + std::to_string(trace->jobs.size()) + " jobs simulated";
+    sel.dropped = sc.workload.dropped;
+    sc.readers.push_back(std::move(sel));
+  }
 
   if (o.workload_only) {
     if (o.gpus_per_node <= 0)
@@ -69,7 +173,9 @@ Result<Scenario> LoadScenario(const ScenarioOptions& o) {
                              std::to_string(o.gpus_per_node));
     std::string sku = o.sku;
     if (sku.empty()) sku = sc.workload.reference_sku.empty() ? "V100" : sc.workload.reference_sku;
-    sc.node_sku = traces::CanonicalGpuModel(sku);
+    auto resolved = ResolveSku(sku, o.opaque_skus, "--sku");
+    if (!resolved.ok()) return resolved.status();
+    sc.node_sku = *resolved;
     sc.node_gpus = o.gpus_per_node;
     return sc;
   }
@@ -82,10 +188,16 @@ Result<Scenario> LoadScenario(const ScenarioOptions& o) {
           "--nodes or --vc-quotas");
     auto loaded = cell::LoadConfigFile(o.hived_config);
     if (!loaded.ok()) return Status::Invalid(loaded.status().message());
+    for (const cell::SkuType& t : loaded->config.sku_types) {
+      auto resolved = ResolveSku(t.name, o.opaque_skus,
+                                 o.hived_config + ": skuTypes." + t.name);
+      if (!resolved.ok()) return resolved.status();
+    }
     auto c = ClusterFromHivedConfig(loaded->config, sc.workload.reference_sku);
     if (!c.ok()) return Status::Invalid(o.hived_config + ": " + c.status().message());
     sc.cluster = std::move(c).value();
     sc.cluster_description = o.hived_config + ": " + sc.cluster.Describe();
+    NoteUnquotaedJobs(sc);
     return sc;
   }
 
@@ -93,9 +205,25 @@ Result<Scenario> LoadScenario(const ScenarioOptions& o) {
   std::vector<NodeSpec> nodes;
   std::vector<traces::VcQuota> file_quotas;
   if (!o.vc_quotas_path.empty()) {
-    auto q = traces::ReadVcQuotas(o.vc_quotas_path, ro);
+    const bool daily = StartsWithDateColumn(o.vc_quotas_path);
+    if (!daily && !o.vc_quotas_date.empty())
+      return Status::Invalid("--vc-quotas-date applies to a Helios daily quota file "
+                             "(date,<vc>...,total); " + o.vc_quotas_path + " is not one");
+    auto q = daily ? traces::ReadHeliosVcGpus(o.vc_quotas_path, o.vc_quotas_date, ro)
+                   : traces::ReadVcQuotas(o.vc_quotas_path, ro);
     if (!q.ok()) return Status::Invalid(q.status().message());
     file_quotas = q->vcs;
+    int64_t zero = 0;
+    for (const traces::VcQuota& v : file_quotas) zero += v.gpus == 0 && v.nodes <= 0;
+    ReaderReport r = ReportOf("quotas", o.vc_quotas_path, q->stats,
+                              static_cast<int64_t>(file_quotas.size()) - zero, "VC quotas kept");
+    if (daily) {
+      r.unit += " (Helios daily GPU quotas, day " +
+                (o.vc_quotas_date.empty() ? std::string("of the first row") : o.vc_quotas_date) +
+                ")";
+      if (zero) r.dropped.push_back({"zero_quota_that_day", zero});
+    }
+    sc.readers.push_back(std::move(r));
   }
   if (!o.inventory_path.empty()) {
     if (o.nodes > 0)
@@ -110,9 +238,15 @@ Result<Scenario> LoadScenario(const ScenarioOptions& o) {
         ++cpu_only;
         continue;
       }
-      nodes.push_back({n.hostname, n.sku, n.gpu_count});
+      auto resolved = ResolveSku(n.sku, o.opaque_skus,
+                                 o.inventory_path + ": node " + n.hostname);
+      if (!resolved.ok()) return resolved.status();
+      nodes.push_back({n.hostname, *resolved, n.gpu_count});
     }
-    if (cpu_only) sc.notes.push_back(std::to_string(cpu_only) + " CPU-only nodes left out");
+    ReaderReport r = ReportOf("inventory", o.inventory_path, inv->stats,
+                              static_cast<int64_t>(nodes.size()), "GPU nodes kept");
+    if (cpu_only) r.dropped.push_back({"cpu_only", cpu_only});
+    sc.readers.push_back(std::move(r));
     if (nodes.empty())
       return Status::Invalid(o.inventory_path + ": the inventory has no GPU node");
   } else {
@@ -121,19 +255,47 @@ Result<Scenario> LoadScenario(const ScenarioOptions& o) {
                              std::to_string(o.gpus_per_node));
     std::string sku = o.sku;
     if (sku.empty()) sku = sc.workload.reference_sku.empty() ? "V100" : sc.workload.reference_sku;
-    sku = traces::CanonicalGpuModel(sku);
-    int64_t count = o.nodes;
-    if (count <= 0) {
+    auto resolved = ResolveSku(sku, o.opaque_skus, "--sku");
+    if (!resolved.ok()) return resolved.status();
+    sku = *resolved;
+    // Without --nodes, exactly the quota file's nodes: per row, of its
+    // gpu_model (else --sku), gpus / nodes GPUs each when the row gives both
+    // (a size-vcs quotas.csv does), else --gpus-per-node.
+    std::vector<std::pair<std::pair<std::string, int32_t>, int64_t>> kinds;  // (sku, gpn) -> n
+    auto add = [&](const std::string& k_sku, int32_t gpn, int64_t n) {
+      for (auto& [key, count] : kinds)
+        if (key.first == k_sku && key.second == gpn) return void(count += n);
+      kinds.push_back({{k_sku, gpn}, n});
+    };
+    if (o.nodes > 0) {
+      add(sku, o.gpus_per_node, o.nodes);
+    } else {
       for (const traces::VcQuota& q : file_quotas) {
-        if (q.nodes != traces::kQuotaNotGiven) count += q.nodes;
-        else if (q.gpus != traces::kQuotaNotGiven) count += CeilDiv(q.gpus, o.gpus_per_node);
+        std::string row_sku = sku;
+        if (!q.gpu_model.empty()) {
+          auto r = ResolveSku(q.gpu_model, o.opaque_skus,
+                              o.vc_quotas_path + ": VC " + q.vc + ", gpu_model");
+          if (!r.ok()) return r.status();
+          row_sku = *r;
+        }
+        const bool both = q.nodes > 0 && q.gpus > 0 && q.gpus % q.nodes == 0;
+        const int32_t gpn = both ? static_cast<int32_t>(q.gpus / q.nodes) : o.gpus_per_node;
+        if (q.nodes != traces::kQuotaNotGiven) add(row_sku, gpn, q.nodes);
+        else if (q.gpus != traces::kQuotaNotGiven) add(row_sku, gpn, CeilDiv(q.gpus, gpn));
       }
     }
+    int64_t count = 0;
+    for (const auto& k : kinds) count += k.second;
     if (count <= 0)
       return Status::Invalid(
           "no cluster: give --nodes N (generated nodes), --inventory FILE, --hived-config "
           "FILE, or --vc-quotas FILE (one node per quota node)");
-    nodes = GenerateNodes(count, sku, o.gpus_per_node);
+    for (const auto& [key, n] : kinds)
+      for (NodeSpec& node : GenerateNodes(n, key.first, key.second)) {
+        if (kinds.size() > 1)
+          node.name = key.first + "-" + std::to_string(key.second) + "g-" + node.name;
+        nodes.push_back(std::move(node));
+      }
     sc.node_sku = sku;
     sc.node_gpus = o.gpus_per_node;
   }
@@ -174,32 +336,43 @@ Result<Scenario> LoadScenario(const ScenarioOptions& o) {
       sc.quotas.push_back({q.vc, sku, units});
     }
   } else {
-    // Split each SKU's cells among the trace's VCs by GPU-second share.
-    std::vector<std::string> skus;
-    for (const NodeSpec& n : nodes)
-      if (std::find(skus.begin(), skus.end(), n.sku) == skus.end()) skus.push_back(n.sku);
-    for (const std::string& sku : skus) {
-      const int64_t unit = unit_gpus_of(sku);
-      int64_t gpus = 0;
-      for (const NodeSpec& n : nodes)
-        if (n.sku == sku) gpus += n.gpus;
-      auto q = DeriveQuotas(sc.workload, gpus / unit, unit, skus.size() > 1 ? sku : "");
-      for (auto& x : q) sc.quotas.push_back(std::move(x));
+    // Split each chain's cells — one per (SKU, node size), as BuildCluster
+    // groups them — among the trace's VCs by GPU-second share, so that a
+    // SKU with nodes of several sizes keeps all its capacity.
+    std::vector<std::pair<std::string, int32_t>> groups;
+    std::map<std::pair<std::string, int32_t>, int64_t> group_nodes;
+    std::map<std::string, int32_t> sizes_per_sku;
+    for (const NodeSpec& n : nodes) {
+      auto key = std::make_pair(n.sku, n.gpus);
+      if (group_nodes[key]++ == 0) {
+        groups.push_back(key);
+        ++sizes_per_sku[n.sku];
+      }
+    }
+    const std::string only_sku = sizes_per_sku.size() == 1 ? groups.front().first : "";
+    for (const auto& [sku, gpn] : groups) {
+      const int64_t count = group_nodes[{sku, gpn}];
+      int64_t unit = gpn;
+      if (o.cluster.quota_level == QuotaLevel::kGpu) unit = 1;
+      if (o.cluster.quota_level == QuotaLevel::kRack)
+        unit = int64_t{gpn} * RackNodesOf(count, o.cluster.rack_nodes);
+      auto q = DeriveQuotas(sc.workload, count * gpn / unit, unit, only_sku.empty() ? sku : "");
+      for (auto& x : q) {
+        if (sizes_per_sku[sku] > 1) x.gpus_per_node = gpn;
+        sc.quotas.push_back(std::move(x));
+      }
     }
     sc.notes.push_back("VC quotas derived from the trace's GPU-second shares");
   }
-  auto c = BuildCluster(nodes, sc.quotas, o.cluster);
+  // Durations scale by SKU speed relative to the trace's reference SKU, on
+  // every kind of cluster (as ClusterFromHivedConfig does).
+  ClusterOptions co = o.cluster;
+  if (co.reference_sku.empty()) co.reference_sku = sc.workload.reference_sku;
+  auto c = BuildCluster(nodes, sc.quotas, co);
   if (!c.ok()) return Status::Invalid(c.status().message());
   sc.cluster = std::move(c).value();
   sc.cluster_description = sc.cluster.Describe();
-  int64_t no_quota_jobs = 0;
-  for (const SimJob& j : sc.workload.jobs)
-    if (sc.cluster.FindVc(sc.workload.vcs[j.vc]) < 0) ++no_quota_jobs;
-  if (no_quota_jobs)
-    sc.notes.push_back(std::to_string(no_quota_jobs) +
-                       " jobs belong to VCs without a quota: they run opportunistically "
-                       "(priority -1) under hived and quota unless --unknown-vc reject, and "
-                       "are rejected under static");
+  NoteUnquotaedJobs(sc);
   return sc;
 }
 

@@ -317,6 +317,9 @@ class Engine {
       PlaceResult pr = alloc_.TryPlace(job, opportunistic);
       switch (pr.kind) {
         case PlaceResult::Kind::kPlaced:
+          r_.jobs[job].nodes_offset = static_cast<int32_t>(r_.node_pool.size());
+          r_.jobs[job].nodes_count = static_cast<int32_t>(pr.nodes.size());
+          r_.node_pool.insert(r_.node_pool.end(), pr.nodes.begin(), pr.nodes.end());
           Start(job, pr);
           if (opportunistic) ++r_.borrowed_starts;
           return true;
@@ -436,6 +439,7 @@ Result<SimResult> Simulate(const ClusterModel& cluster, const Workload& workload
                              ": negative time or no GPUs (the simulator needs submit >= 0, "
                              "duration >= 0, pods and GPUs > 0)");
   AllocatorContext ctx = MakeAllocatorContext(cluster, workload, options.unknown_vc);
+  if (policy == PolicyKind::kHived) ctx.replay_log = options.replay_log;
   std::optional<BoundPlacement> bound;
   if (options.placement) {
     auto b = BindPlacementModel(*options.placement, cluster, workload, options.class_seed);

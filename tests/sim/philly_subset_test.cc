@@ -125,6 +125,8 @@ TEST(SimPhillySubset, PlacementModelLeavesHivedDecisionsUnchanged) {
     ASSERT_EQ(a.first_start_s, b.first_start_s) << i;
     ASSERT_EQ(a.finish_s, b.finish_s) << i;
     ASSERT_EQ(a.preemptions, b.preemptions) << i;
+    // The same nodes too (jobs-*.csv's nodes column; the replay export).
+    ASSERT_EQ(off_h->NodesOf(i), on_h->NodesOf(i)) << i;
     if (b.first_start_s < 0) continue;
     ASSERT_DOUBLE_EQ(b.placement_factor, 1.0) << i;
     ASSERT_DOUBLE_EQ(b.speed, 1.0) << i;
@@ -137,6 +139,20 @@ TEST(SimPhillySubset, PlacementModelLeavesHivedDecisionsUnchanged) {
   int64_t slowed = 0;
   for (const JobRecord& r : quota->jobs) slowed += r.first_start_s >= 0 && r.placement_factor < 1;
   EXPECT_GT(slowed, 0);
+  // jobs-*.csv's span (nodes, racks) and the model's spread read the same
+  // placement the same way.
+  for (size_t i = 0; i < quota->jobs.size(); ++i) {
+    const JobRecord& r = quota->jobs[i];
+    if (r.first_start_s < 0) continue;
+    const std::string span = sc.cluster.SpanOf(quota->NodesOf(i));
+    const Spread spread = static_cast<Spread>(r.spread);
+    if (span == "node")
+      EXPECT_TRUE(spread == Spread::kSwitch || spread == Spread::kNode) << i;
+    else if (span == "rack")
+      EXPECT_EQ(spread, Spread::kRack) << i;
+    else
+      EXPECT_EQ(spread, Spread::kBeyond) << i << " " << span;
+  }
   // GPU-seconds are still conserved with stretched runs.
   EXPECT_EQ(testing::SumBins(*quota), testing::SumJobGpuSeconds(*quota));
 }

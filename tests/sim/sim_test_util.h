@@ -27,6 +27,13 @@ inline std::string ReadAll(const std::string& path) {
   return ss.str();
 }
 
+// Writes `text` to a file named `name` in the test's temporary directory.
+inline std::string WriteTemp(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/sim_test_" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
 struct J {
   J(std::string id_, std::string vc_, int64_t submit_, int32_t pods_, int32_t gpus_per_pod_,
     int64_t duration_, int32_t priority_ = 0, std::string model_ = "")

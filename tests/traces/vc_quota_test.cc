@@ -60,6 +60,16 @@ TEST(VcQuota, Errors) {
   Result<VcQuotas> q = ReadVcQuotas(path);
   ASSERT_FALSE(q.ok());
   EXPECT_EQ(q.status().message(), path + ":3:1: field 'vc': VC \"a\" listed twice");
+  // One row per VC and GPU model is a quota on each SKU; the same pair twice
+  // is not.
+  path = WriteTemp("q.csv", "vc,gpus,gpu_model\na,8,V100\na,4,T4\n");
+  q = ReadVcQuotas(path);
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  EXPECT_EQ(q->vcs.size(), 2u);
+  path = WriteTemp("q.csv", "vc,gpus,gpu_model\na,8,V100\na,4,v100\n");
+  q = ReadVcQuotas(path);
+  ASSERT_FALSE(q.ok());
+  EXPECT_EQ(q.status().message(), path + ":3:1: field 'vc': VC \"a\" listed twice for V100");
 
   path = WriteTemp("q.csv", "vc,nodes\na,-4\n");
   q = ReadVcQuotas(path);

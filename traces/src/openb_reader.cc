@@ -138,6 +138,8 @@ Result<Trace> ReadOpenbPods(const std::string& path, const ReadOptions& options)
             return Status::Ok();
           }
           ++trace.stats.adjusted["fractional_gpu_rounded_up"];
+          if (job.duration_s > 0)
+            trace.stats.added_gpu_seconds += (1000 - milli) * job.duration_s / 1000;
           job.gpus_per_pod = 1;
         } else {
           job.gpus_per_pod = static_cast<int32_t>(gpus);

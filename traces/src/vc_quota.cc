@@ -58,8 +58,12 @@ Result<VcQuotas> ReadVcQuotas(const std::string& path, const ReadOptions& option
         VcQuota q;
         q.vc = std::string(row.Trimmed(c_vc));
         if (q.vc.empty()) return row.ErrorAt(c_vc, "field 'vc': empty");
-        if (seen.count(q.vc) != 0) {
-          return row.ErrorAt(c_vc, "field 'vc': VC \"" + q.vc + "\" listed twice");
+        if (c_model >= 0) q.gpu_model = internal::CanonicalGpuList(row.Str(c_model));
+        // One row per VC, or per VC and GPU model (a quota on each SKU).
+        const std::string key = q.vc + '\n' + q.gpu_model;
+        if (seen.count(key) != 0) {
+          return row.ErrorAt(c_vc, "field 'vc': VC \"" + q.vc + "\" listed twice" +
+                                       (q.gpu_model.empty() ? "" : " for " + q.gpu_model));
         }
         for (auto [c, out, name] :
              {std::tuple{c_nodes, &q.nodes, helios_style ? "node num" : "nodes"},
@@ -71,8 +75,7 @@ Result<VcQuotas> ReadVcQuotas(const std::string& path, const ReadOptions& option
         if (q.nodes == kQuotaNotGiven && q.gpus == kQuotaNotGiven) {
           return row.ErrorAt(c_vc, "VC \"" + q.vc + "\" has neither nodes nor gpus");
         }
-        if (c_model >= 0) q.gpu_model = internal::CanonicalGpuList(row.Str(c_model));
-        seen.insert(q.vc);
+        seen.insert(key);
         quotas.vcs.push_back(std::move(q));
         return Status::Ok();
       });

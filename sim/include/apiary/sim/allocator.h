@@ -42,11 +42,14 @@ struct PlaceResult {
   };
   Kind kind = Kind::kWait;
   int32_t sku = -1;
+  // kPlaced: the job's nodes (ClusterModel::nodes), distinct, in placement
+  // order (every policy, model on or off: jobs-*.csv and the replay export).
+  std::vector<int32_t> nodes;
   std::vector<int32_t> victims;
   std::string message;
-  // kPlaced with AllocatorContext::record_placement: the cluster node of
-  // every pod (or GPU) placed, and for hived the first pod's GPU indices.
-  std::vector<int32_t> nodes;
+  // kPlaced by hived with AllocatorContext::record_placement: the GPU
+  // (leaf cell) indices of all the job's pods (the placement model's
+  // switch-level spread of a one-node job).
   std::vector<int32_t> leaves;
 };
 
@@ -93,8 +96,12 @@ class Allocator {
 // (on idle GPUs, preemptible); with kReject they are rejected.
 enum class UnknownVc { kOpportunistic, kReject };
 
+class ReplayLog;
+
 struct AllocatorContext {
   const ClusterModel* cluster = nullptr;
+  // hived only: every scheduler call goes to this log as well (may be null).
+  ReplayLog* replay_log = nullptr;
   const Workload* workload = nullptr;
   UnknownVc unknown_vc = UnknownVc::kOpportunistic;
   // [workload vc] -> cluster vc index, or -1 (no quota).
@@ -105,7 +112,7 @@ struct AllocatorContext {
   // Placement model on (SimOptions::placement): the baselines place a job's
   // GPUs one by one, first-fit over free GPUs in node order, as a scheduler
   // that counts GPUs and knows no topology does (off: pod by pod, each pod on
-  // one node); every policy reports the nodes it used (PlaceResult::nodes).
+  // one node); hived reports its pods' GPUs (PlaceResult::leaves).
   bool topology_blind = false;
   bool record_placement = false;
   // The priority a job effectively runs at: -1 for jobs of VCs without a

@@ -46,6 +46,9 @@ struct QuotaSpec {
   std::string vc;
   std::string sku;
   int64_t units = 0;
+  // Only nodes of this many GPUs (one chain of a SKU with several node
+  // sizes); 0 = any size.
+  int32_t gpus_per_node = 0;
 };
 
 struct ClusterOptions {
@@ -66,6 +69,7 @@ struct NodeInfo {
   int32_t sku = 0;    // index into ClusterModel::skus
   int32_t gpus = 0;
   int32_t group = 0;  // index into ClusterModel::groups
+  int32_t slot = 0;   // position in its group's nodes (rack = slot / rack_nodes)
 };
 
 // The nodes of one chain.
@@ -89,6 +93,10 @@ struct ClusterModel {
   // VCs with a quota, configuration order, and their quota in GPUs per group.
   std::vector<std::string> vcs;
   std::vector<std::vector<int64_t>> vc_group_gpus;  // [vc][group]
+  // The VC's largest virtual (or pinned) cell in each group, in GPUs; 0 =
+  // none. HiveD places each pod inside one cell of its VC, so a guaranteed
+  // pod larger than this can never run there.
+  std::vector<std::vector<int64_t>> vc_group_cell_gpus;  // [vc][group]
   cell::Config hived;
   // Quota unit in GPUs per group (for reporting and sizing), and its name.
   std::vector<int64_t> unit_gpus;  // [group]
@@ -98,6 +106,10 @@ struct ClusterModel {
   int64_t VcGpus(int32_t vc) const;
   int32_t FindVc(const std::string& name) const;  // -1 when absent
   std::string Describe() const;                   // one paragraph
+  // The level a job on `nodes` spans: "" (no node), "node" (one), "rack"
+  // (one rack cell of a chain), "multi-rack", or "multi-node" (a chain
+  // without a rack level, or several chains).
+  std::string SpanOf(const std::vector<int32_t>& nodes) const;
 };
 
 // Builds the cluster from nodes (configuration order = list order; nodes
@@ -106,6 +118,10 @@ struct ClusterModel {
 Result<ClusterModel> BuildCluster(const std::vector<NodeSpec>& nodes,
                                   const std::vector<QuotaSpec>& quotas,
                                   const ClusterOptions& options);
+
+// Nodes per rack cell of a chain of `nodes` nodes: the largest divisor of
+// `nodes` not above `rack_nodes` (1 = no rack level).
+int32_t RackNodesOf(int64_t nodes, int32_t rack_nodes);
 
 // `count` generated nodes named node-0000, node-0001, ... of one SKU.
 std::vector<NodeSpec> GenerateNodes(int64_t count, const std::string& sku,

@@ -26,6 +26,10 @@ struct RunMeta {
 // mean/p50/p95/p99, JCT mean/p95, utilisation, idle and fragmented GPUs,
 // preemptions, makespan).
 std::string FormatComparisonTable(const std::vector<PolicySummary>& summaries);
+// What the headline waits leave out, per policy: rejected jobs with their
+// reasons and unfinished jobs ("" when every job finished everywhere).
+std::string FormatExclusions(const std::vector<PolicySummary>& summaries);
+
 // p95 wait per VC (rows) and policy (columns).
 std::string FormatVcTable(const std::vector<PolicySummary>& summaries);
 
@@ -33,6 +37,11 @@ std::string FormatVcTable(const std::vector<PolicySummary>& summaries);
 // static policy in `summaries`; else empty): which VCs wait longer (HiveD's
 // "sharing anomaly" for quota; a broken guarantee for hived), which less.
 std::string FormatFindings(const std::vector<PolicySummary>& summaries);
+
+// Creates `dir` and its parents (like mkdir -p); error names the path.
+Status MakeDirectories(const std::string& dir);
+// Writes `text` to `path` (truncating); error names the path.
+Status WriteTextFile(const std::string& path, const std::string& text);
 
 // Human-friendly duration: "0s", "42s", "12.5m", "3.2h", "4.1d".
 std::string FormatDuration(double seconds);

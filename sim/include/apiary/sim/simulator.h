@@ -80,6 +80,9 @@ struct SimOptions {
   int64_t bin_s = 3600;
   // Audit the policy's invariants after every scheduling pass (slow; tests).
   bool check_invariants = false;
+  // hived only: record every scheduler call for `apiary replay`
+  // (replay_export.h); null = none. Must outlive the simulation.
+  ReplayLog* replay_log = nullptr;
   // Print a progress line to stderr (when it is a terminal and the run
   // lasts over a second), prefixed by this label; empty = never.
   std::string progress_label;
@@ -104,6 +107,10 @@ struct JobRecord {
   int8_t spread = -1;
   double speed = 0;
   double placement_factor = 1.0;  // of which due to the spread (1 = packed)
+  // Nodes of the last run: SimResult::node_pool[nodes_offset, + nodes_count)
+  // (one pool, not a vector per job: 82k small allocations slowed the run).
+  int32_t nodes_offset = 0;
+  int32_t nodes_count = 0;
   int64_t jct_s() const { return finish_s < 0 ? -1 : finish_s - submit_s; }
 };
 
@@ -111,6 +118,13 @@ struct SimResult {
   PolicyKind policy = PolicyKind::kHived;
   bool placement_model = false;  // SimOptions::placement was set
   std::vector<JobRecord> jobs;  // workload order
+  std::vector<int32_t> node_pool;  // JobRecord::nodes_offset indexes it
+  // The nodes (ClusterModel::nodes indices) of job i's last run.
+  std::vector<int32_t> NodesOf(size_t job) const {
+    const JobRecord& j = jobs[job];
+    return {node_pool.begin() + j.nodes_offset,
+            node_pool.begin() + j.nodes_offset + j.nodes_count};
+  }
   std::vector<std::pair<std::string, int64_t>> reject_reasons;  // sorted
   int64_t makespan_s = 0;       // last completion
   int64_t preemptions = 0;

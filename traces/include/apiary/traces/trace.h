@@ -57,7 +57,15 @@ struct ReadStats {
   // Records that became a job only after a documented adjustment, by reason
   // (e.g. "fractional_gpu_rounded_up", "split_into_pods").
   std::map<std::string, int64_t> adjusted;
+  // GPU-seconds of demand that adjustments added: rounding a request for
+  // part of one GPU up to a whole GPU adds (1 - share) x duration per pod
+  // (openb; 0 where durations are unknown).
+  int64_t added_gpu_seconds = 0;
 };
+
+// One line of plain English for a ReadStats::dropped / adjusted reason key
+// ("cpu_only" -> "requests no GPU (CPU-only)"); the key itself when unknown.
+std::string ExplainReadReason(const std::string& key);
 
 struct Trace {
   // Sorted by (submit_time_s, input order), stably.

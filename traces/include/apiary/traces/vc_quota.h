@@ -34,7 +34,8 @@ struct VcQuotas {
 //  * "vc,node num"  (philly_vc_nodes_helios.csv from HeliosArtifact): nodes;
 //  * canonical: column "vc" plus at least one of "nodes", "gpus", and
 //    optionally "gpu_model" (any order).
-// A VC listed twice is a malformed row.
+// A VC may have one row per GPU model (a quota on each SKU); a VC listed
+// twice for the same model (or twice without one) is a malformed row.
 Result<VcQuotas> ReadVcQuotas(const std::string& path,
                               const ReadOptions& options = {});
 
