@@ -1,5 +1,6 @@
 // apiary-extender: the HiveD-compatible Kubernetes scheduler extender.
 // See docs/extender.md for deployment and operation.
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -67,6 +68,11 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Request bodies (up to --max-body-bytes) are large, short-lived blocks:
+  // keep them in their own mappings, returned to the system when freed,
+  // instead of glibc's adaptive threshold moving them into the heap, which
+  // holds on to its peak (issue #16: memory "kept" after a burst).
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
 
   CLI::App app{"apiary-extender: HiveD-compatible GPU-topology scheduler extender for kube-scheduler.\n"
                "See docs/extender.md."};

@@ -320,25 +320,33 @@ class Listener {
     metrics().http_open_connections[Index()].store(static_cast<int64_t>(sessions_.size()));
   }
 
-  // `s` read `n` more bytes of its request. Returns false when they do not fit
-  // under max_inflight_bytes even after refusing every larger request still
-  // being read: then `s` must refuse its own request.
-  bool Reserve(Session* s, size_t n) {
-    s->reserved += n;
-    inflight_ += n;
-    while (inflight_ > config_.max_inflight_bytes) {
-      Session* largest = nullptr;
+  // Raises `s`'s share of the in-flight total to `total` bytes (what it has
+  // read, or at the end of its header what its Content-Length promises).
+  // Requests above a small size may use the total only up to the cap less a
+  // lane kept for small requests (kube-scheduler's usual calls), so large
+  // bodies cannot crowd them out. Over the limit, requests still arriving
+  // after slow_grace are closed, largest first, to make room. Returns false
+  // (the caller refuses its request with 503) when the bytes do not fit.
+  bool Admit(Session* s, size_t total) {
+    if (total <= s->reserved) return true;
+    const size_t extra = total - s->reserved;
+    const size_t lane = config_.max_inflight_bytes / 8;
+    const size_t limit = total <= lane ? config_.max_inflight_bytes : config_.max_inflight_bytes - lane;
+    auto now = SteadyClock::now();
+    while (inflight_ + extra > limit) {
+      Session* victim = nullptr;
       for (Session* o : sessions_)
-        if (o->state == Session::State::kReading && (!largest || o->reserved > largest->reserved)) largest = o;
-      if (!largest || largest == s || largest->reserved <= s->reserved) {
-        Publish();
-        return false;
-      }
+        if (o != s && o->state == Session::State::kReading && o->reserved > 0 &&
+            now - o->since >= config_.slow_grace && (!victim || o->reserved > victim->reserved))
+          victim = o;
+      if (!victim) return false;
       Count(HttpEvent::kBusy);
       LogWarn("http_busy_evicted", {{"listener", HttpListenerName(config_.which)},
-                                    {"bytes", std::to_string(largest->reserved)}});
-      largest->Close();  // releases its bytes
+                                    {"bytes", std::to_string(victim->reserved)}});
+      victim->Close();  // releases its bytes
     }
+    s->reserved = total;
+    inflight_ += extra;
     Publish();
     return true;
   }
@@ -421,15 +429,20 @@ class Connection final : public Session {
     listener_.Add(this);
     since = SteadyClock::now();
     if constexpr (kTls) {
-      // The handshake is part of the first request's deadline.
-      state = State::kReading;
+      // Idle (evictable) until the client's first byte; then the handshake
+      // is part of the first request's deadline.
+      state = State::kIdle;
       deadline = since + listener_.config().request_timeout;
-      stream_.async_handshake(asio::ssl::stream_base::server,
-                              [self = Self()](error_code ec) {
-                                if (self->state == State::kClosed) return;
-                                if (ec) return self->Close();
-                                self->WaitRequest();
-                              });
+      Socket().async_wait(tcp::socket::wait_read, [self = Self()](error_code ec) {
+        if (self->state != State::kIdle) return;
+        if (ec) return self->Close();
+        self->BeginRequest();
+        self->stream_.async_handshake(asio::ssl::stream_base::server, [self](error_code ec) {
+          if (self->state == State::kClosed) return;
+          if (ec) return self->Close();
+          self->WaitRequest();
+        });
+      });
     } else {
       WaitRequest();
     }
@@ -457,6 +470,8 @@ class Connection final : public Session {
   void WaitRequest() {
     parser_.emplace(config().max_header_bytes, config().max_header_count, config().max_body_bytes);
     continue_sent_ = false;
+    admitted_ = false;
+    read_ = buffer_.size();  // pipelined bytes already here
     state = State::kIdle;
     since = SteadyClock::now();
     deadline = since + (served_one ? config().idle_timeout : config().request_timeout);
@@ -499,12 +514,15 @@ class Connection final : public Session {
     if (ec || n == 0) return Close();
     buffer_.commit(n);
     if (state == State::kIdle) BeginRequest();
-    if (!listener_.Reserve(this, n)) {
-      return Refuse(503, "server busy: request bytes in flight over the limit of " +
-                             std::to_string(config().max_inflight_bytes) + " bytes; retry",
-                    HttpEvent::kBusy);
-    }
+    read_ += n;
+    if (!listener_.Admit(this, read_)) return RefuseBusy();
     Parse();
+  }
+
+  void RefuseBusy() {
+    Refuse(503, "server busy: request bytes in flight over the limit of " +
+                    std::to_string(config().max_inflight_bytes) + " bytes; retry",
+           HttpEvent::kBusy);
   }
 
   void Parse() {
@@ -516,6 +534,13 @@ class Connection final : public Session {
       if (ec == http::error::need_more) break;
       if (ec) return ParseError(ec);
       if (used == 0) break;
+    }
+    if (p.is_header_done() && !admitted_) {
+      // The whole promised body counts from now: a request admitted is one
+      // that can finish.
+      admitted_ = true;
+      auto remaining = p.content_length_remaining();
+      if (remaining && !listener_.Admit(this, read_ + static_cast<size_t>(*remaining))) return RefuseBusy();
     }
     if (p.is_done()) return Dispatch();
     if (p.is_header_done() && p.expect_continue && !continue_sent_) {
@@ -593,6 +618,10 @@ class Connection final : public Session {
   // Answers now and closes: the rest of the request is not read.
   void Refuse(int status, const std::string& message, HttpEvent event) {
     listener_.Count(event);
+    // Nothing of this request is kept: its bytes leave the in-flight total now.
+    listener_.Release(this);
+    parser_.reset();
+    buffer_.clear();
     LogDebug("http_refused", {{"listener", HttpListenerName(config().which)},
                               {"status", std::to_string(status)},
                               {"reason", message}});
@@ -652,7 +681,8 @@ class Connection final : public Session {
   std::optional<RequestParser> parser_;
   HttpRequest request_;
   std::string out_;
-  bool keep_alive_ = false, head_ = false, closing_ = false, continue_sent_ = false;
+  bool keep_alive_ = false, head_ = false, closing_ = false, continue_sent_ = false, admitted_ = false;
+  size_t read_ = 0;  // bytes of the current request read so far
   size_t lingered_ = 0;
   std::unique_ptr<asio::steady_timer> timer_;
   std::unique_ptr<std::array<char, 4096>> scratch_;

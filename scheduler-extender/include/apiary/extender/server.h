@@ -22,9 +22,13 @@
 // - header bytes and header count (431), body bytes as they arrive, chunked or
 //   not (413), Content-Encoding / Transfer-Encoding other than identity and
 //   chunked refused (415: kube-scheduler never compresses);
-// - --max-inflight-bytes over all requests read and not yet answered: past it
-//   the largest request still being read is refused (503) until the new
-//   bytes fit, so a few large bodies cannot starve small ones.
+// - --max-inflight-bytes over all requests read and not yet answered, a
+//   request counting what it has read and, once its header is in, the whole
+//   Content-Length it promises (so an admitted request can finish). Requests
+//   larger than an eighth of the cap share seven eighths of it: the last
+//   eighth is a lane for small requests (kube-scheduler's usual calls). Past
+//   the cap, requests arriving for longer than slow_grace are closed, largest
+//   first; if that does not make room the new request gets 503.
 // Refusals and deadlines are counted in Metrics (apiary_extender_http_*).
 //
 // Responses keep cpp-httplib's wire format, which earlier versions used:
@@ -68,7 +72,7 @@ struct ServerOptions {
   size_t max_header_count = 100;
   // At the connection cap, a request still arriving after this long may be
   // closed to make room (kube-scheduler's arrive in microseconds).
-  int slow_grace_ms = 1000;
+  int slow_grace_ms = 500;
 };
 
 // "host:port", ":port" or "port" to (host, port); host "" = all interfaces.
