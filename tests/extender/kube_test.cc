@@ -122,6 +122,49 @@ TEST(KubeClientTest, ListWatchAndRelistOnGone) {
   informer.Stop();
 }
 
+// The client side of issue #16: what the API server sends is bounded. A list
+// page over the response limit and a watch event over the event limit end
+// the call with an error naming the limit.
+TEST(KubeClientTest, ResponsesAndWatchEventsAreBounded) {
+  FakeApiServer api;
+  int port = api.Start();
+  ASSERT_GT(port, 0);
+  for (int i = 0; i < 8; ++i) api.CreatePod(PodObject("ns", "p" + std::to_string(i), PodSpecArgs{}));
+  KubeClient client(Local(port), "test", std::chrono::seconds(5));
+  HttpResult whole = client.Do("GET", "/api/v1/pods");
+  ASSERT_EQ(whole.status, 200) << whole.error;
+  ASSERT_GT(whole.body.size(), 4096u);
+  std::string rv = apiary::testing::Json::parse(whole.body)["metadata"]["resourceVersion"];
+
+  client.SetResponseLimits(4096, 2048);
+  HttpResult capped = client.Do("GET", "/api/v1/pods");
+  EXPECT_EQ(capped.status, 0);
+  EXPECT_TRUE(capped.body.empty());
+  EXPECT_NE(capped.error.find("response larger than the limit of 4096 bytes"), std::string::npos) << capped.error;
+  // Small answers still come through on the same client.
+  EXPECT_EQ(client.Do("GET", "/api/v1/namespaces/ns/pods/p0").status, 200);
+
+  HttpResult stream;
+  size_t lines = 0;
+  std::thread watch([&] {
+    stream = client.Stream("/api/v1/pods?watch=true&resourceVersion=" + rv,
+                           [&](std::string_view) {
+                             ++lines;
+                             return true;
+                           },
+                           std::chrono::seconds(5));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  api.CreatePod(PodObject("ns", "small", PodSpecArgs{}));  // about 1 KiB: delivered
+  auto big = PodObject("ns", "big", PodSpecArgs{});
+  big["metadata"]["annotations"]["example.com/padding"] = std::string(8192, 'x');
+  api.CreatePod(big);
+  watch.join();
+  EXPECT_EQ(lines, 1u);
+  EXPECT_NE(stream.error.find("watch event larger than the limit of 2048 bytes"), std::string::npos)
+      << stream.status << " " << stream.error;
+}
+
 TEST(KubeClientTest, InformerRetriesUntilTheServerIsUp) {
   // Reserve a port, then start the server there a little later. (Declared
   // before the client: the server outlives the client's pooled connections.)
