@@ -999,7 +999,7 @@ HttpResult KubeClient::Do(const std::string& method, const std::string& path, co
 
 HttpResult KubeClient::Stream(const std::string& path,
                               const std::function<bool(std::string_view)>& on_line,
-                              std::chrono::milliseconds read_timeout) {
+                              std::chrono::milliseconds read_timeout, const std::function<void(int)>& on_open) {
   HttpResult out;
   const Credential cred = Credentials();
   auto c = NewClient(read_timeout, cred.identity.get());
@@ -1022,6 +1022,7 @@ HttpResult KubeClient::Stream(const std::string& path,
       [&](const httplib::Response& resp) {
         out.status = resp.status;
         ok_status = resp.status >= 200 && resp.status < 300;
+        if (on_open) on_open(resp.status);
         return true;
       },
       [&](const char* data, size_t len) {

@@ -1,5 +1,7 @@
 #include "apiary/extender/metrics.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <utility>
 #include <vector>
@@ -157,8 +159,34 @@ std::string Metrics::Render() const {
   out += "# HELP apiary_extender_recovered_pods Bound pods replayed by the last recovery.\n";
   out += "# TYPE apiary_extender_recovered_pods gauge\n";
   out += "apiary_extender_recovered_pods " + std::to_string(recovered_pods.load()) + "\n";
+  out += "# HELP apiary_extender_watch_staleness_seconds Seconds the extender's view of the API server may be "
+         "behind: 0 while the watch is open, else the time since the last list, watch event or clean watch end "
+         "(NaN before the first list).\n";
+  out += "# TYPE apiary_extender_watch_staleness_seconds gauge\n";
+  for (WatchResource r : {kWatchPods, kWatchNodes}) {
+    double s = WatchStalenessSeconds(r);
+    out += std::string("apiary_extender_watch_staleness_seconds{resource=\"") +
+           (r == kWatchPods ? "pods" : "nodes") + "\"} " + (s < 0 ? std::string("NaN") : FormatDouble(s)) + "\n";
+  }
   RenderHttp(&out);
   return out;
+}
+
+void Metrics::WatchProgress(WatchResource r) {
+  watch_progress_ns[r].store(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count(),
+                             std::memory_order_relaxed);
+}
+
+double Metrics::WatchStalenessSeconds(WatchResource r) const {
+  int64_t last = watch_progress_ns[r].load(std::memory_order_relaxed);
+  if (last == 0) return -1;
+  if (watch_open[r].load(std::memory_order_relaxed)) return 0;
+  int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  return static_cast<double>(std::max<int64_t>(0, now - last)) / 1e9;
 }
 
 void Metrics::RenderHttp(std::string* out) const {

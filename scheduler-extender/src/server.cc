@@ -251,6 +251,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool served_one = false;  // kIdle: between requests (vs. before the first)
   SteadyClock::time_point since{}, deadline{};
   size_t reserved = 0;  // request bytes counted in the listener's in-flight total
+  size_t read = 0;      // bytes of the current request read so far
   std::list<Session*>::iterator position;
 
  protected:
@@ -362,16 +363,23 @@ class Listener {
 
   void Accept();
   // At the connection cap: close the longest-idle connection, else the
-  // slowest request older than slow_grace. False if none qualifies.
+  // request arriving at the lowest rate (bytes per second since its first
+  // byte: one byte a second loses to any real client). False if neither.
   bool MakeRoom() {
     auto now = SteadyClock::now();
     Session* idle = nullptr;
     Session* slow = nullptr;
+    double slow_rate = 0;
     for (Session* s : sessions_) {
       if (s->state == Session::State::kIdle || s->state == Session::State::kLinger) {
         if (!idle || s->since < idle->since) idle = s;
-      } else if (s->state == Session::State::kReading && now - s->since >= config_.slow_grace) {
-        if (!slow || s->since < slow->since) slow = s;
+      } else if (s->state == Session::State::kReading) {
+        double age = std::max(1e-3, std::chrono::duration<double>(now - s->since).count());
+        double rate = static_cast<double>(s->read) / age;
+        if (!slow || rate < slow_rate) {
+          slow = s;
+          slow_rate = rate;
+        }
       }
     }
     if (idle) {
@@ -471,7 +479,7 @@ class Connection final : public Session {
     parser_.emplace(config().max_header_bytes, config().max_header_count, config().max_body_bytes);
     continue_sent_ = false;
     admitted_ = false;
-    read_ = buffer_.size();  // pipelined bytes already here
+    read = buffer_.size();  // pipelined bytes already here
     state = State::kIdle;
     since = SteadyClock::now();
     deadline = since + (served_one ? config().idle_timeout : config().request_timeout);
@@ -514,8 +522,8 @@ class Connection final : public Session {
     if (ec || n == 0) return Close();
     buffer_.commit(n);
     if (state == State::kIdle) BeginRequest();
-    read_ += n;
-    if (!listener_.Admit(this, read_)) return RefuseBusy();
+    read += n;
+    if (!listener_.Admit(this, read)) return RefuseBusy();
     Parse();
   }
 
@@ -540,7 +548,7 @@ class Connection final : public Session {
       // that can finish.
       admitted_ = true;
       auto remaining = p.content_length_remaining();
-      if (remaining && !listener_.Admit(this, read_ + static_cast<size_t>(*remaining))) return RefuseBusy();
+      if (remaining && !listener_.Admit(this, read + static_cast<size_t>(*remaining))) return RefuseBusy();
     }
     if (p.is_done()) return Dispatch();
     if (p.is_header_done() && p.expect_continue && !continue_sent_) {
@@ -682,7 +690,6 @@ class Connection final : public Session {
   HttpRequest request_;
   std::string out_;
   bool keep_alive_ = false, head_ = false, closing_ = false, continue_sent_ = false, admitted_ = false;
-  size_t read_ = 0;  // bytes of the current request read so far
   size_t lingered_ = 0;
   std::unique_ptr<asio::steady_timer> timer_;
   std::unique_ptr<std::array<char, 4096>> scratch_;

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <functional>
@@ -170,6 +171,9 @@ class FrontDoorTest : public ::testing::Test {
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // let it build up
     auto end = SteadyClock::now() + duration;
     int probes = 0;
+    std::vector<double> filter_times;
+    double health_max = 0;
+    int64_t open_max = 0;
     while (SteadyClock::now() < end) {
       auto t0 = SteadyClock::now();
       HttpReply h = Call(c_.health_port(), "GET", "/healthz", "", 2);
@@ -179,6 +183,8 @@ class FrontDoorTest : public ::testing::Test {
       t0 = SteadyClock::now();
       HttpReply f = Call(c_.port(), "POST", "/v1/extender/filter", filter_body_, 5);
       double filter_s = Since(t0);
+      filter_times.push_back(filter_s);
+      health_max = std::max(health_max, health_s);
       EXPECT_EQ(f.status, 200) << "probe " << probes << ": " << f.body;
       // An ExtenderFilterResult from the engine (the pod is decided, later
       // bound directly after repeated filters: either answer is the engine's).
@@ -187,6 +193,7 @@ class FrontDoorTest : public ::testing::Test {
       int64_t open = SchedulingMetric("apiary_extender_http_open_connections", "");
       EXPECT_GE(open, 0);
       EXPECT_LE(open, static_cast<int64_t>(kMaxConnections));
+      open_max = std::max(open_max, open);
       ++probes;
       std::this_thread::sleep_for(std::chrono::milliseconds(150));
     }
@@ -198,8 +205,14 @@ class FrontDoorTest : public ::testing::Test {
     int64_t peak_kb = ProcStatusKb(c_.extender().pid(), "VmHWM");
     EXPECT_LE(static_cast<size_t>(std::max<int64_t>(0, peak_kb - baseline_kb_)) * 1024, kRssAllowance)
         << "VmHWM " << baseline_kb_ << " kB before, " << peak_kb << " kB after";
-    std::cerr << "peak RSS " << baseline_kb_ / 1024 << " -> " << peak_kb / 1024 << " MiB over " << probes
-              << " probes\n";
+    // The figures of bench/README.md ("the front door under attack").
+    std::sort(filter_times.begin(), filter_times.end());
+    if (!filter_times.empty())
+      std::cerr << "[figures] " << ::testing::UnitTest::GetInstance()->current_test_info()->name() << ": "
+                << probes << " probes; filter median " << filter_times[filter_times.size() / 2] * 1000
+                << " ms, max " << filter_times.back() * 1000 << " ms; /healthz max " << health_max * 1000
+                << " ms; open connections max " << open_max << "; VmHWM " << baseline_kb_ / 1024 << " -> "
+                << peak_kb / 1024 << " MiB\n";
   }
   int64_t SchedulingMetric(const std::string& name, const std::string& label) {
     return Metric(c_.health_port(), name + "{listener=\"scheduling\"" + (label.empty() ? "" : "," + label) + "}");

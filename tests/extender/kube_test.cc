@@ -165,6 +165,42 @@ TEST(KubeClientTest, ResponsesAndWatchEventsAreBounded) {
       << stream.status << " " << stream.error;
 }
 
+// While the watches are open the view is current (staleness 0); when the API
+// server goes away and the watch cannot reconnect, the staleness metric
+// counts the time since the last progress, and comes back to 0 once the
+// watch is open again.
+TEST(KubeClientTest, WatchStalenessIsExposed) {
+  FakeApiServer api;
+  int port = api.Start();
+  ASSERT_GT(port, 0);
+  api.CreateNode(NodeObject("n1"));
+  KubeClient client(Local(port), "test", std::chrono::seconds(2));
+  RecordingHandler handler;
+  Metrics metrics;
+  EXPECT_LT(metrics.WatchStalenessSeconds(Metrics::kWatchPods), 0);  // never listed
+  EXPECT_NE(metrics.Render().find("apiary_extender_watch_staleness_seconds{resource=\"pods\"} NaN"),
+            std::string::npos);
+  InformerOptions opts;
+  opts.watch_timeout = std::chrono::seconds(20);
+  opts.backoff_initial = std::chrono::milliseconds(100);
+  opts.backoff_max = std::chrono::milliseconds(200);
+  Informer informer(&client, &handler, &metrics, opts);
+  informer.Start();
+  ASSERT_TRUE(WaitUntil([&] { return metrics.watch_open[Metrics::kWatchPods].load(); }, std::chrono::seconds(10)));
+  EXPECT_EQ(metrics.WatchStalenessSeconds(Metrics::kWatchPods), 0);
+  EXPECT_NE(metrics.Render().find("apiary_extender_watch_staleness_seconds{resource=\"pods\"} 0\n"),
+            std::string::npos);
+  api.Stop();
+  ASSERT_TRUE(WaitUntil([&] { return metrics.WatchStalenessSeconds(Metrics::kWatchPods) >= 1.0; },
+                        std::chrono::seconds(10)));
+  EXPECT_GE(metrics.WatchStalenessSeconds(Metrics::kWatchNodes), 0.5);
+  FakeApiServer back;  // the API server is back (on the same port)
+  ASSERT_EQ(back.Start(port), port);
+  ASSERT_TRUE(WaitUntil([&] { return metrics.WatchStalenessSeconds(Metrics::kWatchPods) == 0; },
+                        std::chrono::seconds(10)));
+  informer.Stop();
+}
+
 TEST(KubeClientTest, InformerRetriesUntilTheServerIsUp) {
   // Reserve a port, then start the server there a little later. (Declared
   // before the client: the server outlives the client's pooled connections.)

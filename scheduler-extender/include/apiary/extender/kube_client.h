@@ -134,8 +134,10 @@ class KubeClient : public ClusterApi {
   // body as it arrives (watch streams). Returns when the server closes the
   // stream, `on_line` returns false, the read times out, or Stop() is called.
   // The HTTP status is in the result; the body is only kept for non-2xx.
+  // `on_open`, if set, is called with the status once the response headers
+  // are in (the stream is open).
   HttpResult Stream(const std::string& path, const std::function<bool(std::string_view)>& on_line,
-                    std::chrono::milliseconds read_timeout);
+                    std::chrono::milliseconds read_timeout, const std::function<void(int)>& on_open = {});
 
   // Bounds on what the API server may send (issue #16, the client side): a
   // GET response body (a list page) larger than `response_bytes` and a watch

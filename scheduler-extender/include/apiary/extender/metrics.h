@@ -88,6 +88,19 @@ class Metrics {
   std::array<std::atomic<int64_t>, static_cast<size_t>(HttpListener::kCount)> http_open_connections{};
   std::array<std::atomic<int64_t>, static_cast<size_t>(HttpListener::kCount)> http_inflight_bytes{};
 
+  // The informer's view of the API server, per resource (WatchResource):
+  // whether a watch stream is open, and when it last made progress (a list,
+  // a watch opened, an event or bookmark, a watch closed by the server's
+  // timeout), as steady_clock nanoseconds since its epoch; 0 = never.
+  // Rendered as apiary_extender_watch_staleness_seconds: 0 while a watch is
+  // open, else the time since the last progress.
+  enum WatchResource : size_t { kWatchPods = 0, kWatchNodes = 1 };
+  std::array<std::atomic<bool>, 2> watch_open{};
+  std::array<std::atomic<int64_t>, 2> watch_progress_ns{};
+  void WatchProgress(WatchResource r);
+  // Seconds since the last progress (0 while a watch is open; -1 = never).
+  double WatchStalenessSeconds(WatchResource r) const;
+
   // The counters and histograms above in Prometheus text format.
   std::string Render() const;
 

@@ -17,8 +17,8 @@
 //   read, so one byte a second does not keep a connection;
 // - --max-connections per listener; at the cap a new connection takes the
 //   place of the longest-idle one (a keep-alive connection between requests
-//   or a connection that has sent nothing), else of the one whose request has
-//   been arriving longest, if longer than slow_grace; else it is refused;
+//   or a connection that has sent nothing), else of the request arriving at
+//   the lowest rate (bytes per second so far); else it is refused;
 // - header bytes and header count (431), body bytes as they arrive, chunked or
 //   not (413), Content-Encoding / Transfer-Encoding other than identity and
 //   chunked refused (415: kube-scheduler never compresses);
@@ -70,8 +70,8 @@ struct ServerOptions {
   size_t max_inflight_bytes = 256u << 20;
   size_t max_header_bytes = 64u << 10;  // request line + header fields
   size_t max_header_count = 100;
-  // At the connection cap, a request still arriving after this long may be
-  // closed to make room (kube-scheduler's arrive in microseconds).
+  // Over --max-inflight-bytes, a request still arriving after this long may
+  // be closed to make room (kube-scheduler's arrive in microseconds).
   int slow_grace_ms = 500;
 };
 
