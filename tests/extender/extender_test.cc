@@ -3,6 +3,7 @@
 // of the API calls.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -109,6 +110,18 @@ class ExtenderTest : public ::testing::Test {
     pod["metadata"]["uid"] = "uid-" + name;
     ext_->OnPodEvent(WatchEventType::kAdded, Info(pod));
     return pod;
+  }
+  // A fresh extender (a restarted process) given `bound` by its first lists;
+  // `check` sees it after recovery.
+  void Restarted(const std::vector<PodInfo>& bound, const std::function<void(Extender&)>& check) {
+    RecordingApi api2;
+    Extender fresh(ExtenderOptions{}, &api2, &clock_);
+    ASSERT_TRUE(fresh.LoadConfig(BasicConfig(), "test.yaml").ok());
+    std::vector<NodeInfo> nodes;
+    for (const auto& n : BasicNodes()) nodes.push_back(Node(n));
+    fresh.OnSynced(nodes, bound);
+    check(fresh);
+    fresh.Shutdown(std::chrono::seconds(1));
   }
   HttpResponse Do(const std::string& method, const std::string& path, const std::string& body = "") {
     return ext_->Handle(HttpRequest{method, path, body});
@@ -501,17 +514,12 @@ TEST_F(ExtenderTest, RecoveryFromAnnotationsRestoresTheSameState) {
   const std::string before = Inspect();
   // A fresh process: the informer's first lists, in any order.
   std::reverse(bound.begin(), bound.end());
-  RecordingApi api2;
-  Extender fresh(ExtenderOptions{}, &api2, &clock_);
-  ASSERT_TRUE(fresh.LoadConfig(BasicConfig(), "test.yaml").ok());
-  std::vector<NodeInfo> nodes;
-  for (const auto& n : BasicNodes()) nodes.push_back(Node(n));
-  fresh.OnSynced(nodes, bound);
-  std::string after = fresh.Handle({"GET", "/v1/inspect/clusterstatus", ""}).body +
-                      fresh.Handle({"GET", "/v1/inspect/affinitygroups/", ""}).body;
-  EXPECT_EQ(after, before);
-  EXPECT_EQ(fresh.CheckInvariants(), "");
-  fresh.Shutdown(std::chrono::seconds(1));
+  Restarted(bound, [&](Extender& fresh) {
+    std::string after = fresh.Handle({"GET", "/v1/inspect/clusterstatus", ""}).body +
+                        fresh.Handle({"GET", "/v1/inspect/affinitygroups/", ""}).body;
+    EXPECT_EQ(after, before);
+    EXPECT_EQ(fresh.CheckInvariants(), "");
+  });
 }
 
 // A VC's opportunistic cells are listed in physical order, not allocation
@@ -539,14 +547,9 @@ TEST_F(ExtenderTest, ClusterStatusListsOpportunisticCellsInAFixedOrder) {
     if (c["cellPriority"] == -1) opp.push_back(c["cellAddress"]);
   ASSERT_GE(opp.size(), 2u) << before;
   EXPECT_TRUE(std::is_sorted(opp.begin(), opp.end())) << before;  // dgx-0N/i: physical order sorts too
-  RecordingApi api2;
-  Extender fresh(ExtenderOptions{}, &api2, &clock_);
-  ASSERT_TRUE(fresh.LoadConfig(BasicConfig(), "test.yaml").ok());
-  std::vector<NodeInfo> nodes;
-  for (const auto& n : BasicNodes()) nodes.push_back(Node(n));
-  fresh.OnSynced(nodes, bound);
-  EXPECT_EQ(fresh.Handle({"GET", "/v1/inspect/clusterstatus/virtualclusters/default", ""}).body, before);
-  fresh.Shutdown(std::chrono::seconds(1));
+  Restarted(bound, [&](Extender& fresh) {
+    EXPECT_EQ(fresh.Handle({"GET", "/v1/inspect/clusterstatus/virtualclusters/default", ""}).body, before);
+  });
 }
 
 TEST_F(ExtenderTest, ReconfigurationKeepsEveryBoundPod) {

@@ -112,6 +112,32 @@ std::string SendUntilAnswered(int port, const std::string& head, const std::stri
   return reply.substr(0, reply.find("\r\n"));
 }
 
+// `clients` threads, each sending its request (head, then `piece` until
+// `total` bytes or an answer) up to `rounds` times or until `stop`. Returns
+// the status lines of the answers (empty when the connection was cut).
+std::vector<std::string> Flood(int port, int clients, int rounds, size_t total, const std::atomic<bool>& stop,
+                               const std::function<std::pair<std::string, std::string>(int client)>& request) {
+  std::mutex mu;
+  std::vector<std::string> statuses;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < clients; ++t)
+    threads.emplace_back([&, t] {
+      const auto [head, piece] = request(t);
+      for (int i = 0; i < rounds && !stop; ++i) {
+        std::string status = SendUntilAnswered(port, head, piece, total, stop);
+        std::lock_guard lock(mu);
+        statuses.push_back(std::move(status));
+      }
+    });
+  for (auto& t : threads) t.join();
+  return statuses;
+}
+
+size_t CountStatus(const std::vector<std::string>& statuses, const std::string& code) {
+  return std::count_if(statuses.begin(), statuses.end(),
+                       [&](const std::string& s) { return s.find(" " + code + " ") != std::string::npos; });
+}
+
 int64_t ProcStatusKb(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -289,23 +315,17 @@ TEST_F(FrontDoorTest, SlowlorisOneBytePerSecond) {
 // arrive (413), not buffered whole.
 TEST_F(FrontDoorTest, ChunkedBodyOverTheLimit) {
   Up();
-  std::atomic<int> refused{0};
+  std::vector<std::string> statuses;
   UnderAttack([&](const std::atomic<bool>& stop) {
-    std::vector<std::thread> senders;
-    for (int t = 0; t < 4; ++t)
-      senders.emplace_back([&] {
-        const std::string head =
-            "POST /v1/extender/filter HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
-        char size_line[32];
-        std::snprintf(size_line, sizeof size_line, "%zx\r\n", size_t{64} << 10);
-        const std::string chunk = size_line + std::string(size_t{64} << 10, '[') + "\r\n";
-        for (int i = 0; i < 20 && !stop; ++i)
-          if (SendUntilAnswered(c_.port(), head, chunk, 256 * kMiB, stop).find(" 413 ") != std::string::npos)
-            ++refused;
-      });
-    for (auto& s : senders) s.join();
+    char size_line[32];
+    std::snprintf(size_line, sizeof size_line, "%zx\r\n", size_t{64} << 10);
+    const std::string chunk = size_line + std::string(size_t{64} << 10, '[') + "\r\n";
+    statuses = Flood(c_.port(), 4, 20, 256 * kMiB, stop, [&](int) {
+      return std::make_pair(
+          std::string("POST /v1/extender/filter HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"), chunk);
+    });
   });
-  EXPECT_GT(refused.load(), 0);
+  EXPECT_GT(CountStatus(statuses, "413"), 0u);
   EXPECT_GT(SchedulingMetric("apiary_extender_http_refused_total", "reason=\"body_too_large\""), 0);
 }
 
@@ -313,21 +333,16 @@ TEST_F(FrontDoorTest, ChunkedBodyOverTheLimit) {
 // gigabytes) is refused with 415 before it is read: nothing is inflated.
 TEST_F(FrontDoorTest, GzipBombIsRefused) {
   Up();
-  std::atomic<int> refused{0};
+  std::vector<std::string> statuses;
   UnderAttack([&](const std::atomic<bool>& stop) {
-    std::vector<std::thread> senders;
-    for (int t = 0; t < 4; ++t)
-      senders.emplace_back([&] {
-        const size_t body = 4 * kMiB;
-        const std::string head = "POST /v1/extender/filter HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n"
-                                 "Content-Length: " + std::to_string(body) + "\r\n\r\n";
-        const std::string piece(size_t{64} << 10, '\x1f');
-        for (int i = 0; i < 50 && !stop; ++i)
-          if (SendUntilAnswered(c_.port(), head, piece, body, stop).find(" 415 ") != std::string::npos) ++refused;
-      });
-    for (auto& s : senders) s.join();
+    const size_t body = 4 * kMiB;
+    statuses = Flood(c_.port(), 4, 50, body, stop, [&](int) {
+      return std::make_pair("POST /v1/extender/filter HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n"
+                            "Content-Length: " + std::to_string(body) + "\r\n\r\n",
+                            std::string(size_t{64} << 10, '\x1f'));
+    });
   });
-  EXPECT_GT(refused.load(), 0);
+  EXPECT_GT(CountStatus(statuses, "415"), 0u);
   EXPECT_GT(SchedulingMetric("apiary_extender_http_refused_total", "reason=\"content_encoding\""), 0);
 }
 
@@ -335,22 +350,16 @@ TEST_F(FrontDoorTest, GzipBombIsRefused) {
 // --max-header-bytes or the header count limit.
 TEST_F(FrontDoorTest, HeaderFlood) {
   Up();
-  std::atomic<int> refused{0};
+  std::vector<std::string> statuses;
   UnderAttack([&](const std::atomic<bool>& stop) {
-    std::vector<std::thread> senders;
-    for (int t = 0; t < 4; ++t)
-      senders.emplace_back([&, t] {
-        const std::string head = "GET /v1/inspect/affinitygroups/ HTTP/1.1\r\nHost: x\r\n";
-        const std::string line = t % 2 == 0 ? "X-Flood: " + std::string(1000, 'f') + "\r\n" : std::string("A: b\r\n");
-        std::string lines;
-        while (lines.size() < (size_t{64} << 10)) lines += line;
-        for (int i = 0; i < 50 && !stop; ++i)
-          if (SendUntilAnswered(c_.port(), head, lines, 256 * kMiB, stop).find(" 431 ") != std::string::npos)
-            ++refused;
-      });
-    for (auto& s : senders) s.join();
+    statuses = Flood(c_.port(), 4, 50, 256 * kMiB, stop, [&](int t) {
+      const std::string line = t % 2 == 0 ? "X-Flood: " + std::string(1000, 'f') + "\r\n" : std::string("A: b\r\n");
+      std::string lines;
+      while (lines.size() < (size_t{64} << 10)) lines += line;
+      return std::make_pair(std::string("GET /v1/inspect/affinitygroups/ HTTP/1.1\r\nHost: x\r\n"), lines);
+    });
   });
-  EXPECT_GT(refused.load(), 0);
+  EXPECT_GT(CountStatus(statuses, "431"), 0u);
   EXPECT_GT(SchedulingMetric("apiary_extender_http_refused_total", "reason=\"header_too_large\""), 0);
 }
 
@@ -360,25 +369,18 @@ TEST_F(FrontDoorTest, HeaderFlood) {
 // cap; small requests keep being served.
 TEST_F(FrontDoorTest, ManyConcurrentLargeBodies) {
   Up();
-  std::atomic<int> answered{0}, busy{0};
+  std::vector<std::string> statuses;
   UnderAttack([&](const std::atomic<bool>& stop) {
-    std::vector<std::thread> senders;
-    for (int t = 0; t < 16; ++t)
-      senders.emplace_back([&] {
-        const size_t body = 7 * kMiB;
-        const std::string head = "POST /v1/extender/filter HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                                 "Content-Length: " + std::to_string(body) + "\r\n\r\n";
-        const std::string piece(size_t{64} << 10, ' ');
-        for (int i = 0; i < 50 && !stop; ++i) {
-          std::string status = SendUntilAnswered(c_.port(), head, piece, body, stop);
-          if (status.find(" 503 ") != std::string::npos) ++busy;
-          if (!status.empty()) ++answered;
-        }
-      });
-    for (auto& s : senders) s.join();
+    const size_t body = 7 * kMiB;
+    statuses = Flood(c_.port(), 16, 50, body, stop, [&](int) {
+      return std::make_pair("POST /v1/extender/filter HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            "Content-Length: " + std::to_string(body) + "\r\n\r\n",
+                            std::string(size_t{64} << 10, ' '));
+    });
   });
-  std::cerr << answered.load() << " large requests answered, " << busy.load() << " of them 503\n";
-  EXPECT_GT(answered.load(), 0);
+  size_t answered = std::count_if(statuses.begin(), statuses.end(), [](const std::string& s) { return !s.empty(); });
+  std::cerr << answered << " large requests answered, " << CountStatus(statuses, "503") << " of them 503\n";
+  EXPECT_GT(answered, 0u);
   EXPECT_LE(SchedulingMetric("apiary_extender_http_inflight_request_bytes", ""), static_cast<int64_t>(kMaxInflight));
 }
 
