@@ -61,6 +61,9 @@ constexpr auto kSweepInterval = std::chrono::milliseconds(100);
 // than a reset.
 constexpr auto kLingerTime = std::chrono::seconds(1);
 constexpr size_t kLingerBytes = 8u << 20;
+// At the connection cap, an idle connection younger than this is closed only
+// after the idle ones and the slow requests.
+constexpr auto kFreshGrace = std::chrono::milliseconds(100);
 
 bool IEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -370,9 +373,13 @@ class Listener {
     Session* idle = nullptr;
     Session* slow = nullptr;
     double slow_rate = 0;
+    Session* fresh = nullptr;  // idle, but accepted or answered a moment ago
     for (Session* s : sessions_) {
       if (s->state == Session::State::kIdle || s->state == Session::State::kLinger) {
-        if (!idle || s->since < idle->since) idle = s;
+        // A connection gets a moment to send its request before it counts as
+        // idle: the client that just connected is about to.
+        Session*& pick = now - s->since >= kFreshGrace ? idle : fresh;
+        if (!pick || s->since < pick->since) pick = s;
       } else if (s->state == Session::State::kReading) {
         double age = std::max(1e-3, std::chrono::duration<double>(now - s->since).count());
         double rate = static_cast<double>(s->read) / age;
@@ -390,6 +397,11 @@ class Listener {
     if (slow) {
       Count(HttpEvent::kEvictedSlow);
       slow->Close();
+      return true;
+    }
+    if (fresh) {
+      Count(HttpEvent::kEvictedIdle);
+      fresh->Close();
       return true;
     }
     return false;
