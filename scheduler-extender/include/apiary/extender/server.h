@@ -17,8 +17,9 @@
 //   read, so one byte a second does not keep a connection;
 // - --max-connections per listener; at the cap a new connection takes the
 //   place of the longest-idle one (a keep-alive connection between requests
-//   or a connection that has sent nothing), else of the request arriving at
-//   the lowest rate (bytes per second so far); else it is refused;
+//   or a connection that has sent nothing; one idle for under 100 ms, such as
+//   a client that just connected, comes last), else of the request arriving
+//   at the lowest rate (bytes per second so far); else it is refused;
 // - header bytes and header count (431), body bytes as they arrive, chunked or
 //   not (413), Content-Encoding / Transfer-Encoding other than identity and
 //   chunked refused (415: kube-scheduler never compresses);
