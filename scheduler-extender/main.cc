@@ -1,5 +1,6 @@
 // apiary-extender: the HiveD-compatible Kubernetes scheduler extender.
 // See docs/extender.md for deployment and operation.
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -69,6 +70,11 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Request bodies (up to --max-body-bytes) are large, short-lived blocks:
+  // keep them in their own mappings, returned to the system when freed,
+  // instead of glibc's adaptive threshold moving them into the heap, which
+  // holds on to its peak (issue #16: memory "kept" after a burst).
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
 
   CLI::App app{"apiary-extender: HiveD-compatible GPU-topology scheduler extender for kube-scheduler.\n"
                "See docs/extender.md."};
@@ -80,7 +86,9 @@ int main(int argc, char** argv) {
   ext::LeaderOptions leader;
   std::string tls_cert, tls_key, tls_client_ca;
   size_t max_body = 64u << 20;
-  int read_timeout_ms = 10000, write_timeout_ms = 10000, http_threads = 128, workers = 2;
+  int read_timeout_ms = 10000, write_timeout_ms = 10000, http_threads = 32, workers = 2;
+  ext::ServerOptions server_options;
+  std::string health_listen = "auto";
   double config_poll_s = 2.0, shutdown_grace_s = 10.0, api_timeout_s = 10.0;
   bool log_json = false;
   std::string log_level = "info";
@@ -117,9 +125,21 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key-file", tls_key, "Private key of --tls-cert-file (PEM)");
   app.add_option("--tls-client-ca-file", tls_client_ca, "Require client certificates signed by this CA (PEM)");
   app.add_option("--max-body-bytes", max_body, "Largest request body accepted (413 above)");
-  app.add_option("--read-timeout-ms", read_timeout_ms, "Per-request read timeout");
+  app.add_option("--read-timeout-ms", read_timeout_ms,
+                 "Deadline of a whole request (TLS handshake, headers and body) from its first byte");
   app.add_option("--write-timeout-ms", write_timeout_ms, "Per-response write timeout");
-  app.add_option("--http-threads", http_threads, "HTTP worker threads (one per open connection)");
+  app.add_option("--http-threads", http_threads, "Handler threads (engine calls and bind API calls)");
+  app.add_option("--health-listen", health_listen,
+                 "[host]:port of the health listener (/healthz, /readyz, /metrics, /version; plain HTTP); "
+                 "auto = the --listen host, its port + 1 (any free port when --listen's is 0); off = none");
+  app.add_option("--idle-timeout", server_options.idle_timeout_s, "Keep-alive idle timeout, seconds");
+  app.add_option("--max-connections", server_options.max_connections,
+                 "Open connections on the scheduling port (at the cap, idle and slow ones make room)");
+  app.add_option("--max-inflight-bytes", server_options.max_inflight_bytes,
+                 "Request bytes read and not yet answered, all connections together (503 above)");
+  app.add_option("--max-header-bytes", server_options.max_header_bytes,
+                 "Request line + header fields (431 above)");
+  app.add_option("--max-header-count", server_options.max_header_count, "Header fields per request (431 above)");
   app.add_option("--workers", workers, "Background workers for direct binds, evictions and annotation patches");
   app.add_option("--api-timeout", api_timeout_s, "Timeout of one API server call, seconds");
   app.add_option("--watch-timeout", watch_timeout_s, "Server-side timeout of one watch, seconds");
@@ -156,10 +176,19 @@ int main(int argc, char** argv) {
   }
 
   if (listen.empty()) listen = config ? config->web_server_address : ":9096";
-  ext::ServerOptions server_options;
   if (auto st = ext::ParseListenAddress(listen, &server_options.host, &server_options.port); !st.ok()) {
     std::cerr << st.message() << "\n";
     return 2;
+  }
+  if (health_listen == "auto") {
+    server_options.health_host = server_options.host;
+    server_options.health_port = server_options.port == 0 ? 0 : server_options.port + 1;
+  } else if (health_listen != "off") {
+    if (auto st = ext::ParseListenAddress(health_listen, &server_options.health_host, &server_options.health_port);
+        !st.ok()) {
+      std::cerr << "--health-listen: " << st.message() << "\n";
+      return 2;
+    }
   }
   server_options.tls_cert_file = tls_cert;
   server_options.tls_key_file = tls_key;
@@ -213,7 +242,10 @@ int main(int argc, char** argv) {
   }
   ext::LogInfo("serving", {{"address", server_options.host + ":" + std::to_string(server.port())},
                            {"tls", tls_cert.empty() ? "false" : "true"},
-                           {"preemption_mode", preemption_mode}});
+                           {"preemption_mode", preemption_mode},
+                           {"health", server.health_port() < 0 ? std::string("off")
+                                                               : server_options.health_host + ":" +
+                                                                     std::to_string(server.health_port())}});
   std::atomic<bool> http_done{false};
   std::thread http([&] {
     if (!server.Listen()) ext::LogError("serve_failed", {});
@@ -317,9 +349,8 @@ int main(int argc, char** argv) {
   extender.Shutdown(std::chrono::milliseconds(static_cast<int64_t>(shutdown_grace_s * 1000)));
   watcher.join();
   if (election.joinable()) election.join();
-  // Stop serving. cpp-httplib lets idle keep-alive connections (kube-scheduler
-  // keeps some) linger until their idle timeout; nothing is in flight any
-  // more, so do not wait for them beyond a moment.
+  // Stop serving: every connection is closed; handlers still running (none
+  // should be) are not waited for beyond a moment.
   server.Stop();
   for (int i = 0; i < 200 && !http_done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ext::LogInfo("stopped", {{"exit_code", std::to_string(g_exit_code.load())}});

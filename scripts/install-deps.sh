@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libyaml-cpp-dev libyaml-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libboost-graph-dev libeigen3-dev nlohmann-json3-dev libcli11-dev
+  libboost-graph-dev libboost-dev libeigen3-dev nlohmann-json3-dev libcli11-dev
   libspdlog-dev librapidcheck-dev libcpp-httplib-dev libssl-dev
   gnuplot-nox
   # the openssl command makes the throwaway PKI of the extender's TLS tests

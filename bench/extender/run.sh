@@ -3,6 +3,8 @@
 # HTTP"). Starts a fake API server and the extender on loopback, populates a
 # 1,280-node cluster, then measures filter and bind.
 #   BUILD=/work/build-ext bash bench/extender/run.sh
+# EXTENDER=<binary> runs another apiary-extender build (e.g. an older one)
+# against the same fake API server and bodies.
 set -euo pipefail
 cd "$(dirname "$0")"
 BUILD=${BUILD:-/work/build-ext}
@@ -20,7 +22,7 @@ python3 setup.py config "$OUT"
 pids+=($!)
 for _ in $(seq 100); do grep -q 'listening on' "$OUT/api.log" && break; sleep 0.05; done
 API=$(sed -n 's/listening on //p' "$OUT/api.log")
-"$BUILD/scheduler-extender/apiary-extender" --config "$OUT/config.yaml" --master "http://127.0.0.1:$API" \
+"${EXTENDER:-$BUILD/scheduler-extender/apiary-extender}" --config "$OUT/config.yaml" --master "http://127.0.0.1:$API" \
   --listen 127.0.0.1:0 --log-level "$LOG_LEVEL" > "$OUT/extender.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q 'event=serving' "$OUT/extender.log" && break; sleep 0.05; done

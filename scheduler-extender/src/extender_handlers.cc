@@ -1,6 +1,7 @@
 // HTTP request handling of the extender (extender.md 3, 4, 6, 7; hived.md 11).
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include "apiary/cell/annotations.h"
 #include "apiary/cell/text.h"
@@ -50,6 +51,37 @@ std::string Dump(const wire::Json& j) {
 }  // namespace
 
 // ---------------------------------------------------------------------------
+
+cell::Result<std::vector<cell::CellStatus>> InspectVirtualCluster(const cell::Scheduler& scheduler,
+                                                                  const std::string& vc) {
+  auto cells = scheduler.VirtualCluster(vc);
+  if (!cells.ok()) return cells;
+  // libcell lists the opportunistic leaves in allocation order, which a
+  // restart (recovery replays in binding order) does not reproduce.
+  auto opp = std::stable_partition(cells->begin(), cells->end(), [](const cell::CellStatus& c) {
+    return !(c.cell_priority == cell::kOpportunisticPriority && c.bound.size() == 1 && c.leaf_cell_type.empty());
+  });
+  if (std::distance(opp, cells->end()) < 2) return cells;
+  std::unordered_map<std::string, size_t> leaf_rank;  // physical leaf address -> configuration order
+  std::vector<const cell::CellStatus*> stack;
+  const auto physical = scheduler.PhysicalCluster();
+  for (auto it = physical.rbegin(); it != physical.rend(); ++it) stack.push_back(&*it);
+  while (!stack.empty()) {
+    const cell::CellStatus* c = stack.back();
+    stack.pop_back();
+    if (c->cell_children.empty()) leaf_rank.emplace(c->cell_address, leaf_rank.size());
+    for (auto it = c->cell_children.rbegin(); it != c->cell_children.rend(); ++it) stack.push_back(&*it);
+  }
+  auto rank = [&](const cell::CellStatus& c) {
+    auto it = leaf_rank.find(c.bound[0].cell_address);
+    return it == leaf_rank.end() ? leaf_rank.size() : it->second;
+  };
+  std::stable_sort(opp, cells->end(), [&](const cell::CellStatus& a, const cell::CellStatus& b) {
+    size_t ra = rank(a), rb = rank(b);
+    return ra != rb ? ra < rb : a.cell_address < b.cell_address;
+  });
+  return cells;
+}
 
 HttpResponse Extender::Handle(const HttpRequest& req) {
   auto t0 = std::chrono::steady_clock::now();
@@ -597,6 +629,7 @@ HttpResponse Extender::HandleInspect(const HttpRequest& req, Outcome* outcome) {
     return JsonString(503, PlatformError("", "", "scheduler is not serving: " + reason));
   }
   HttpResponse resp;
+  auto vc_cells = [&](const std::string& vc) { return InspectVirtualCluster(*scheduler_, vc); };
   static const std::string kGroups = "/v1/inspect/affinitygroups";
   static const std::string kStatus = "/v1/inspect/clusterstatus";
   static const std::string kVcs = "/v1/inspect/clusterstatus/virtualclusters";
@@ -614,20 +647,18 @@ HttpResponse Extender::HandleInspect(const HttpRequest& req, Outcome* outcome) {
     wire::Json j;
     j["physicalCluster"] = wire::CellListToJson(scheduler_->PhysicalCluster(), true);
     wire::Json vcs = wire::Json::object();
-    for (const auto& vc : scheduler_->VirtualClusterNames())
-      vcs[vc] = wire::CellListToJson(*scheduler_->VirtualCluster(vc), false);
+    for (const auto& vc : scheduler_->VirtualClusterNames()) vcs[vc] = wire::CellListToJson(*vc_cells(vc), false);
     j["virtualClusters"] = vcs;
     resp.body = Dump(j);
   } else if (path == kStatus + "/physicalcluster" || path == kStatus + "/physicalcluster/") {
     resp.body = Dump(wire::CellListToJson(scheduler_->PhysicalCluster(), true));
   } else if (path == kVcs || path == kVcs + "/") {
     wire::Json vcs = wire::Json::object();
-    for (const auto& vc : scheduler_->VirtualClusterNames())
-      vcs[vc] = wire::CellListToJson(*scheduler_->VirtualCluster(vc), false);
+    for (const auto& vc : scheduler_->VirtualClusterNames()) vcs[vc] = wire::CellListToJson(*vc_cells(vc), false);
     resp.body = Dump(vcs);
   } else if (path.rfind(kVcs + "/", 0) == 0) {
     std::string vc = path.substr(kVcs.size() + 1);
-    auto cells = scheduler_->VirtualCluster(vc);
+    auto cells = vc_cells(vc);
     if (!cells.ok()) {
       *outcome = Outcome::kUserError;
       return JsonString(400, UserError("", "", cells.status().message()));

@@ -100,7 +100,10 @@ bool Informer::List(const std::string& path, std::vector<T>* items, std::string*
       }
       items->push_back(std::move(decoded).value());
     }
-    if (cont.empty()) return true;
+    if (cont.empty()) {
+      metrics_->WatchProgress(path == kPodsPath ? Metrics::kWatchPods : Metrics::kWatchNodes);
+      return true;
+    }
   }
 }
 
@@ -129,6 +132,7 @@ void Informer::Run() {
 void Informer::WatchLoop(bool pods, std::string rv) {
   const std::string path = pods ? kPodsPath : kNodesPath;
   const char* what = pods ? "pods" : "nodes";
+  const Metrics::WatchResource resource = pods ? Metrics::kWatchPods : Metrics::kWatchNodes;
   auto backoff = options_.backoff_initial;
   std::mt19937 rng(std::random_device{}());
   bool relist = false;
@@ -163,6 +167,7 @@ void Informer::WatchLoop(bool pods, std::string rv) {
     HttpResult r = client_->Stream(
         url,
         [&](std::string_view line) {
+          metrics_->WatchProgress(resource);
           auto doc = JsonDoc::Parse(line);
           if (!doc.ok()) {
             LogWarn("watch_bad_event", {{"resource", what}, {"error", doc.status().message()}});
@@ -206,7 +211,13 @@ void Informer::WatchLoop(bool pods, std::string rv) {
           }
           return true;
         },
-        options_.watch_timeout + std::chrono::seconds(30));
+        options_.watch_timeout + std::chrono::seconds(30), [&](int status) {
+          if (status >= 200 && status < 300) {
+            metrics_->WatchProgress(resource);
+            metrics_->watch_open[resource] = true;
+          }
+        });
+    metrics_->watch_open[resource] = false;
     if (stop_) return;
     metrics_->watch_restarts++;
     if (r.status == 410 || gone) {
@@ -216,6 +227,7 @@ void Informer::WatchLoop(bool pods, std::string rv) {
     }
     if (r.status == 200 && r.error.empty()) {
       // The server ended the watch (timeoutSeconds): reconnect at once.
+      metrics_->WatchProgress(resource);
       backoff = options_.backoff_initial;
       LogDebug("watch_closed", {{"resource", what}, {"events", std::to_string(events)}});
       continue;
@@ -223,6 +235,10 @@ void Informer::WatchLoop(bool pods, std::string rv) {
     LogWarn("watch_failed", {{"resource", what}, {"code", std::to_string(r.status)},
                              {"error", r.status ? StatusMessage(r) : r.error},
                              {"retry_ms", std::to_string(backoff.count())}});
+    // Scheduling goes on from the state last seen; say how old it is once
+    // that is long enough to matter (docs/extender.md: the alert to set).
+    if (double stale = metrics_->WatchStalenessSeconds(resource); stale >= 60)
+      LogWarn("watch_stale", {{"resource", what}, {"seconds", std::to_string(static_cast<int64_t>(stale))}});
     if (r.status >= 400 && r.status != 429 && r.status < 500) relist = true;  // e.g. 403 fixed later
     std::uniform_int_distribution<int64_t> jitter(0, backoff.count() / 2);
     if (!Sleep(backoff + std::chrono::milliseconds(jitter(rng)))) return;

@@ -685,7 +685,7 @@ Result<KubeConfig> ResolveKubeConfig(const std::string& master, const std::strin
 }
 
 std::string StatusMessage(const HttpResult& r) {
-  if (r.status == 0) return r.error;
+  if (r.status == 0 || !r.error.empty()) return r.error;  // (a 2xx stream can end in an error)
   auto doc = JsonDoc::Parse(r.body);
   if (doc.ok()) {
     JsonRef m = doc->root().Find("message");
@@ -963,19 +963,37 @@ HttpResult KubeClient::Do(const std::string& method, const std::string& path, co
   httplib::Headers headers = {{"User-Agent", user_agent_}, {"Accept", "application/json"}};
   if (!cred.token.empty()) headers.emplace("Authorization", "Bearer " + cred.token);
   httplib::Result r(nullptr, httplib::Error::Unknown);
-  if (method == "GET") r = c->Get(path.c_str(), headers);
-  else if (method == "POST") r = c->Post(path.c_str(), headers, body, content_type.c_str());
+  HttpResult out;
+  bool too_large = false;
+  if (method == "GET") {
+    // Lists can be large: read into a bounded body instead of httplib's.
+    r = c->Get(
+        path.c_str(), headers, [&](const httplib::Response&) { return true; },
+        [&](const char* data, size_t len) {
+          if (out.body.size() + len > max_response_bytes_) {
+            too_large = true;
+            return false;
+          }
+          out.body.append(data, len);
+          return true;
+        });
+  } else if (method == "POST") r = c->Post(path.c_str(), headers, body, content_type.c_str());
   else if (method == "PUT") r = c->Put(path.c_str(), headers, body, content_type.c_str());
   else if (method == "PATCH") r = c->Patch(path.c_str(), headers, body, content_type.c_str());
   else if (method == "DELETE") r = c->Delete(path.c_str(), headers, body, content_type.c_str());
-  HttpResult out;
+  if (too_large) {
+    out.body.clear();
+    out.error = method + " " + path + ": response larger than the limit of " + std::to_string(max_response_bytes_) +
+                " bytes";
+    return out;  // the connection is mid-body: not pooled
+  }
   if (!r) {
     out.error = method + " " + path + ": " + TransportError(r.error(), https_);
     // The connection may be broken; do not pool it.
     return out;
   }
   out.status = r->status;
-  out.body = std::move(r->body);
+  if (method != "GET") out.body = std::move(r->body);
   Release(std::move(c), cred);
   if (out.status == 401) Unauthorized(cred.exec_seq);
   return out;
@@ -983,7 +1001,7 @@ HttpResult KubeClient::Do(const std::string& method, const std::string& path, co
 
 HttpResult KubeClient::Stream(const std::string& path,
                               const std::function<bool(std::string_view)>& on_line,
-                              std::chrono::milliseconds read_timeout) {
+                              std::chrono::milliseconds read_timeout, const std::function<void(int)>& on_open) {
   HttpResult out;
   const Credential cred = Credentials();
   auto c = NewClient(read_timeout, cred.identity.get());
@@ -1006,6 +1024,7 @@ HttpResult KubeClient::Stream(const std::string& path,
       [&](const httplib::Response& resp) {
         out.status = resp.status;
         ok_status = resp.status >= 200 && resp.status < 300;
+        if (on_open) on_open(resp.status);
         return true;
       },
       [&](const char* data, size_t len) {
@@ -1025,13 +1044,18 @@ HttpResult KubeClient::Stream(const std::string& path,
           if (!on_line(line)) return false;
         }
         buffer.erase(0, start);
+        if (buffer.size() > max_event_bytes_) {
+          out.error = "watch event larger than the limit of " + std::to_string(max_event_bytes_) + " bytes";
+          buffer.clear();
+          return false;
+        }
         return true;
       });
   {
     std::lock_guard lock(pool_mu_);
     streams_.erase(c.get());
   }
-  if (!r && out.status == 0) out.error = TransportError(r.error(), https_);
+  if (!r && out.status == 0 && out.error.empty()) out.error = TransportError(r.error(), https_);
   if (out.status == 401) Unauthorized(cred.exec_seq);
   if (ok_status && !buffer.empty()) on_line(buffer);  // a final line without '\n'
   return out;

@@ -1,6 +1,10 @@
 #include "apiary/extender/metrics.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <utility>
+#include <vector>
 
 namespace apiary::extender {
 
@@ -31,6 +35,10 @@ const char* OutcomeName(Outcome o) {
     case Outcome::kCount: break;
   }
   return "ok";
+}
+
+const char* HttpListenerName(HttpListener l) {
+  return l == HttpListener::kHealth ? "health" : "scheduling";
 }
 
 std::string PromLabel(std::string_view v) {
@@ -151,7 +159,90 @@ std::string Metrics::Render() const {
   out += "# HELP apiary_extender_recovered_pods Bound pods replayed by the last recovery.\n";
   out += "# TYPE apiary_extender_recovered_pods gauge\n";
   out += "apiary_extender_recovered_pods " + std::to_string(recovered_pods.load()) + "\n";
+  out += "# HELP apiary_extender_watch_staleness_seconds Seconds the extender's view of the API server may be "
+         "behind: 0 while the watch is open, else the time since the last list, watch event or clean watch end "
+         "(NaN before the first list).\n";
+  out += "# TYPE apiary_extender_watch_staleness_seconds gauge\n";
+  for (WatchResource r : {kWatchPods, kWatchNodes}) {
+    double s = WatchStalenessSeconds(r);
+    out += std::string("apiary_extender_watch_staleness_seconds{resource=\"") +
+           (r == kWatchPods ? "pods" : "nodes") + "\"} " + (s < 0 ? std::string("NaN") : FormatDouble(s)) + "\n";
+  }
+  RenderHttp(&out);
   return out;
+}
+
+void Metrics::WatchProgress(WatchResource r) {
+  watch_progress_ns[r].store(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count(),
+                             std::memory_order_relaxed);
+}
+
+double Metrics::WatchStalenessSeconds(WatchResource r) const {
+  int64_t last = watch_progress_ns[r].load(std::memory_order_relaxed);
+  if (last == 0) return -1;
+  if (watch_open[r].load(std::memory_order_relaxed)) return 0;
+  int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  return static_cast<double>(std::max<int64_t>(0, now - last)) / 1e9;
+}
+
+void Metrics::RenderHttp(std::string* out) const {
+  struct Family {
+    const char* name;
+    const char* help;
+    const char* label;
+    std::vector<std::pair<HttpEvent, const char*>> events;
+  };
+  const Family families[] = {
+      {"apiary_extender_http_connections_total",
+       "Connections by listener and result: accepted; rejected (at --max-connections, none evictable); "
+       "evicted_idle / evicted_slow (closed to make room for a new connection).",
+       "result",
+       {{HttpEvent::kAccepted, "accepted"},
+        {HttpEvent::kRejected, "rejected"},
+        {HttpEvent::kEvictedIdle, "evicted_idle"},
+        {HttpEvent::kEvictedSlow, "evicted_slow"}}},
+      {"apiary_extender_http_timeouts_total",
+       "Connections closed on a deadline: request (headers + body not in within --read-timeout-ms), "
+       "idle (keep-alive past --idle-timeout), write (response not taken within --write-timeout-ms).",
+       "phase",
+       {{HttpEvent::kTimeoutRequest, "request"},
+        {HttpEvent::kTimeoutIdle, "idle"},
+        {HttpEvent::kTimeoutWrite, "write"}}},
+      {"apiary_extender_http_refused_total",
+       "Requests refused before the handler: header_too_large 431, body_too_large 413, "
+       "content_encoding 415, busy 503 (--max-inflight-bytes), malformed 400.",
+       "reason",
+       {{HttpEvent::kHeaderTooLarge, "header_too_large"},
+        {HttpEvent::kBodyTooLarge, "body_too_large"},
+        {HttpEvent::kUnsupportedEncoding, "content_encoding"},
+        {HttpEvent::kBusy, "busy"},
+        {HttpEvent::kMalformed, "malformed"}}},
+  };
+  for (const auto& f : families) {
+    *out += std::string("# HELP ") + f.name + " " + f.help + "\n# TYPE " + f.name + " counter\n";
+    for (size_t l = 0; l < static_cast<size_t>(HttpListener::kCount); ++l)
+      for (const auto& [e, value] : f.events)
+        *out += std::string(f.name) + "{listener=\"" + HttpListenerName(static_cast<HttpListener>(l)) + "\"," +
+                f.label + "=\"" + value + "\"} " + std::to_string(HttpCount(static_cast<HttpListener>(l), e)) +
+                "\n";
+  }
+  *out += "# HELP apiary_extender_http_open_connections Open connections by listener.\n"
+          "# TYPE apiary_extender_http_open_connections gauge\n";
+  for (size_t l = 0; l < static_cast<size_t>(HttpListener::kCount); ++l)
+    *out += std::string("apiary_extender_http_open_connections{listener=\"") +
+            HttpListenerName(static_cast<HttpListener>(l)) + "\"} " +
+            std::to_string(http_open_connections[l].load(std::memory_order_relaxed)) + "\n";
+  *out += "# HELP apiary_extender_http_inflight_request_bytes Request bytes read and not yet answered, by "
+          "listener (bounded by --max-inflight-bytes).\n"
+          "# TYPE apiary_extender_http_inflight_request_bytes gauge\n";
+  for (size_t l = 0; l < static_cast<size_t>(HttpListener::kCount); ++l)
+    *out += std::string("apiary_extender_http_inflight_request_bytes{listener=\"") +
+            HttpListenerName(static_cast<HttpListener>(l)) + "\"} " +
+            std::to_string(http_inflight_bytes[l].load(std::memory_order_relaxed)) + "\n";
 }
 
 }  // namespace apiary::extender

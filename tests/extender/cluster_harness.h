@@ -67,9 +67,17 @@ class Cluster {
     std::string port = extenders_[i]->WaitForLog(marker, std::chrono::seconds(10));
     if (port.empty()) return -1;
     ports_[i] = std::stoi(port);
+    // The health listener (--health-listen; "auto" by default): same line.
+    std::string health = extenders_[i]->WaitForLog(
+        "=== start " + std::to_string(starts_) + R"( ===[\s\S]*?event=serving .*health=127\.0\.0\.1:(\d+))",
+        std::chrono::milliseconds(100));
+    health_ports_.resize(ports_.size(), -1);
+    health_ports_[i] = health.empty() ? -1 : std::stoi(health);
     return ports_[i];
   }
   int port(size_t i = 0) const { return ports_[i]; }
+  // -1 when the extender runs without a health listener.
+  int health_port(size_t i = 0) const { return i < health_ports_.size() ? health_ports_[i] : -1; }
   Process& extender(size_t i = 0) { return *extenders_[i]; }
   bool has_extender() const { return !extenders_.empty() && extenders_[0]; }
 
@@ -124,6 +132,7 @@ class Cluster {
   int api_port_ = 0;
   std::vector<std::unique_ptr<Process>> extenders_;
   std::vector<int> ports_;
+  std::vector<int> health_ports_;
   int starts_ = 0;
 };
 

@@ -21,6 +21,7 @@
 #include "apiary/cell/annotations.h"
 #include "apiary/cell/config_loader.h"
 #include "apiary/cell/scheduler.h"
+#include "apiary/extender/extender.h"
 #include "apiary/extender/wire.h"
 #include "apiary/wire/inspect_json.h"
 #include "cluster_harness.h"
@@ -77,7 +78,10 @@ std::pair<std::string, std::string> ReferenceRecovery(const std::string& config_
   wire::Json status;
   status["physicalCluster"] = wire::CellListToJson(sched->PhysicalCluster(), true);
   wire::Json vcs = wire::Json::object();
-  for (const auto& vc : sched->VirtualClusterNames()) vcs[vc] = wire::CellListToJson(*sched->VirtualCluster(vc), false);
+  // The extender's fixed order of a VC's cells (opportunistic ones last, in
+  // physical order), as /v1/inspect/clusterstatus answers.
+  for (const auto& vc : sched->VirtualClusterNames())
+    vcs[vc] = wire::CellListToJson(*extender::InspectVirtualCluster(*sched, vc), false);
   status["virtualClusters"] = vcs;
   return {Dump(status), Dump(wire::AffinityGroupListToJson(sched->AffinityGroups()))};
 }

@@ -3,6 +3,7 @@
 // of the API calls.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -109,6 +110,18 @@ class ExtenderTest : public ::testing::Test {
     pod["metadata"]["uid"] = "uid-" + name;
     ext_->OnPodEvent(WatchEventType::kAdded, Info(pod));
     return pod;
+  }
+  // A fresh extender (a restarted process) given `bound` by its first lists;
+  // `check` sees it after recovery.
+  void Restarted(const std::vector<PodInfo>& bound, const std::function<void(Extender&)>& check) {
+    RecordingApi api2;
+    Extender fresh(ExtenderOptions{}, &api2, &clock_);
+    ASSERT_TRUE(fresh.LoadConfig(BasicConfig(), "test.yaml").ok());
+    std::vector<NodeInfo> nodes;
+    for (const auto& n : BasicNodes()) nodes.push_back(Node(n));
+    fresh.OnSynced(nodes, bound);
+    check(fresh);
+    fresh.Shutdown(std::chrono::seconds(1));
   }
   HttpResponse Do(const std::string& method, const std::string& path, const std::string& body = "") {
     return ext_->Handle(HttpRequest{method, path, body});
@@ -507,17 +520,42 @@ TEST_F(ExtenderTest, RecoveryFromAnnotationsRestoresTheSameState) {
   const std::string before = Inspect();
   // A fresh process: the informer's first lists, in any order.
   std::reverse(bound.begin(), bound.end());
-  RecordingApi api2;
-  Extender fresh(ExtenderOptions{}, &api2, &clock_);
-  ASSERT_TRUE(fresh.LoadConfig(BasicConfig(), "test.yaml").ok());
-  std::vector<NodeInfo> nodes;
-  for (const auto& n : BasicNodes()) nodes.push_back(Node(n));
-  fresh.OnSynced(nodes, bound);
-  std::string after = fresh.Handle({"GET", "/v1/inspect/clusterstatus", ""}).body +
-                      fresh.Handle({"GET", "/v1/inspect/affinitygroups/", ""}).body;
-  EXPECT_EQ(after, before);
-  EXPECT_EQ(fresh.CheckInvariants(), "");
-  fresh.Shutdown(std::chrono::seconds(1));
+  Restarted(bound, [&](Extender& fresh) {
+    std::string after = fresh.Handle({"GET", "/v1/inspect/clusterstatus", ""}).body +
+                        fresh.Handle({"GET", "/v1/inspect/affinitygroups/", ""}).body;
+    EXPECT_EQ(after, before);
+    EXPECT_EQ(fresh.CheckInvariants(), "");
+  });
+}
+
+// A VC's opportunistic cells are listed in physical order, not allocation
+// order: a restart that replays the pods in another order (binding order by
+// PodScheduled time) answers the same clusterstatus.
+TEST_F(ExtenderTest, ClusterStatusListsOpportunisticCellsInAFixedOrder) {
+  Start();
+  std::vector<PodInfo> bound;
+  for (int i = 0; i < 4; ++i) {
+    Json p = AddPod("o-" + std::to_string(i), PodSpecArgs{"default", -1, "V100", 8});
+    std::string node = BindAndObserve(p);
+    for (const auto& b : api_.bindings)
+      if (b.pod.uid == p["metadata"]["uid"])
+        for (const auto& [k, v] : b.annotations) p["metadata"]["annotations"][k] = v;
+    p["spec"]["nodeName"] = node;
+    // Scheduled in the reverse of the order they were allocated in.
+    p["status"]["conditions"] = Json::array({{{"type", "PodScheduled"}, {"status", "True"},
+                                              {"lastTransitionTime", "2024-01-01T00:00:0" + std::to_string(9 - i) + "Z"}}});
+    bound.push_back(Info(p));
+  }
+  const std::string before = Do("GET", "/v1/inspect/clusterstatus/virtualclusters/default").body;
+  Json cells = Json::parse(before);
+  std::vector<std::string> opp;
+  for (const auto& c : cells)
+    if (c["cellPriority"] == -1) opp.push_back(c["cellAddress"]);
+  ASSERT_GE(opp.size(), 2u) << before;
+  EXPECT_TRUE(std::is_sorted(opp.begin(), opp.end())) << before;  // dgx-0N/i: physical order sorts too
+  Restarted(bound, [&](Extender& fresh) {
+    EXPECT_EQ(fresh.Handle({"GET", "/v1/inspect/clusterstatus/virtualclusters/default", ""}).body, before);
+  });
 }
 
 TEST_F(ExtenderTest, ReconfigurationKeepsEveryBoundPod) {

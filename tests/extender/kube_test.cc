@@ -122,6 +122,85 @@ TEST(KubeClientTest, ListWatchAndRelistOnGone) {
   informer.Stop();
 }
 
+// The client side of issue #16: what the API server sends is bounded. A list
+// page over the response limit and a watch event over the event limit end
+// the call with an error naming the limit.
+TEST(KubeClientTest, ResponsesAndWatchEventsAreBounded) {
+  FakeApiServer api;
+  int port = api.Start();
+  ASSERT_GT(port, 0);
+  for (int i = 0; i < 8; ++i) api.CreatePod(PodObject("ns", "p" + std::to_string(i), PodSpecArgs{}));
+  KubeClient client(Local(port), "test", std::chrono::seconds(5));
+  HttpResult whole = client.Do("GET", "/api/v1/pods");
+  ASSERT_EQ(whole.status, 200) << whole.error;
+  ASSERT_GT(whole.body.size(), 4096u);
+  std::string rv = apiary::testing::Json::parse(whole.body)["metadata"]["resourceVersion"];
+
+  client.SetResponseLimits(4096, 2048);
+  HttpResult capped = client.Do("GET", "/api/v1/pods");
+  EXPECT_EQ(capped.status, 0);
+  EXPECT_TRUE(capped.body.empty());
+  EXPECT_NE(capped.error.find("response larger than the limit of 4096 bytes"), std::string::npos) << capped.error;
+  // Small answers still come through on the same client.
+  EXPECT_EQ(client.Do("GET", "/api/v1/namespaces/ns/pods/p0").status, 200);
+
+  HttpResult stream;
+  size_t lines = 0;
+  std::thread watch([&] {
+    stream = client.Stream("/api/v1/pods?watch=true&resourceVersion=" + rv,
+                           [&](std::string_view) {
+                             ++lines;
+                             return true;
+                           },
+                           std::chrono::seconds(5));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  api.CreatePod(PodObject("ns", "small", PodSpecArgs{}));  // about 1 KiB: delivered
+  auto big = PodObject("ns", "big", PodSpecArgs{});
+  big["metadata"]["annotations"]["example.com/padding"] = std::string(8192, 'x');
+  api.CreatePod(big);
+  watch.join();
+  EXPECT_EQ(lines, 1u);
+  EXPECT_NE(stream.error.find("watch event larger than the limit of 2048 bytes"), std::string::npos)
+      << stream.status << " " << stream.error;
+}
+
+// While the watches are open the view is current (staleness 0); when the API
+// server goes away and the watch cannot reconnect, the staleness metric
+// counts the time since the last progress, and comes back to 0 once the
+// watch is open again.
+TEST(KubeClientTest, WatchStalenessIsExposed) {
+  FakeApiServer api;
+  int port = api.Start();
+  ASSERT_GT(port, 0);
+  api.CreateNode(NodeObject("n1"));
+  KubeClient client(Local(port), "test", std::chrono::seconds(2));
+  RecordingHandler handler;
+  Metrics metrics;
+  EXPECT_LT(metrics.WatchStalenessSeconds(Metrics::kWatchPods), 0);  // never listed
+  EXPECT_NE(metrics.Render().find("apiary_extender_watch_staleness_seconds{resource=\"pods\"} NaN"),
+            std::string::npos);
+  InformerOptions opts;
+  opts.watch_timeout = std::chrono::seconds(20);
+  opts.backoff_initial = std::chrono::milliseconds(100);
+  opts.backoff_max = std::chrono::milliseconds(200);
+  Informer informer(&client, &handler, &metrics, opts);
+  informer.Start();
+  ASSERT_TRUE(WaitUntil([&] { return metrics.watch_open[Metrics::kWatchPods].load(); }, std::chrono::seconds(10)));
+  EXPECT_EQ(metrics.WatchStalenessSeconds(Metrics::kWatchPods), 0);
+  EXPECT_NE(metrics.Render().find("apiary_extender_watch_staleness_seconds{resource=\"pods\"} 0\n"),
+            std::string::npos);
+  api.Stop();
+  ASSERT_TRUE(WaitUntil([&] { return metrics.WatchStalenessSeconds(Metrics::kWatchPods) >= 1.0; },
+                        std::chrono::seconds(10)));
+  EXPECT_GE(metrics.WatchStalenessSeconds(Metrics::kWatchNodes), 0.5);
+  FakeApiServer back;  // the API server is back (on the same port)
+  ASSERT_EQ(back.Start(port), port);
+  ASSERT_TRUE(WaitUntil([&] { return metrics.WatchStalenessSeconds(Metrics::kWatchPods) == 0; },
+                        std::chrono::seconds(10)));
+  informer.Stop();
+}
+
 TEST(KubeClientTest, InformerRetriesUntilTheServerIsUp) {
   // Reserve a port, then start the server there a little later. (Declared
   // before the client: the server outlives the client's pooled connections.)

@@ -248,6 +248,12 @@ class Extender final : public ClusterEventHandler {
   std::thread ann_thread_;
 };
 
+// A VC's cells as /v1/inspect/clusterstatus lists them, in fixed orders: its
+// preassigned cells in configuration order, then its opportunistic leaves in
+// physical (configuration) order, so that a restart answers the same.
+cell::Result<std::vector<cell::CellStatus>> InspectVirtualCluster(const cell::Scheduler& scheduler,
+                                                                  const std::string& vc);
+
 // HiveD's error texts (extender.md 4.1): "Code: 400, Message: hivedscheduler:
 // User Error: [<key>]: <routine>: Failed: <message>"; the key part is left out
 // when empty.

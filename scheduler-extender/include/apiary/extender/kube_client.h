@@ -134,8 +134,21 @@ class KubeClient : public ClusterApi {
   // body as it arrives (watch streams). Returns when the server closes the
   // stream, `on_line` returns false, the read times out, or Stop() is called.
   // The HTTP status is in the result; the body is only kept for non-2xx.
+  // `on_open`, if set, is called with the status once the response headers
+  // are in (the stream is open).
   HttpResult Stream(const std::string& path, const std::function<bool(std::string_view)>& on_line,
-                    std::chrono::milliseconds read_timeout);
+                    std::chrono::milliseconds read_timeout, const std::function<void(int)>& on_open = {});
+
+  // Bounds on what the API server may send (issue #16, the client side): a
+  // GET response body (a list page) larger than `response_bytes` and a watch
+  // event (one line) larger than `event_bytes` end the call with an error
+  // naming the limit instead of growing memory without end. Defaults 256 MiB
+  // and 16 MiB (Kubernetes caps one object at about 1.5 MiB in etcd and list
+  // pages at 500 items here). Set before use.
+  void SetResponseLimits(size_t response_bytes, size_t event_bytes) {
+    max_response_bytes_ = response_bytes;
+    max_event_bytes_ = event_bytes;
+  }
 
   // Aborts every running Stream and makes later ones return at once.
   void Stop();
@@ -171,6 +184,8 @@ class KubeClient : public ClusterApi {
   KubeConfig config_;
   std::string user_agent_;
   std::chrono::milliseconds timeout_;
+  size_t max_response_bytes_ = 256u << 20;
+  size_t max_event_bytes_ = 16u << 20;
   std::string scheme_host_port_;
   std::string host_;
   int port_ = 0;
