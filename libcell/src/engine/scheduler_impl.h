@@ -1,4 +1,7 @@
 // SchedulerImpl: the engine behind apiary::cell::Scheduler (not installed).
+// The one owner of the engine's state. Its member functions are defined in
+// engine/*.cc, one responsibility per file, grouped below by file in the
+// one-way dependency order of docs/ARCHITECTURE.md (libcell).
 #pragma once
 
 #include <map>
@@ -9,7 +12,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "scheduler_internal.h"
+#include "types.h"
 
 namespace apiary::cell {
 
@@ -28,6 +31,13 @@ class SuggestedSet {
 };
 // A group's cells: [member (leaf count ascending)][slot][leaf].
 using GroupCells = std::vector<std::vector<std::vector<int32_t>>>;
+
+template <typename F>
+void ForEachLeaf(const GroupCells& cells, F&& f) {
+  for (size_t m = 0; m < cells.size(); ++m)
+    for (size_t s = 0; s < cells[m].size(); ++s)
+      for (size_t i = 0; i < cells[m][s].size(); ++i) f(m, s, i, cells[m][s][i]);
+}
 
 struct Placement {
   GroupCells phys;
@@ -149,19 +159,20 @@ class SchedulerImpl {
   std::string CheckInvariants() const;
   Scheduler::Usage GetUsage() const;
 
-  // Construction.
-  CellId NewPCell(ChainId chain, const std::string& type, CellId parent,
-                  const std::string& address);
-  void BuildPhysicalSubtree(CellId id, const PhysicalCellSpec& spec, int64_t default_number);
-  VCellId NewVCell(VcId vc, ChainId chain, int32_t level, VCellId parent,
-                   const std::string& address, int32_t pinned_index);
-  void BuildVirtualSubtree(VCellId id);
-  void AppendVirtualFull(VCellId v, std::vector<std::vector<VCellId>>& full);
-  int32_t LevelOfType(ChainId chain, const std::string& type) const;
-  int32_t NewTas(bool is_virtual, bool cross_priority_pack, ChainId chain,
-                 const std::vector<std::vector<int32_t>>& full);
+  // engine/cell_state.cc
+  void SetPPriority(CellId c, int32_t p);
+  void SetVPriority(VCellId c, int32_t p);
+  void AddPUsage(CellId c, int32_t p, int32_t delta);
+  void AddVUsage(VCellId c, int32_t p, int32_t delta);
+  void SetVPcell(VCellId v, CellId p);  // binds (or unbinds: kNone) v's physical side
+  void BumpHealth(CellId c);            // after c's health changed
+  void SetCellState(CellId c, CellState s);
+  void BindCell(CellId p, VCellId v);
+  void UnbindCell(CellId c);
+  // After a change of cell c's counter: lists c in its Tas's dirty list.
+  void TouchTasNode(bool is_virtual, int32_t c);
 
-  // Free lists and counters.
+  // engine/free_lists.cc
   void ListAppend(std::vector<CellId>& list, int32_t PCell::*pos, CellId c);
   void ListRemove(std::vector<CellId>& list, int32_t PCell::*pos, CellId c);
   void FreeAppend(CellId c);
@@ -173,56 +184,12 @@ class SchedulerImpl {
   int32_t Take(CellId c);
   int32_t Give(CellId c);
   bool InFreeCellList(CellId c) const;
-  std::string SafetyCheck(ChainId ch, int32_t l) const;
-  std::string AllocatePreassigned(CellId c, VcId vc, bool doomed);
-  void ReleasePreassigned(CellId c, VcId vc, bool doomed);
 
-  // Health.
-  // The first unbound virtual child of `v`, passing over children claimed
-  // by the placement being allocated (see claim_) while an unclaimed one is
-  // left; kNone when every child is bound.
-  VCellId FirstUnboundChild(VCellId v) const;
-  bool Claimed(VCellId v) const {
-    return claim_epoch_ != 0 && static_cast<size_t>(v) < claim_.size() &&
-           claim_[v] == claim_epoch_;
-  }
-  void BindBadToParentVirtual(CellId c);
-  void AllocateBadCell(CellId c);
-  void ReleaseBadCell(CellId c);
-  int32_t Healthy(ChainId ch, int32_t l) const;
-  void TryBindDoomed(ChainId ch, int32_t l);
-  void TryUnbindDoomed(ChainId ch, int32_t l);
-  // A doomed cell that no group uses (one in use keeps its binding).
-  bool DoomedUnused(CellId c) const { return pcells_[c].priority < kMinGuaranteedPriority; }
-  // Unbinds doomed cell `pc` and releases it as doomed (8.2).
-  void ReleaseDoomed(CellId pc);
-  void SetBadCell(CellId c);
-  void SetHealthyCell(CellId c);
-
-  // Priorities, usage, binding.
-  void SetPPriority(CellId c, int32_t p);
-  void SetVPriority(VCellId c, int32_t p);
-  void AddPUsage(CellId c, int32_t p, int32_t delta);
-  void AddVUsage(VCellId c, int32_t p, int32_t delta);
-  void SetVPcell(VCellId v, CellId p);  // binds (or unbinds: kNone) v's physical side
-  void BumpHealth(CellId c);            // after c's health changed
-  void SetCellState(CellId c, CellState s);
-  void BindCell(CellId p, VCellId v);
-  void UnbindCell(CellId c);
-  std::string AllocateLeaf(CellId pleaf, VCellId vleaf, int32_t p, VcId vc);
-  void ReleaseLeaf(CellId pleaf, VcId vc);
-  bool TransferInBadCell(CellId c, VCellId v) const;
-  void TransferLeaf(CellId c, VCellId v, int32_t p);
-
-  // Topology-aware placement.
+  // engine/node_array.cc
+  int32_t NewTas(bool is_virtual, bool cross_priority_pack, ChainId chain,
+                 const std::vector<std::vector<int32_t>>& full);
   bool NodeSuggested(NodeId n, const SuggestedSet* s) const;
   NodeId FirstNodeOf(CellId c) const;
-  int32_t CellLevel(bool is_virtual, int32_t c) const;
-  int32_t CellParent(bool is_virtual, int32_t c) const;
-  int32_t Lca(bool is_virtual, int32_t a, int32_t b) const;
-  void CollectNodeLeaves(bool is_virtual, int32_t c, int32_t p,
-                         std::vector<int32_t>& free_leaves,
-                         std::vector<int32_t>& preemptible) const;
   void SnapshotTasNode(const Tas& t, TasNode& n, uint32_t version) const;
   void ComputeTasNode(const Tas& t, TasNode& n, int32_t p, const SuggestedSet* suggested,
                       bool ignore_suggested) const;
@@ -236,9 +203,60 @@ class SchedulerImpl {
   void RefreshTasFull(Tas& t, int32_t p, const SuggestedSet* suggested, bool ignore_suggested) const;
   struct TasScratch;
   void RefreshTasIncremental(Tas& t, int32_t p, TasScratch& scratch) const;
-  // After a change of cell c's counter: lists c in its Tas's dirty list.
-  void TouchTasNode(bool is_virtual, int32_t c);
   std::string TasNodeAddress(const Tas& t, const TasNode& n) const;
+
+  // engine/bad_cells.cc
+  // The first unbound virtual child of `v`, passing over children claimed
+  // by the placement being allocated (see claim_) while an unclaimed one is
+  // left; kNone when every child is bound.
+  VCellId FirstUnboundChild(VCellId v) const;
+  bool Claimed(VCellId v) const {
+    return claim_epoch_ != 0 && static_cast<size_t>(v) < claim_.size() &&
+           claim_[v] == claim_epoch_;
+  }
+  void BindBadToParentVirtual(CellId c);
+  void AllocateBadCell(CellId c);
+  void ReleaseBadCell(CellId c);
+  int32_t Healthy(ChainId ch, int32_t l) const;
+
+  // engine/quota.cc
+  std::string SafetyCheck(ChainId ch, int32_t l) const;
+  std::string AllocatePreassigned(CellId c, VcId vc, bool doomed);
+  void ReleasePreassigned(CellId c, VcId vc, bool doomed);
+  void TryBindDoomed(ChainId ch, int32_t l);
+  void TryUnbindDoomed(ChainId ch, int32_t l);
+  // A doomed cell that no group uses (one in use keeps its binding).
+  bool DoomedUnused(CellId c) const { return pcells_[c].priority < kMinGuaranteedPriority; }
+  // Unbinds doomed cell `pc` and releases it as doomed (8.2).
+  void ReleaseDoomed(CellId pc);
+
+  // engine/health.cc
+  void SetBadCell(CellId c);
+  void SetHealthyCell(CellId c);
+
+  // engine/leaf_allocation.cc
+  std::string AllocateLeaf(CellId pleaf, VCellId vleaf, int32_t p, VcId vc);
+  void ReleaseLeaf(CellId pleaf, VcId vc);
+  bool TransferInBadCell(CellId c, VCellId v) const;
+  void TransferLeaf(CellId c, VCellId v, int32_t p);
+
+  // engine/build.cc
+  CellId NewPCell(ChainId chain, const std::string& type, CellId parent,
+                  const std::string& address);
+  void BuildPhysicalSubtree(CellId id, const PhysicalCellSpec& spec, int64_t default_number);
+  VCellId NewVCell(VcId vc, ChainId chain, int32_t level, VCellId parent,
+                   const std::string& address, int32_t pinned_index);
+  void BuildVirtualSubtree(VCellId id);
+  void AppendVirtualFull(VCellId v, std::vector<std::vector<VCellId>>& full);
+  int32_t LevelOfType(ChainId chain, const std::string& type) const;
+
+  // engine/topology.cc
+  int32_t CellLevel(bool is_virtual, int32_t c) const;
+  int32_t CellParent(bool is_virtual, int32_t c) const;
+  int32_t Lca(bool is_virtual, int32_t a, int32_t b) const;
+  void CollectNodeLeaves(bool is_virtual, int32_t c, int32_t p,
+                         std::vector<int32_t>& free_leaves,
+                         std::vector<int32_t>& preemptible) const;
   bool FindNodesForPods(const Tas& t, const std::vector<int32_t>& pods,
                         std::vector<int32_t>& picked, std::string& reason) const;
   std::vector<int32_t> FindLeavesInNode(const Tas& t, int32_t need,
@@ -247,7 +265,7 @@ class SchedulerImpl {
                    const SuggestedSet* suggested, bool ignore_suggested,
                    std::vector<std::vector<int32_t>>& out, std::string& reason);
 
-  // Mapping.
+  // engine/mapping.cc
   bool Usable(CellId c, const MapCtx& ctx) const;
   void UsableSorted(std::span<const CellId> list, const MapCtx& ctx,
                     std::vector<CellId>& out) const;
@@ -260,7 +278,7 @@ class SchedulerImpl {
                             const SuggestedSet* suggested, bool ignore_suggested,
                             GroupCells& pplace, bool& safety_broken);
 
-  // Lazy preemption.
+  // engine/lazy_preemption.cc
   GroupCells VirtOf(const Group& g) const;
   GroupCells PhysOf(const Group& g) const;
   void LazyPreemptGroup(GroupId gid, const std::string& preemptor);
@@ -269,16 +287,17 @@ class SchedulerImpl {
                                                              const std::string& preemptor);
   void LazyPreemptCell(VCellId v, const std::string& preemptor);
 
-  // Scheduling.
-  std::string FormatVirtualPlacement(const Request& req, const GroupCells& v) const;
-  bool ScheduleGuaranteed(const Request& req, ChainId chain, const SuggestedSet* suggested,
-                          Placement& out, std::string& reason);
-  bool ScheduleOpportunistic(const Request& req, ChainId chain,
-                             const SuggestedSet* suggested, Placement& out,
-                             std::string& reason);
-  int ScheduleForLeafType(const Request& req, const std::string& leaf_type,
-                          bool type_specified, const SuggestedSet* suggested,
-                          Placement& out, std::string& reason, bool& tried_any);
+  // engine/groups.cc
+  GroupId NewGroup(const Request& req, GroupState state);
+  void RemoveGroup(GroupId gid);
+  void CreatePreemptingGroup(const Request& req, const Placement& pl, const PodRef& pod);
+  void CancelPreemption(GroupId gid);
+  void AllocatePreemptingGroup(GroupId gid);
+  void DeleteAllocatedGroup(GroupId gid);
+  void SetPodSlot(GroupId gid, int32_t member, int32_t slot, const PodRef& pod,
+                  const std::string& node);
+
+  // engine/bind_info.cc
   std::vector<int32_t> LeafIndices(const std::vector<CellId>& leaves) const;
   const std::string& NodeNameOf(CellId c) const;
   void FillBindResult(const Group* g, const Request& req, const Placement& pl,
@@ -289,19 +308,24 @@ class SchedulerImpl {
   std::vector<std::string> VirtualLeafCellsOf(const Group& g) const;
   void FillBindResultCached(Group& g, int32_t member, int32_t slot, ScheduleResult& r);
   Request RequestOf(const Group& g) const;
+
+  // engine/schedule.cc
+  std::string FormatVirtualPlacement(const Request& req, const GroupCells& v) const;
+  bool ScheduleGuaranteed(const Request& req, ChainId chain, const SuggestedSet* suggested,
+                          Placement& out, std::string& reason);
+  bool ScheduleOpportunistic(const Request& req, ChainId chain,
+                             const SuggestedSet* suggested, Placement& out,
+                             std::string& reason);
+  int ScheduleForLeafType(const Request& req, const std::string& leaf_type,
+                          bool type_specified, const SuggestedSet* suggested,
+                          Placement& out, std::string& reason, bool& tried_any);
   void CollectVictims(const GroupCells& pplace, std::vector<Victim>& victims,
                       std::vector<GroupId>& preemptors) const;
   void FillPreemptResult(const GroupCells& pplace, std::vector<Victim> victims,
                          ScheduleResult& r) const;
   bool PlacementBadOrNotSuggested(const Group& g, const SuggestedSet* suggested) const;
 
-  // Groups.
-  GroupId NewGroup(const Request& req, GroupState state);
-  void RemoveGroup(GroupId gid);
-  void CreatePreemptingGroup(const Request& req, const Placement& pl, const PodRef& pod);
-  void CancelPreemption(GroupId gid);
-  void AllocatePreemptingGroup(GroupId gid);
-  void DeleteAllocatedGroup(GroupId gid);
+  // engine/recovery_mapping.cc
   CellId FindPhysicalLeaf(const std::string& chain, const std::string& node,
                           int32_t index) const;
   VCellId LowestPriorityVirtual(const VCellId* cells, size_t n, int32_t p) const;
@@ -329,11 +353,11 @@ class SchedulerImpl {
   void MapAllocatedLeaf(CellId pleaf, VCellId hint, const PodPlacementInfo& ppi, size_t index,
                         bool has_types, bool lazy_so_far, const Group& g, VCellId& vleaf,
                         int& lazy) const;
-  void SetPodSlot(GroupId gid, int32_t member, int32_t slot, const PodRef& pod,
-                  const std::string& node);
 
-  // Inspection.
+  // engine/recovery.cc
   static std::string EmitIndices(const std::vector<int32_t>& v);
+
+  // engine/inspect.cc
   CellStatus PStatus(CellId c, bool children, bool bound) const;
   CellStatus VStatus(VCellId v, bool children, bool bound) const;
 
