@@ -17,6 +17,8 @@ VCellId SchedulerImpl::FirstUnboundChild(VCellId v) const {
   return first;
 }
 
+// hived.md 8.1: binds bad cell c to the first unbound virtual child of its
+// parent's virtual cell, so the VC sees the failure.
 void SchedulerImpl::BindBadToParentVirtual(CellId c) {
   CellId p = pcells_[c].parent;
   if (p == kNone) return;
@@ -26,6 +28,8 @@ void SchedulerImpl::BindBadToParentVirtual(CellId c) {
   SetVPcell(v, c);
 }
 
+// hived.md 8.2 (allocation at level L, step 2): c and its bad descendants
+// leave badFree and get bound to virtual cells.
 void SchedulerImpl::AllocateBadCell(CellId c) {
   if (pcells_[c].bad_free_pos != kNone) BadFreeRemove(c);
   if (pcells_[c].vcell == kNone) BindBadToParentVirtual(c);
@@ -35,6 +39,8 @@ void SchedulerImpl::AllocateBadCell(CellId c) {
   }
 }
 
+// hived.md 8.2 (release, mirror image): c and its bad descendants re-enter
+// badFree and are unbound.
 void SchedulerImpl::ReleaseBadCell(CellId c) {
   BadFreeAppend(c);
   if (VCellId v = pcells_[c].vcell; v != kNone) {
@@ -47,7 +53,9 @@ void SchedulerImpl::ReleaseBadCell(CellId c) {
   }
 }
 
-int32_t SchedulerImpl::Healthy(ChainId ch, int32_t l) const {
+// hived.md 8.2: healthy(l) = totalLeft[l] - |badFree[l]|, the healthy
+// free cells at (chain, level) a VC could still be given.
+int32_t SchedulerImpl::HealthyFreeCount(ChainId ch, int32_t l) const {
   return total_left_[ch][l] - static_cast<int32_t>(bad_free_[ch][l].size());
 }
 

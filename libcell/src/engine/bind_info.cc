@@ -4,19 +4,13 @@
 
 namespace apiary::cell {
 
-std::vector<int32_t> SchedulerImpl::LeafIndices(const std::vector<CellId>& leaves) const {
-  std::vector<int32_t> out;
-  out.reserve(leaves.size());
-  for (CellId c : leaves) out.push_back(c == kNone ? -1 : pcells_[c].leaf_index);
-  return out;
-}
-
 const std::string& SchedulerImpl::NodeNameOf(CellId c) const {
   static const std::string kEmpty;
   NodeId n = c == kNone ? kNone : FirstNodeOf(c);
   return n == kNone ? kEmpty : node_names_[n];
 }
 
+// hived.md 10: the bind result of pod (member, slot) of a placement.
 void SchedulerImpl::FillBindResult(const Group* g, const Request& req, const Placement& pl,
                                    int32_t member, int32_t slot, ScheduleResult& r) const {
   r.kind = ScheduleResult::Kind::kBind;

@@ -209,14 +209,14 @@ Status SchedulerImpl::Build(const Config& config) {
     for (size_t ch = 0; ch < chains_.size(); ++ch) {
       ChainVc& cv = vcs_[v].chains[ch];
       if (!cv.has_nonpinned) continue;
-      cv.tas = NewTas(true, true, static_cast<ChainId>(ch), cv.full);
+      cv.node_array = NewNodeArray(true, true, static_cast<ChainId>(ch), cv.full);
     }
     for (PinnedVc& p : vcs_[v].pinned)
-      p.tas = NewTas(true, true, vcells_[p.vtop].chain, p.full);
+      p.node_array = NewNodeArray(true, true, vcells_[p.vtop].chain, p.full);
   }
-  opp_tas_.resize(chains_.size());
+  opp_node_arrays_.resize(chains_.size());
   for (size_t ch = 0; ch < chains_.size(); ++ch)
-    opp_tas_[ch] = NewTas(false, false, static_cast<ChainId>(ch), chains_[ch].full);
+    opp_node_arrays_[ch] = NewNodeArray(false, false, static_cast<ChainId>(ch), chains_[ch].full);
   // The trees are complete: drop the spare capacity the per-cell arrays
   // grew by doubling (up to half of each).
   pcells_.shrink_to_fit();

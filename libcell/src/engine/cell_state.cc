@@ -5,6 +5,8 @@
 
 namespace apiary::cell {
 
+// hived.md 5.2: sets c's priority; each ancestor takes the maximum over
+// its children (stops where that does not change).
 void SchedulerImpl::SetPPriority(CellId c, int32_t p) {
   pcells_[c].priority = p;
   for (CellId a = pcells_[c].parent; a != kNone; a = pcells_[a].parent) {
@@ -16,6 +18,7 @@ void SchedulerImpl::SetPPriority(CellId c, int32_t p) {
   }
 }
 
+// hived.md 5.2, for a virtual cell.
 void SchedulerImpl::SetVPriority(VCellId c, int32_t p) {
   vcells_[c].priority = p;
   for (VCellId a = vcells_[c].parent; a != kNone; a = vcells_[a].parent) {
@@ -28,48 +31,53 @@ void SchedulerImpl::SetVPriority(VCellId c, int32_t p) {
 }
 
 // Inlined: every usage, binding or health change of a cell goes through it.
-__attribute__((always_inline)) inline void SchedulerImpl::TouchTasNode(bool is_virtual, int32_t c) {
-  const int32_t ti = is_virtual ? vcells_[c].tas : pcells_[c].tas;
+__attribute__((always_inline)) inline void SchedulerImpl::TouchNodeArrayEntry(bool is_virtual,
+                                                                              int32_t c) {
+  const int32_t ti = is_virtual ? vcells_[c].node_array : pcells_[c].node_array;
   if (ti == kNone) return;
-  Tas& t = tas_[ti];
-  const int32_t ord = is_virtual ? vcells_[c].tas_ord : pcells_[c].tas_ord;
+  NodeArray& t = node_arrays_[ti];
+  const int32_t ord = is_virtual ? vcells_[c].node_array_ord : pcells_[c].node_array_ord;
   if (!t.dirty_flag[ord]) {
     t.dirty_flag[ord] = 1;
     t.dirty.push_back(ord);
   }
 }
 
+// hived.md 5.1: usedLeaves[p] += delta on c and every ancestor.
 void SchedulerImpl::AddPUsage(CellId c, int32_t p, int32_t delta) {
   for (CellId a = c; a != kNone; a = pcells_[a].parent) {
     pcells_[a].used.Add(p, delta);
-    TouchTasNode(false, a);
+    TouchNodeArrayEntry(false, a);
     ++pcells_[a].version;
   }
 }
 
+// hived.md 5.1, for a virtual cell.
 void SchedulerImpl::AddVUsage(VCellId c, int32_t p, int32_t delta) {
   for (VCellId a = c; a != kNone; a = vcells_[a].parent) {
     vcells_[a].used.Add(p, delta);
-    TouchTasNode(true, a);
+    TouchNodeArrayEntry(true, a);
     ++vcells_[a].version;
   }
 }
 
 void SchedulerImpl::SetVPcell(VCellId v, CellId p) {
   vcells_[v].pcell = p;
-  TouchTasNode(true, v);
+  TouchNodeArrayEntry(true, v);
   ++vcells_[v].version;
 }
 
 void SchedulerImpl::BumpHealth(CellId c) {
-  TouchTasNode(false, c);
+  TouchNodeArrayEntry(false, c);
   ++pcells_[c].version;
   if (VCellId v = pcells_[c].vcell; v != kNone) {
-    TouchTasNode(true, v);
+    TouchNodeArrayEntry(true, v);
     ++vcells_[v].version;
   }
 }
 
+// hived.md 5.2: records state s and propagates it up: a parent is Used if
+// any child is, else takes s only when all its children have it.
 void SchedulerImpl::SetCellState(CellId c, CellState s) {
   pcells_[c].state = s;
   CellId p = pcells_[c].parent;
@@ -87,6 +95,8 @@ void SchedulerImpl::SetCellState(CellId c, CellState s) {
   if (propagate) SetCellState(p, s);
 }
 
+// hived.md 5.1: binds p to v, then each unbound virtual ancestor to the
+// physical ancestor at its level, stopping at the first one already bound.
 void SchedulerImpl::BindCell(CellId p, VCellId v) {
   while (vcells_[v].pcell == kNone) {
     pcells_[p].vcell = v;
@@ -97,6 +107,8 @@ void SchedulerImpl::BindCell(CellId p, VCellId v) {
   }
 }
 
+// hived.md 5.1: unbinds bottom-up while no sibling is still bound, never a
+// pinned physical cell or anything above it.
 void SchedulerImpl::UnbindCell(CellId c) {
   VCellId v = pcells_[c].vcell;
   while (v != kNone && !pcells_[vcells_[v].pcell].pinned) {

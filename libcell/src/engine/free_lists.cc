@@ -13,6 +13,7 @@ void SchedulerImpl::ListAppend(std::vector<CellId>& list, int32_t PCell::*pos, C
   list.push_back(c);
 }
 
+// hived.md 5.4: swap-remove (the last element moves into the hole).
 void SchedulerImpl::ListRemove(std::vector<CellId>& list, int32_t PCell::*pos, CellId c) {
   int32_t at = pcells_[c].*pos;
   if (at == kNone) return;
@@ -51,7 +52,10 @@ void SchedulerImpl::DoomedRemove(CellId c) {
   pcells_[c].doomed_vc = kNone;
 }
 
-int32_t SchedulerImpl::Take(CellId c) {
+// hived.md 5.4 take(c): takes c out of the free lists, splitting unsplit
+// ancestors (their children join the list at their level, c then leaves
+// it); returns the highest level touched (S in 5.5).
+int32_t SchedulerImpl::SplitOutOfFreeList(CellId c) {
   for (;;) {
     int32_t l = pcells_[c].level;
     CellId p = pcells_[c].parent;
@@ -68,7 +72,10 @@ int32_t SchedulerImpl::Take(CellId c) {
   }
 }
 
-int32_t SchedulerImpl::Give(CellId c) {
+// hived.md 5.4 give(c): returns c to the free lists, merging it with its
+// buddies while all of them are free; returns the level where merging
+// stopped (M in 8.2).
+int32_t SchedulerImpl::MergeIntoFreeList(CellId c) {
   for (;;) {
     int32_t l = pcells_[c].level;
     CellId p = pcells_[c].parent;
@@ -97,6 +104,8 @@ int32_t SchedulerImpl::Give(CellId c) {
   }
 }
 
+// hived.md 5.4, 8.1: c is in a free list: it and its ancestors up to the
+// nearest split one (or the root) are unbound and unsplit.
 bool SchedulerImpl::InFreeCellList(CellId c) const {
   for (;;) {
     const PCell& p = pcells_[c];

@@ -10,6 +10,7 @@ int32_t Group::MemberOf(int32_t leaf_count) const {
   return kNone;
 }
 
+// hived.md 5.3: a new group with empty pod slots per member.
 GroupId SchedulerImpl::NewGroup(const Request& req, GroupState state) {
   GroupId gid;
   if (!free_group_ids_.empty()) {
@@ -44,6 +45,7 @@ GroupId SchedulerImpl::NewGroup(const Request& req, GroupState state) {
   return gid;
 }
 
+// Drops group gid and its indexes; its id is reused.
 void SchedulerImpl::RemoveGroup(GroupId gid) {
   Group& g = groups_[gid];
   for (auto& m : g.members)
@@ -56,6 +58,7 @@ void SchedulerImpl::RemoveGroup(GroupId gid) {
   free_group_ids_.push_back(gid);
 }
 
+// hived.md 7.3: reserves the placement for a new Preempting group.
 void SchedulerImpl::CreatePreemptingGroup(const Request& req, const Placement& pl,
                                           const PodRef& pod) {
   GroupId gid = NewGroup(req, GroupState::kPreempting);
@@ -107,6 +110,8 @@ void SchedulerImpl::CreatePreemptingGroup(const Request& req, const Placement& p
   group_index_[g.name] = gid;
 }
 
+// hived.md 7.4: releases a Preempting group's reservations and gives the
+// victims their cells back.
 void SchedulerImpl::CancelPreemption(GroupId gid) {
   GroupCells pplace = PhysOf(groups_[gid]);
   VcId vc = groups_[gid].vc;
@@ -172,6 +177,8 @@ void SchedulerImpl::CancelPreemption(GroupId gid) {
     if (groups_[u].live && groups_[u].has_virtual) LazyPreemptGroup(u, preemptor);
 }
 
+// hived.md 7.3: a Preempting group whose victims are gone becomes
+// Allocated.
 void SchedulerImpl::AllocatePreemptingGroup(GroupId gid) {
   Group& g = groups_[gid];
   ForEachLeaf(PhysOf(g), [&](size_t, size_t, size_t, int32_t c) {
@@ -185,6 +192,7 @@ void SchedulerImpl::AllocatePreemptingGroup(GroupId gid) {
   g.preempting_pods.clear();
 }
 
+// hived.md 7.2: releases every leaf the group uses and removes it.
 void SchedulerImpl::DeleteAllocatedGroup(GroupId gid) {
   Group& g = groups_[gid];
   ForEachLeaf(PhysOf(g), [&](size_t, size_t, size_t, int32_t c) {
@@ -217,6 +225,7 @@ void SchedulerImpl::SetPodSlot(GroupId gid, int32_t member, int32_t slot, const 
   pod_locs_[pod.uid] = PodLocation{gid, member, slot};
 }
 
+// hived.md 7.2: the group is deleted with its last pod.
 Status SchedulerImpl::DeleteAllocatedPod(std::string_view uid) {
   auto it = pod_locs_.find(std::string(uid));
   if (it == pod_locs_.end())
@@ -233,6 +242,8 @@ Status SchedulerImpl::DeleteAllocatedPod(std::string_view uid) {
   return Status::Ok();
 }
 
+// hived.md 7.4: a preempting pod goes away; the preemption is cancelled
+// with the group's last one.
 bool SchedulerImpl::DeleteUnallocatedPod(std::string_view uid) {
   auto it = preempting_pod_groups_.find(std::string(uid));
   if (it == preempting_pod_groups_.end()) return false;

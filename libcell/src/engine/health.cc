@@ -5,6 +5,7 @@
 
 namespace apiary::cell {
 
+// hived.md 8.1: c turns bad, and every ancestor with it.
 void SchedulerImpl::SetBadCell(CellId c) {
   if (!pcells_[c].healthy) return;
   pcells_[c].healthy = false;
@@ -14,12 +15,13 @@ void SchedulerImpl::SetBadCell(CellId c) {
     ChainId ch = pcells_[c].chain;
     int32_t l = pcells_[c].level;
     BadFreeAppend(c);
-    if (all_vc_free_[ch][l] > Healthy(ch, l)) TryBindDoomed(ch, l);
+    if (all_vc_free_[ch][l] > HealthyFreeCount(ch, l)) TryBindDoomed(ch, l);
   } else if (pcells_[c].vcell == kNone && !pcells_[c].split) {
     BindBadToParentVirtual(c);
   }
 }
 
+// hived.md 8.1: c turns healthy, and each ancestor whose children all are.
 void SchedulerImpl::SetHealthyCell(CellId c) {
   if (pcells_[c].healthy) return;
   pcells_[c].healthy = true;
@@ -45,12 +47,14 @@ void SchedulerImpl::SetHealthyCell(CellId c) {
   SetHealthyCell(p);
 }
 
+// hived.md 8.1: a node turns bad: each of its leaves does.
 void SchedulerImpl::SetNodeBad(NodeId n) {
   if (node_bad_[n]) return;
   node_bad_[n] = true;
   for (CellId leaf : node_leaves_[n]) SetBadCell(leaf);
 }
 
+// hived.md 8.1: a node turns healthy: each of its leaves does.
 void SchedulerImpl::SetNodeHealthy(NodeId n) {
   if (!node_bad_[n]) return;
   node_bad_[n] = false;

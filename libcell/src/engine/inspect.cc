@@ -27,6 +27,7 @@ const char* GroupStateName(GroupState s) {
 
 }  // namespace
 
+// hived.md 11.3: a physical cell's status.
 CellStatus SchedulerImpl::PStatus(CellId c, bool children, bool bound) const {
   const PCell& p = pcells_[c];
   const Chain& chain = chains_[p.chain];
@@ -50,6 +51,7 @@ CellStatus SchedulerImpl::PStatus(CellId c, bool children, bool bound) const {
   return s;
 }
 
+// hived.md 11.3: a virtual cell's status.
 CellStatus SchedulerImpl::VStatus(VCellId v, bool children, bool bound) const {
   const VCell& c = vcells_[v];
   const Chain& chain = chains_[c.chain];
@@ -93,6 +95,7 @@ std::vector<CellStatus> SchedulerImpl::VirtualClusterStatus(VcId vid) const {
   return out;
 }
 
+// hived.md 11.2.
 AffinityGroupStatus SchedulerImpl::GroupStatus(GroupId gid) const {
   const Group& g = groups_[gid];
   AffinityGroupStatus s;

@@ -147,16 +147,17 @@ std::string SchedulerImpl::CheckInvariants() const {
   // Topology-aware node arrays: the position index is right, every node
   // whose counter moved is listed dirty, and an incremental refresh gives
   // exactly what a full one gives (values and order).
-  for (size_t ti = 0; ti < tas_.size(); ++ti) {
-    const Tas& t = tas_[ti];
+  for (size_t ti = 0; ti < node_arrays_.size(); ++ti) {
+    const NodeArray& t = node_arrays_[ti];
     const std::string name = "node array " + std::to_string(ti);
     size_t flagged = 0;
     for (uint8_t f : t.dirty_flag) flagged += f;
     if (flagged != t.dirty.size()) return fail(name + ": dirty list and flags disagree");
     for (size_t i = 0; i < t.nodes.size(); ++i) {
-      const TasNode& n = t.nodes[i];
-      const int32_t of = t.is_virtual ? vcells_[n.cell].tas : pcells_[n.cell].tas;
-      const int32_t ord = t.is_virtual ? vcells_[n.cell].tas_ord : pcells_[n.cell].tas_ord;
+      const NodeArrayEntry& n = t.nodes[i];
+      const int32_t of = t.is_virtual ? vcells_[n.cell].node_array : pcells_[n.cell].node_array;
+      const int32_t ord =
+          t.is_virtual ? vcells_[n.cell].node_array_ord : pcells_[n.cell].node_array_ord;
       if (of != static_cast<int32_t>(ti) || ord != n.ord)
         return fail(name + ": cell index of node " + std::to_string(i) + " is wrong");
       if (t.pos_valid && t.pos[n.ord] != static_cast<int32_t>(i))
@@ -165,13 +166,13 @@ std::string SchedulerImpl::CheckInvariants() const {
         return fail(name + ": a changed node is not listed dirty");
     }
     if (!t.sorted_valid) continue;
-    Tas full = t, incremental = t;
-    RefreshTasFull(full, t.sorted_p, nullptr, t.sorted_mode == 1);
-    TasScratch scratch;  // not the scheduler's: const calls may run concurrently
-    RefreshTasIncremental(incremental, t.sorted_p, scratch);
+    NodeArray full = t, incremental = t;
+    RefreshNodeArrayFull(full, t.sorted_p, nullptr, t.sorted_mode == 1);
+    RefreshScratch scratch;  // not the scheduler's: const calls may run concurrently
+    RefreshNodeArrayIncremental(incremental, t.sorted_p, scratch);
     for (size_t i = 0; i < t.nodes.size(); ++i) {
-      const TasNode& a = full.nodes[i];
-      const TasNode& b = incremental.nodes[i];
+      const NodeArrayEntry& a = full.nodes[i];
+      const NodeArrayEntry& b = incremental.nodes[i];
       if (a.cell != b.cell || a.free_at_priority != b.free_at_priority || a.used_same != b.used_same ||
           a.used_higher != b.used_higher || a.healthy != b.healthy || a.suggested != b.suggested)
         return fail(name + ": incremental refresh differs from a full one at index " + std::to_string(i));

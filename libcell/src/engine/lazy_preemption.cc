@@ -16,6 +16,8 @@ GroupCells SchedulerImpl::PhysOf(const Group& g) const {
   return out;
 }
 
+// hived.md 6.4: downgrades group gid's leaves to opportunistic ones and
+// marks it lazily preempted by `preemptor`.
 void SchedulerImpl::LazyPreemptGroup(GroupId gid, const std::string& preemptor) {
   Group& g = groups_[gid];
   if (g.has_virtual) {
@@ -43,6 +45,7 @@ void SchedulerImpl::LazyPreemptGroup(GroupId gid, const std::string& preemptor) 
   g.lazy = LazyPreemptionMark{preemptor, clock_->NowUnixSeconds()};
 }
 
+// hived.md 6.4: undoes LazyPreemptGroup when the preemptor did not fit.
 void SchedulerImpl::RevertLazyPreempt(GroupId gid, const GroupCells& virt) {
   Group& g = groups_[gid];
   // 6.4 reverts by re-allocating each leaf with its old virtual leaf. That
@@ -80,6 +83,8 @@ void SchedulerImpl::RevertLazyPreempt(GroupId gid, const GroupCells& virt) {
   g.lazy.reset();
 }
 
+// hived.md 6.4: lazily preempts each lazy-enabled group using a cell of
+// the virtual placement; returns them with their old virtual cells.
 std::vector<std::pair<GroupId, GroupCells>> SchedulerImpl::TryLazyPreempt(
     const GroupCells& vplace, const std::string& preemptor) {
   std::vector<std::pair<GroupId, GroupCells>> preempted;
@@ -96,6 +101,8 @@ std::vector<std::pair<GroupId, GroupCells>> SchedulerImpl::TryLazyPreempt(
   return preempted;
 }
 
+// hived.md 7.1 step 3: lazily preempts every group using a leaf below v
+// (depth-first, in child order).
 void SchedulerImpl::LazyPreemptCell(VCellId v, const std::string& preemptor) {
   if (vcells_[v].level == 1) {
     CellId p = vcells_[v].pcell;

@@ -4,6 +4,10 @@
 
 namespace apiary::cell {
 
+// hived.md 7.1: allocates physical leaf pleaf at priority p, bound to
+// virtual leaf vleaf (guaranteed; allocating the preassigned cell when it
+// gets bound, 5.5) or opportunistic (vleaf = kNone). Returns the
+// broken-safety message, if any.
 std::string SchedulerImpl::AllocateLeaf(CellId pleaf, VCellId vleaf, int32_t p,
                                         VcId vc) {
   std::string broken;
@@ -12,11 +16,11 @@ std::string SchedulerImpl::AllocateLeaf(CellId pleaf, VCellId vleaf, int32_t p,
     AddVUsage(vleaf, p, +1);
     SetPPriority(pleaf, p);
     AddPUsage(pleaf, p, +1);
-    VCellId pac = vcells_[vleaf].preassigned;
-    bool newly_bound = vcells_[pac].pcell == kNone;
+    VCellId preassigned = vcells_[vleaf].preassigned;
+    bool newly_bound = vcells_[preassigned].pcell == kNone;
     if (pcells_[pleaf].vcell == kNone) BindCell(pleaf, vleaf);
-    if (newly_bound && vcells_[pac].pcell != kNone)
-      broken = AllocatePreassigned(vcells_[pac].pcell, vc, /*doomed=*/false);
+    if (newly_bound && vcells_[preassigned].pcell != kNone)
+      broken = AllocatePreassigned(vcells_[preassigned].pcell, vc, /*doomed=*/false);
   } else {
     SetPPriority(pleaf, kOpportunisticPriority);
     AddPUsage(pleaf, kOpportunisticPriority, +1);
@@ -26,6 +30,7 @@ std::string SchedulerImpl::AllocateLeaf(CellId pleaf, VCellId vleaf, int32_t p,
   return broken;
 }
 
+// hived.md 7.2: the mirror image of AllocateLeaf.
 void SchedulerImpl::ReleaseLeaf(CellId pleaf, VcId vc) {
   // A leaf is released the way it was allocated: guaranteed (and reserved)
   // leaves carry a priority >= 0, opportunistic ones -1. An opportunistic
@@ -40,22 +45,22 @@ void SchedulerImpl::ReleaseLeaf(CellId pleaf, VcId vc) {
   if (vleaf != kNone) {
     AddVUsage(vleaf, vcells_[vleaf].priority, -1);
     SetVPriority(vleaf, kFreePriority);
-    VCellId pac = vcells_[vleaf].preassigned;
-    CellId pac_phys = vcells_[pac].pcell;
+    VCellId preassigned = vcells_[vleaf].preassigned;
+    CellId preassigned_phys = vcells_[preassigned].pcell;
     if (pcells_[pleaf].healthy) UnbindCell(pleaf);
-    if (pac_phys != kNone && !pcells_[pac_phys].pinned &&
-        vcells_[pac].priority < kMinGuaranteedPriority) {
-      if (pcells_[pac_phys].doomed_vc != vcells_[pac].vc) {
-        ReleasePreassigned(pac_phys, vcells_[pac].vc, /*doomed=*/false);
-      } else if (vcells_[pac].pcell == kNone) {
+    if (preassigned_phys != kNone && !pcells_[preassigned_phys].pinned &&
+        vcells_[preassigned].priority < kMinGuaranteedPriority) {
+      if (pcells_[preassigned_phys].doomed_vc != vcells_[preassigned].vc) {
+        ReleasePreassigned(preassigned_phys, vcells_[preassigned].vc, /*doomed=*/false);
+      } else if (vcells_[preassigned].pcell == kNone) {
         // A doomed cell (8.2) may be used; if its node healed meanwhile, 8.1
         // left it doomed (it was in use). Its last use just ended and the
         // bottom-up unbinding (5.1) unbound it, so it is no longer bound
         // because bad: release it as the heal would have (8.1), instead of
         // leaving an unbound cell in the doomed list with its quota lost, as
         // HiveD does.
-        DoomedRemove(pac_phys);
-        ReleasePreassigned(pac_phys, vcells_[pac].vc, /*doomed=*/true);
+        DoomedRemove(preassigned_phys);
+        ReleasePreassigned(preassigned_phys, vcells_[preassigned].vc, /*doomed=*/true);
       }
     }
   } else {
@@ -81,10 +86,11 @@ void SchedulerImpl::ReleaseLeaf(CellId pleaf, VcId vc) {
 // release + allocate of 5.3 (with its free-list reordering) is kept.
 bool SchedulerImpl::TransferInBadCell(CellId c, VCellId v) const {
   if (v == kNone || pcells_[c].vcell != v || vcells_[v].pcell != c) return false;
-  CellId pac_phys = vcells_[vcells_[v].preassigned].pcell;
-  return pac_phys != kNone && !pcells_[pac_phys].healthy;
+  CellId preassigned_phys = vcells_[vcells_[v].preassigned].pcell;
+  return preassigned_phys != kNone && !pcells_[preassigned_phys].healthy;
 }
 
+// See TransferInBadCell: v (and c) go to priority p without unbinding.
 void SchedulerImpl::TransferLeaf(CellId c, VCellId v, int32_t p) {
   AddVUsage(v, vcells_[v].priority, -1);
   SetVPriority(v, p);

@@ -20,6 +20,8 @@ void SwapRemoveValue(std::vector<T>& v, const T& x) {
 
 }  // namespace
 
+// hived.md 6.5 "Usable candidates": unbound, healthy (or above node
+// level), and suggested when suggestions count.
 bool SchedulerImpl::Usable(CellId c, const MapCtx& ctx) const {
   const PCell& p = pcells_[c];
   if (p.vcell != kNone) return false;
@@ -31,6 +33,8 @@ bool SchedulerImpl::Usable(CellId c, const MapCtx& ctx) const {
   return false;
 }
 
+// hived.md 6.5 usable(list): the usable cells in list order, stably
+// sorted by opportunistic usage ascending.
 void SchedulerImpl::UsableSorted(std::span<const CellId> list, const MapCtx& ctx,
                                  std::vector<CellId>& out) const {
   out.clear();
@@ -48,6 +52,8 @@ void SchedulerImpl::UsableSorted(std::span<const CellId> list, const MapCtx& ctx
   });
 }
 
+// hived.md 6.5 "Matching": maps vcells onto distinct candidates in order,
+// recursing into children, backtracking as HiveD does (non-exhaustive).
 bool SchedulerImpl::Match(std::span<const VCellId> vcells,
                           std::span<const CellId> candidates, MapCtx& ctx,
                           CellId* picked_first, size_t depth) {
@@ -99,6 +105,8 @@ bool SchedulerImpl::Match(std::span<const VCellId> vcells,
   return false;
 }
 
+// hived.md 6.5 step 2: buddy allocation from level l down to L on the
+// working copies of the free lists.
 bool SchedulerImpl::BuddyDown(VCellId v, int32_t L, int32_t l, MapCtx& ctx) {
   if (l == L) {
     CellId picked = kNone;
@@ -121,6 +129,8 @@ bool SchedulerImpl::BuddyDown(VCellId v, int32_t L, int32_t l, MapCtx& ctx) {
   return false;
 }
 
+// hived.md 6.5 step 2: buddy allocation for preassigned virtual cell v at
+// level L, starting at the lowest non-empty level at or above L.
 bool SchedulerImpl::BuddyAlloc(VCellId v, int32_t L, MapCtx& ctx, bool& safety_broken) {
   int32_t top = chains_[ctx.chain].top_level;
   int32_t start = kNone;
@@ -137,6 +147,9 @@ bool SchedulerImpl::BuddyAlloc(VCellId v, int32_t L, MapCtx& ctx, bool& safety_b
   return BuddyDown(v, L, start, ctx);
 }
 
+// hived.md 6.5 step 2, safe relaxed buddy allocation (when buddy
+// allocation fails): takes cells above L that no VC's free quota needs and
+// matches v among their level-L descendants.
 bool SchedulerImpl::RelaxedBuddyAlloc(VCellId v, int32_t L, MapCtx& ctx,
                                       bool& safety_broken) {
   const Chain& chain = chains_[ctx.chain];
@@ -184,6 +197,8 @@ bool SchedulerImpl::RelaxedBuddyAlloc(VCellId v, int32_t L, MapCtx& ctx,
   return false;
 }
 
+// hived.md 6.5: maps the virtual placement to physical cells (binding
+// paths, preassigned cells by buddy allocation, the rest by matching).
 bool SchedulerImpl::MapVirtualToPhysical(ChainId chain, const GroupCells& vplace,
                                          const SuggestedSet* suggested,
                                          bool ignore_suggested, GroupCells& pplace,
@@ -210,19 +225,19 @@ bool SchedulerImpl::MapVirtualToPhysical(ChainId chain, const GroupCells& vplace
   for (const Chain& c : chains_) max_depth = std::max(max_depth, static_cast<size_t>(c.top_level) + 2);
   if (ctx.match_scratch.size() < max_depth) ctx.match_scratch.resize(max_depth);
   if (ctx.bind_epoch.size() < vcells_.size()) {
-    ctx.ctb_epoch.resize(vcells_.size(), 0);
-    ctx.ctb_slot.resize(vcells_.size(), 0);
+    ctx.children_to_bind_epoch.resize(vcells_.size(), 0);
+    ctx.children_to_bind_slot.resize(vcells_.size(), 0);
     ctx.bind_epoch.resize(vcells_.size(), 0);
     ctx.binding.resize(vcells_.size(), kNone);
     ctx.collected_epoch.resize(vcells_.size(), 0);
   }
   if (++ctx.epoch == 0) {  // wrapped: clear the stamps once
-    std::fill(ctx.ctb_epoch.begin(), ctx.ctb_epoch.end(), 0);
+    std::fill(ctx.children_to_bind_epoch.begin(), ctx.children_to_bind_epoch.end(), 0);
     std::fill(ctx.bind_epoch.begin(), ctx.bind_epoch.end(), 0);
     std::fill(ctx.collected_epoch.begin(), ctx.collected_epoch.end(), 0);
     ctx.epoch = 1;
   }
-  ctx.ctb_used = 0;
+  ctx.children_to_bind_used = 0;
   ctx.bound_groups_used = 0;
   ctx.preassigned_to_place.clear();
   // Step 1: binding paths.

@@ -9,7 +9,7 @@ namespace {
 
 // The node order of 6.3: healthy, suggested, then most used at the
 // priority (packing), then least used above it.
-bool TasLess(const TasNode& a, const TasNode& b) {
+bool NodeOrderLess(const NodeArrayEntry& a, const NodeArrayEntry& b) {
   if (a.healthy != b.healthy) return a.healthy;
   if (a.suggested != b.suggested) return a.suggested;
   if (a.used_same != b.used_same) return a.used_same > b.used_same;
@@ -25,13 +25,14 @@ int8_t SuggestionMode(const SuggestedSet* suggested, bool ignore_suggested) {
 
 }  // namespace
 
-int32_t SchedulerImpl::NewTas(bool is_virtual, bool cross_priority_pack,
-                              ChainId chain,
-                              const std::vector<std::vector<int32_t>>& full) {
+// hived.md 6.3 "Node view": a node array over the cells `full` lists by
+// level.
+int32_t SchedulerImpl::NewNodeArray(bool is_virtual, bool cross_priority_pack, ChainId chain,
+                                    const std::vector<std::vector<int32_t>>& full) {
   // The node view (6.3): the lowest level whose first cell is at or above
   // node level gives the nodes; below it, every cell whose nearest
   // at-or-above-node ancestor (else its top) is not yet a node becomes one.
-  Tas t;
+  NodeArray t;
   t.is_virtual = is_virtual;
   t.cross_priority_pack = cross_priority_pack;
   t.chain = chain;
@@ -59,25 +60,26 @@ int32_t SchedulerImpl::NewTas(bool is_virtual, bool cross_priority_pack,
           a = pcells_[a].parent;
       }
       if (in_view.insert(a).second) {
-        TasNode n;
+        NodeArrayEntry n;
         n.cell = a;
         t.nodes.push_back(n);
       }
     }
   }
-  const int32_t index = static_cast<int32_t>(tas_.size());
+  const int32_t index = static_cast<int32_t>(node_arrays_.size());
   for (size_t i = 0; i < t.nodes.size(); ++i) {
     const int32_t c = t.nodes[i].cell;
     t.nodes[i].ord = static_cast<int32_t>(i);
-    (is_virtual ? vcells_[c].tas : pcells_[c].tas) = index;
-    (is_virtual ? vcells_[c].tas_ord : pcells_[c].tas_ord) = static_cast<int32_t>(i);
+    (is_virtual ? vcells_[c].node_array : pcells_[c].node_array) = index;
+    (is_virtual ? vcells_[c].node_array_ord : pcells_[c].node_array_ord) = static_cast<int32_t>(i);
   }
   t.dirty_flag.assign(t.nodes.size(), 0);
   t.pos.assign(t.nodes.size(), 0);
-  tas_.push_back(std::move(t));
+  node_arrays_.push_back(std::move(t));
   return index;
 }
 
+// hived.md 8.3: a node is suggested when there is no list or it is on it.
 bool SchedulerImpl::NodeSuggested(NodeId n, const SuggestedSet* s) const {
   return s == nullptr || (n != kNone && s->count(n) > 0);
 }
@@ -87,7 +89,9 @@ NodeId SchedulerImpl::FirstNodeOf(CellId c) const {
   return pcells_[c].nodes.empty() ? kNone : pcells_[c].nodes[0];
 }
 
-void SchedulerImpl::SnapshotTasNode(const Tas& t, TasNode& n, uint32_t version) const {
+// Copies the sort inputs of entry n's cell (usage, bound physical cell,
+// health, first node) into n, seen at change counter `version`.
+void SchedulerImpl::SnapshotEntry(const NodeArray& t, NodeArrayEntry& n, uint32_t version) const {
   n.seen_version = version;
   const UsedLeaves& used = t.is_virtual ? vcells_[n.cell].used : pcells_[n.cell].used;
   n.total = t.is_virtual ? vcells_[n.cell].total_leaves : pcells_[n.cell].total_leaves;
@@ -95,7 +99,7 @@ void SchedulerImpl::SnapshotTasNode(const Tas& t, TasNode& n, uint32_t version) 
   for (const auto& e : used.entries()) {
     if (e.second == 0) continue;
     if (n.used_count == n.used.size()) {
-      n.used_count = TasNode::kManyPriorities;
+      n.used_count = NodeArrayEntry::kManyPriorities;
       break;
     }
     n.used[n.used_count++] = e;
@@ -107,10 +111,11 @@ void SchedulerImpl::SnapshotTasNode(const Tas& t, TasNode& n, uint32_t version) 
 
 // Inlined into the refresh loops: per node it is a handful of adds, and the
 // call itself showed as a fifth of a full refresh.
-__attribute__((always_inline)) inline void SchedulerImpl::ComputeTasNode(
-    const Tas& t, TasNode& n, int32_t p, const SuggestedSet* suggested, bool ignore_suggested) const {
+__attribute__((always_inline)) inline void SchedulerImpl::ComputeEntry(
+    const NodeArray& t, NodeArrayEntry& n, int32_t p, const SuggestedSet* suggested,
+    bool ignore_suggested) const {
   int32_t at = 0, above = 0, total_used = 0;
-  if (n.used_count != TasNode::kManyPriorities) {
+  if (n.used_count != NodeArrayEntry::kManyPriorities) {
     for (uint8_t k = 0; k < n.used_count; ++k) {
       const auto& [prio, leaves] = n.used[k];
       total_used += leaves;
@@ -140,38 +145,39 @@ __attribute__((always_inline)) inline void SchedulerImpl::ComputeTasNode(
   }
 }
 
-void SchedulerImpl::RefreshTas(Tas& t, int32_t p, const SuggestedSet* suggested,
-                               bool ignore_suggested) {
+void SchedulerImpl::RefreshNodeArray(NodeArray& t, int32_t p, const SuggestedSet* suggested,
+                                     bool ignore_suggested) {
   const int8_t mode = SuggestionMode(suggested, ignore_suggested);
   // With many changed nodes (a gang just placed or freed) the full pass is
   // cheaper than locating each one.
   if (t.sorted_valid && mode != 0 && t.sorted_p == p && t.sorted_mode == mode &&
       t.dirty.size() * 128 <= t.nodes.size()) {
-    RefreshTasIncremental(t, p, tas_scratch_);
+    RefreshNodeArrayIncremental(t, p, refresh_scratch_);
   } else {
-    RefreshTasFull(t, p, suggested, ignore_suggested);
+    RefreshNodeArrayFull(t, p, suggested, ignore_suggested);
   }
 }
 
-void SchedulerImpl::RefreshTasFull(Tas& t, int32_t p, const SuggestedSet* suggested,
-                                   bool ignore_suggested) const {
-  for (TasNode& n : t.nodes) {
+// hived.md 6.3 "Ranking": recomputes every entry and stably sorts.
+void SchedulerImpl::RefreshNodeArrayFull(NodeArray& t, int32_t p, const SuggestedSet* suggested,
+                                         bool ignore_suggested) const {
+  for (NodeArrayEntry& n : t.nodes) {
     const uint32_t version = CellVersion(t.is_virtual, n.cell);
-    if (version != n.seen_version) SnapshotTasNode(t, n, version);
-    ComputeTasNode(t, n, p, suggested, ignore_suggested);
+    if (version != n.seen_version) SnapshotEntry(t, n, version);
+    ComputeEntry(t, n, p, suggested, ignore_suggested);
   }
   // A stable sort, in place. Between two calls only the nodes touched since
   // then change rank, so the array is nearly sorted and an insertion sort is
   // linear in practice; it gives exactly std::stable_sort's order and needs
   // no buffer.
   for (size_t i = 1; i < t.nodes.size(); ++i) {
-    if (!TasLess(t.nodes[i], t.nodes[i - 1])) continue;
-    TasNode x = t.nodes[i];
+    if (!NodeOrderLess(t.nodes[i], t.nodes[i - 1])) continue;
+    NodeArrayEntry x = t.nodes[i];
     size_t j = i;
     do {
       t.nodes[j] = t.nodes[j - 1];
       --j;
-    } while (j > 0 && TasLess(x, t.nodes[j - 1]));
+    } while (j > 0 && NodeOrderLess(x, t.nodes[j - 1]));
     t.nodes[j] = x;
   }
   for (int32_t ord : t.dirty) t.dirty_flag[ord] = 0;
@@ -184,14 +190,15 @@ void SchedulerImpl::RefreshTasFull(Tas& t, int32_t p, const SuggestedSet* sugges
   t.sorted_valid = t.sorted_mode != 0;
 }
 
-// The same result as RefreshTasFull for the same p and mode, touching only
-// the dirty nodes and the range they move across. RefreshTasFull's order is
+// The same result as RefreshNodeArrayFull for the same p and mode, touching only
+// the dirty nodes and the range they move across. RefreshNodeArrayFull's order is
 // a stable sort of the previous order by the new values, i.e. sorted by
 // (new value, previous index). The clean nodes keep their values and are
 // in that order already; each dirty node x goes after the q(x) clean nodes
 // that precede it by that order: those with a smaller value, and those with
 // an equal value and a smaller previous index.
-void SchedulerImpl::RefreshTasIncremental(Tas& t, int32_t p, TasScratch& scratch) const {
+void SchedulerImpl::RefreshNodeArrayIncremental(NodeArray& t, int32_t p,
+                                                RefreshScratch& scratch) const {
   if (t.dirty.empty()) return;
   if (!t.pos_valid) {
     for (size_t i = 0; i < t.nodes.size(); ++i) t.pos[t.nodes[i].ord] = static_cast<int32_t>(i);
@@ -206,11 +213,11 @@ void SchedulerImpl::RefreshTasIncremental(Tas& t, int32_t p, TasScratch& scratch
   t.dirty.clear();
   std::sort(prev.begin(), prev.end());
   for (int32_t i : prev) {
-    TasNode& n = t.nodes[i];
+    NodeArrayEntry& n = t.nodes[i];
     const uint32_t version = CellVersion(t.is_virtual, n.cell);
-    if (version != n.seen_version) SnapshotTasNode(t, n, version);
+    if (version != n.seen_version) SnapshotEntry(t, n, version);
     // Cacheable modes: the suggestion does not depend on the call.
-    ComputeTasNode(t, n, p, nullptr, t.sorted_mode == 1);
+    ComputeEntry(t, n, p, nullptr, t.sorted_mode == 1);
   }
   const int32_t size = static_cast<int32_t>(t.nodes.size());
   const int32_t d = static_cast<int32_t>(prev.size());
@@ -234,28 +241,30 @@ void SchedulerImpl::RefreshTasIncremental(Tas& t, int32_t p, TasScratch& scratch
     }
     return lo - static_cast<int32_t>(std::lower_bound(prev.begin(), prev.end(), lo) - prev.begin());
   };
-  std::vector<TasMove>& moves = scratch.moves;
+  std::vector<RefreshMove>& moves = scratch.moves;
   moves.clear();
   for (int32_t k = 0; k < d; ++k) {
-    const TasNode& x = t.nodes[prev[k]];
-    const int32_t before = clean_prefix([&](const TasNode& e) { return TasLess(e, x); });
-    const int32_t not_after = clean_prefix([&](const TasNode& e) { return !TasLess(x, e); });
+    const NodeArrayEntry& x = t.nodes[prev[k]];
+    const int32_t before =
+        clean_prefix([&](const NodeArrayEntry& e) { return NodeOrderLess(e, x); });
+    const int32_t not_after =
+        clean_prefix([&](const NodeArrayEntry& e) { return !NodeOrderLess(x, e); });
     // Clean nodes ahead of x in the array are exactly those with a smaller
     // previous index: prev[k] - k of them.
     const int32_t q = std::clamp(prev[k] - k, before, not_after);
     moves.push_back({q, prev[k], x});
   }
-  std::sort(moves.begin(), moves.end(), [](const TasMove& a, const TasMove& b) {
+  std::sort(moves.begin(), moves.end(), [](const RefreshMove& a, const RefreshMove& b) {
     if (a.q != b.q) return a.q < b.q;
-    if (TasLess(a.node, b.node)) return true;
-    if (TasLess(b.node, a.node)) return false;
+    if (NodeOrderLess(a.node, b.node)) return true;
+    if (NodeOrderLess(b.node, a.node)) return false;
     return a.prev < b.prev;
   });
   // Dirty node k (in the new order) lands at q + k. Only [lo, hi] changes:
   // outside it, a clean node has as many dirty nodes before it as before.
   int32_t lo = std::min(prev.front(), moves.front().q);
   int32_t hi = std::max(prev.back(), moves.back().q + d - 1);
-  std::vector<TasNode>& range = scratch.range;
+  std::vector<NodeArrayEntry>& range = scratch.range;
   range.clear();
   int32_t a = lo;  // next array index to take a clean node from
   size_t pi = std::lower_bound(prev.begin(), prev.end(), lo) - prev.begin();
@@ -277,7 +286,7 @@ void SchedulerImpl::RefreshTasIncremental(Tas& t, int32_t p, TasScratch& scratch
   }
 }
 
-std::string SchedulerImpl::TasNodeAddress(const Tas& t, const TasNode& n) const {
+std::string SchedulerImpl::EntryAddress(const NodeArray& t, const NodeArrayEntry& n) const {
   CellId phys = t.is_virtual ? vcells_[n.cell].pcell : n.cell;
   if (phys != kNone) return pcells_[phys].address;
   return vcells_[n.cell].address;

@@ -8,6 +8,8 @@
 
 namespace apiary::cell {
 
+// hived.md 5.5: the safety invariant totalLeft[l] >= allVcFree[l]; the
+// message when it is broken at level l, else "".
 std::string SchedulerImpl::SafetyCheck(ChainId ch, int32_t l) const {
   if (total_left_[ch][l] < all_vc_free_[ch][l]) {
     return "Adding pod would lead to broken safety: cell type " +
@@ -18,6 +20,9 @@ std::string SchedulerImpl::SafetyCheck(ChainId ch, int32_t l) const {
   return "";
 }
 
+// hived.md 5.5 and 8.2: allocates preassigned physical cell c to a VC
+// (counters, take, the doomed-cell checks along the way); returns the
+// broken-safety message, if any.
 std::string SchedulerImpl::AllocatePreassigned(CellId c, VcId vc, bool doomed) {
   std::string broken;
   ChainId ch = pcells_[c].chain;
@@ -25,7 +30,7 @@ std::string SchedulerImpl::AllocatePreassigned(CellId c, VcId vc, bool doomed) {
   vcs_[vc].chains[ch].vc_free[level]--;
   all_vc_free_[ch][level]--;
   total_left_[ch][level]--;
-  int32_t split_up_to = Take(c);
+  int32_t split_up_to = SplitOutOfFreeList(c);
   CellId parent = pcells_[c].parent;
   for (int32_t l = level + 1; l <= split_up_to; ++l) {
     total_left_[ch][l]--;
@@ -55,13 +60,14 @@ std::string SchedulerImpl::AllocatePreassigned(CellId c, VcId vc, bool doomed) {
   return broken;
 }
 
+// hived.md 5.5 and 8.2: the mirror image of AllocatePreassigned (give).
 void SchedulerImpl::ReleasePreassigned(CellId c, VcId vc, bool doomed) {
   ChainId ch = pcells_[c].chain;
   int32_t level = pcells_[c].level;
   vcs_[vc].chains[ch].vc_free[level]++;
   all_vc_free_[ch][level]++;
   total_left_[ch][level]++;
-  int32_t merge_up_to = Give(c);
+  int32_t merge_up_to = MergeIntoFreeList(c);
   CellId parent = pcells_[c].parent;
   for (int32_t l = level + 1; l <= merge_up_to; ++l) {
     total_left_[ch][l]++;
@@ -86,11 +92,12 @@ void SchedulerImpl::ReleasePreassigned(CellId c, VcId vc, bool doomed) {
   }
 }
 
+// hived.md 8.2 bind rule at (ch, l), VCs in ascending name.
 void SchedulerImpl::TryBindDoomed(ChainId ch, int32_t l) {
   for (VcId v = 0; v < static_cast<VcId>(vcs_.size()); ++v) {
     ChainVc& cv = vcs_[v].chains[ch];
     if (!cv.has_any) continue;
-    while (cv.vc_free[l] > Healthy(ch, l)) {
+    while (cv.vc_free[l] > HealthyFreeCount(ch, l)) {
       if (bad_free_[ch][l].empty()) break;
       CellId pc = bad_free_[ch][l][0];
       // The first unbound cell in list order, passing over cells claimed by
@@ -113,11 +120,12 @@ void SchedulerImpl::TryBindDoomed(ChainId ch, int32_t l) {
   }
 }
 
+// hived.md 8.2 unbind rule at (ch, l), VCs in ascending name.
 void SchedulerImpl::TryUnbindDoomed(ChainId ch, int32_t l) {
   for (VcId v = 0; v < static_cast<VcId>(vcs_.size()); ++v) {
     ChainVc& cv = vcs_[v].chains[ch];
     if (!cv.has_any) continue;
-    while (!cv.doomed[l].empty() && cv.vc_free[l] < Healthy(ch, l)) {
+    while (!cv.doomed[l].empty() && cv.vc_free[l] < HealthyFreeCount(ch, l)) {
       // The first doomed cell in list order (8.2) -- skipping cells in use:
       // a doomed cell can be used by its VC, and releasing it would put a
       // cell with running pods back into the free list (HiveD does).

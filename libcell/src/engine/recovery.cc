@@ -5,6 +5,8 @@
 
 namespace apiary::cell {
 
+// hived.md 7.1: commits a pod from its bind info (the whole gang's leaves
+// at its first pod); recovery after a restart is the same call (9).
 Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec& spec,
                                       const PodBindInfo& info,
                                       const std::optional<LazyPreemptionMark>& mark) {
@@ -109,7 +111,6 @@ Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec
   GroupId gid = NewGroup(req, GroupState::kAllocated);
   groups_[gid].original_bind_info = info;
   bool should_lazy = false;
-  const bool has_types = true;
   if (mark) {
     // A restored lazy preemption (Q19): every leaf at -1, no virtual cells.
     groups_[gid].has_virtual = false;
@@ -124,7 +125,7 @@ Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec
     int32_t member = groups_[gid].MemberOf(lc);
     for (size_t s = 0; s < mbi.pod_placements.size(); ++s) {
       const PodPlacementInfo& pp = mbi.pod_placements[s];
-      bool types_present = has_types && !pp.preassigned_cell_types.empty();
+      bool types_present = !pp.preassigned_cell_types.empty();
       for (size_t i = 0; i < pp.physical_leaf_cell_indices.size(); ++i, ++flat) {
         const CellId pleaf = FindPhysicalLeaf(info.cell_chain, pp.physical_node,
                                               pp.physical_leaf_cell_indices[i]);
@@ -178,7 +179,7 @@ Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec
     }
   }
   for (const auto& [ch, l] : doomed_rebind)
-    if (all_vc_free_[ch][l] > Healthy(ch, l)) TryBindDoomed(ch, l);
+    if (all_vc_free_[ch][l] > HealthyFreeCount(ch, l)) TryBindDoomed(ch, l);
   Group& g = groups_[gid];
   if (mark) {
     g.lazy = *mark;
@@ -198,6 +199,8 @@ Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec
   return Status::Ok();
 }
 
+// hived.md 9: after every pod is back, settles restored lazy-preemption
+// marks.
 void SchedulerImpl::FinishRecovery() {
   struct DropIndex {
     std::unordered_map<std::string, VCellId>& index;
@@ -257,11 +260,11 @@ void SchedulerImpl::FinishRecovery() {
         // was recovered correctly).
         if (vleaf != kNone) {
           bool consistent = vcells_[vleaf].vc == cg.vc;
-          CellId pac_phys = vcells_[vcells_[vleaf].preassigned].pcell;
-          if (consistent && pac_phys != kNone) {
+          CellId preassigned_phys = vcells_[vcells_[vleaf].preassigned].pcell;
+          if (consistent && preassigned_phys != kNone) {
             consistent = false;
             for (CellId a = pleaf; a != kNone; a = pcells_[a].parent)
-              if (a == pac_phys) consistent = true;
+              if (a == preassigned_phys) consistent = true;
           }
           if (!consistent) vleaf = kNone;
         }

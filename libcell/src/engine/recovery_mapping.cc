@@ -5,6 +5,8 @@
 
 namespace apiary::cell {
 
+// hived.md 7.1 step 1: the physical leaf (node, index) in `chain`, else
+// in another chain; kNone when it is nowhere.
 CellId SchedulerImpl::FindPhysicalLeaf(const std::string& chain, const std::string& node,
                                        int32_t index) const {
   auto nit = node_index_.find(node);
@@ -25,6 +27,8 @@ CellId SchedulerImpl::FindPhysicalLeaf(const std::string& chain, const std::stri
   return fallback;
 }
 
+// hived.md 7.1 step 2, the choice among virtual cells: the first free
+// unbound one, else the first with the strictly lowest priority below p.
 VCellId SchedulerImpl::LowestPriorityVirtual(const VCellId* cells, size_t n,
                                              int32_t p) const {
   VCellId best = kNone;
@@ -72,10 +76,11 @@ VCellId SchedulerImpl::VirtualHint(const PodBindInfo& info, size_t flat, const G
   return it->second;
 }
 
-VCellId SchedulerImpl::MapPhysicalToVirtual(CellId c,
-                                            const std::vector<std::vector<VCellId>>& vccl,
-                                            int32_t level, int32_t p,
-                                            std::string& message, VCellId hint) const {
+// hived.md 7.1 step 2: the virtual cell at `level` for physical cell c:
+// its bound one, or walking up to the preassigned level and down again.
+VCellId SchedulerImpl::MapPhysicalToVirtual(
+    CellId c, const std::vector<std::vector<VCellId>>& vc_cells_by_level, int32_t level, int32_t p,
+    std::string& message, VCellId hint) const {
   if (pcells_[c].vcell != kNone) return pcells_[c].vcell;
   auto free_unbound = [&](VCellId v) {
     return v != kNone && vcells_[v].priority == kFreePriority && vcells_[v].pcell == kNone;
@@ -91,8 +96,9 @@ VCellId SchedulerImpl::MapPhysicalToVirtual(CellId c,
                 " is not free at the preassigned level (" + std::to_string(level) + ")";
       return kNone;
     }
-    const auto& list = level < static_cast<int32_t>(vccl.size()) ? vccl[level]
-                                                                  : std::vector<VCellId>{};
+    const auto& list = level < static_cast<int32_t>(vc_cells_by_level.size())
+                           ? vc_cells_by_level[level]
+                           : std::vector<VCellId>{};
     VCellId want = VAncestorAt(hint, level);
     if (free_unbound(want) && std::find(list.begin(), list.end(), want) != list.end())
       return want;
@@ -107,7 +113,7 @@ VCellId SchedulerImpl::MapPhysicalToVirtual(CellId c,
               "preassigned level " + std::to_string(level) + " in physical)";
     return kNone;
   }
-  VCellId pv = MapPhysicalToVirtual(pcells_[c].parent, vccl, level, p, message, hint);
+  VCellId pv = MapPhysicalToVirtual(pcells_[c].parent, vc_cells_by_level, level, p, message, hint);
   if (pv == kNone) return kNone;
   VCellId want = VAncestorAt(hint, pcells_[c].level);
   if (free_unbound(want) && vcells_[want].parent == pv) return want;
@@ -170,18 +176,18 @@ void SchedulerImpl::MapAllocatedLeaf(CellId pleaf, VCellId hint, const PodPlacem
     return;
   }
   const Vc& vc = vcs_[g.vc];
-  const std::vector<std::vector<VCellId>>* vccl = nullptr;
+  const std::vector<std::vector<VCellId>>* vc_cells_by_level = nullptr;
   if (!g.pinned_id.empty()) {
     for (const PinnedVc& p : vc.pinned)
-      if (p.id == g.pinned_id) vccl = &p.full;
+      if (p.id == g.pinned_id) vc_cells_by_level = &p.full;
   } else if (vc.chains[ch].has_nonpinned) {
-    vccl = &vc.chains[ch].preassigned;
+    vc_cells_by_level = &vc.chains[ch].preassigned;
   }
-  if (vccl == nullptr) {
+  if (vc_cells_by_level == nullptr) {
     lazy = 1;
     return;
   }
-  vleaf = MapPhysicalToVirtual(pleaf, *vccl, level, g.priority, message, hint);
+  vleaf = MapPhysicalToVirtual(pleaf, *vc_cells_by_level, level, g.priority, message, hint);
   // Apiary: a leaf bound to another VC's cell (a doomed binding made while
   // its node was bad) cannot carry this group's guaranteed use.
   if (vleaf != kNone && vcells_[vleaf].vc != g.vc) vleaf = kNone;

@@ -1,4 +1,4 @@
-// The schedule decision (hived.md 6.1, 6.2, 7.2): a pod's request, the
+// The schedule decision (hived.md 6.1, 6.2, 7.3): a pod's request, the
 // guaranteed and opportunistic paths per leaf type and chain, victims, and
 // the Schedule entry point that turns them into a ScheduleResult.
 #include "scheduler_impl.h"
@@ -60,22 +60,23 @@ std::string SchedulerImpl::FormatVirtualPlacement(const Request& req,
   return s + "]";
 }
 
+// hived.md 6.3 to 6.5: the guaranteed path in one chain (virtual
+// placement, lazy preemption attempt, mapping to physical cells).
 bool SchedulerImpl::ScheduleGuaranteed(const Request& req, ChainId chain,
                                        const SuggestedSet* suggested, Placement& out,
                                        std::string& reason) {
   const Vc& vc = vcs_[req.vc];
-  int32_t tas = kNone;
+  int32_t node_array = kNone;
   if (!req.pinned_id.empty()) {
     for (const PinnedVc& p : vc.pinned)
-      if (p.id == req.pinned_id) tas = p.tas;
+      if (p.id == req.pinned_id) node_array = p.node_array;
   } else {
-    tas = vc.chains[chain].tas;
+    node_array = vc.chains[chain].node_array;
   }
   std::vector<std::vector<int32_t>> per_pod;
   std::string r;
-  if (tas == kNone ||
-      !TasSchedule(tas, req.SortedPods(), req.priority, suggested,
-                   req.ignore_suggested, per_pod, r)) {
+  if (node_array == kNone || !ScheduleOnNodeArray(node_array, req.SortedPods(), req.priority,
+                                                  suggested, req.ignore_suggested, per_pod, r)) {
     reason = r + " when scheduling in VC " + vc.name;
     return false;
   }
@@ -120,13 +121,14 @@ bool SchedulerImpl::ScheduleGuaranteed(const Request& req, ChainId chain,
   return false;
 }
 
+// hived.md 6.6: the opportunistic path in one chain.
 bool SchedulerImpl::ScheduleOpportunistic(const Request& req, ChainId chain,
                                           const SuggestedSet* suggested, Placement& out,
                                           std::string& reason) {
   std::vector<std::vector<int32_t>> per_pod;
   std::string r;
-  if (!TasSchedule(opp_tas_[chain], req.SortedPods(), kOpportunisticPriority, suggested,
-                   req.ignore_suggested, per_pod, r)) {
+  if (!ScheduleOnNodeArray(opp_node_arrays_[chain], req.SortedPods(), kOpportunisticPriority,
+                           suggested, req.ignore_suggested, per_pod, r)) {
     reason = r + " when scheduling in physical cluster";
     return false;
   }
@@ -166,6 +168,8 @@ int SchedulerImpl::ScheduleForLeafType(const Request& req, const std::string& le
   return 1;
 }
 
+// hived.md 7.3: the groups running on the placement (victims) and the
+// preemptors that reserved any of its cells.
 void SchedulerImpl::CollectVictims(const GroupCells& pplace, std::vector<Victim>& victims,
                                    std::vector<GroupId>& preemptors) const {
   std::unordered_set<GroupId> seen_victim_groups;
@@ -192,6 +196,7 @@ void SchedulerImpl::CollectVictims(const GroupCells& pplace, std::vector<Victim>
   });
 }
 
+// hived.md 6.1 step 5: a preempt result listing the victims.
 void SchedulerImpl::FillPreemptResult(const GroupCells& pplace, std::vector<Victim> victims,
                                       ScheduleResult& r) const {
   r.kind = ScheduleResult::Kind::kPreempt;
@@ -203,6 +208,8 @@ void SchedulerImpl::FillPreemptResult(const GroupCells& pplace, std::vector<Vict
   r.placement.assign(by_node.begin(), by_node.end());
 }
 
+// hived.md 6.1 step 2: an existing group's placement now uses a bad or
+// non-suggested node.
 bool SchedulerImpl::PlacementBadOrNotSuggested(const Group& g,
                                                const SuggestedSet* suggested) const {
   bool bad = false;
@@ -218,6 +225,7 @@ bool SchedulerImpl::PlacementBadOrNotSuggested(const Group& g,
   return bad;
 }
 
+// hived.md 6.1: the entry point.
 ScheduleResult SchedulerImpl::Schedule(const PodRef& pod, const PodSchedulingSpec& spec,
                                        const std::vector<std::string>* suggested_nodes,
                                        SchedulingPhase phase) {

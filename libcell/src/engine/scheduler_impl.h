@@ -75,10 +75,10 @@ struct MapCtx {
   bool ignore_suggested = true;
 
   uint32_t epoch = 0;
-  std::vector<uint32_t> ctb_epoch;  // [vcell]: children_to_bind valid
-  std::vector<int32_t> ctb_slot;    // [vcell]: index into ctb_pool
-  std::vector<std::vector<VCellId>> ctb_pool;
-  int32_t ctb_used = 0;
+  std::vector<uint32_t> children_to_bind_epoch;  // [vcell]: children_to_bind valid
+  std::vector<int32_t> children_to_bind_slot;    // [vcell]: index into children_to_bind_pool
+  std::vector<std::vector<VCellId>> children_to_bind_pool;
+  int32_t children_to_bind_used = 0;
   std::vector<uint32_t> bind_epoch;  // [vcell]: binding valid
   std::vector<CellId> binding;       // [vcell]: physical cell found
   std::vector<uint32_t> collected_epoch;  // [vcell]
@@ -110,17 +110,18 @@ struct MapCtx {
   bool Collected(VCellId v) const { return collected_epoch[v] == epoch; }
   void Collect(VCellId v) { collected_epoch[v] = epoch; }
   std::vector<VCellId>& ChildrenToBind(VCellId v) {
-    if (ctb_epoch[v] != epoch) {
-      ctb_epoch[v] = epoch;
-      if (ctb_used == static_cast<int32_t>(ctb_pool.size())) ctb_pool.emplace_back();
-      ctb_slot[v] = ctb_used++;
-      ctb_pool[ctb_slot[v]].clear();
+    if (children_to_bind_epoch[v] != epoch) {
+      children_to_bind_epoch[v] = epoch;
+      if (children_to_bind_used == static_cast<int32_t>(children_to_bind_pool.size()))
+        children_to_bind_pool.emplace_back();
+      children_to_bind_slot[v] = children_to_bind_used++;
+      children_to_bind_pool[children_to_bind_slot[v]].clear();
     }
-    return ctb_pool[ctb_slot[v]];
+    return children_to_bind_pool[children_to_bind_slot[v]];
   }
   std::span<const VCellId> FindChildrenToBind(VCellId v) const {
-    if (ctb_epoch[v] != epoch) return {};
-    return ctb_pool[ctb_slot[v]];
+    if (children_to_bind_epoch[v] != epoch) return {};
+    return children_to_bind_pool[children_to_bind_slot[v]];
   }
 };
 
@@ -169,8 +170,8 @@ class SchedulerImpl {
   void SetCellState(CellId c, CellState s);
   void BindCell(CellId p, VCellId v);
   void UnbindCell(CellId c);
-  // After a change of cell c's counter: lists c in its Tas's dirty list.
-  void TouchTasNode(bool is_virtual, int32_t c);
+  // After a change of cell c's counter: lists c in its NodeArray's dirty list.
+  void TouchNodeArrayEntry(bool is_virtual, int32_t c);
 
   // engine/free_lists.cc
   void ListAppend(std::vector<CellId>& list, int32_t PCell::*pos, CellId c);
@@ -181,29 +182,31 @@ class SchedulerImpl {
   void BadFreeRemove(CellId c);
   void DoomedAppend(VcId vc, CellId c);
   void DoomedRemove(CellId c);
-  int32_t Take(CellId c);
-  int32_t Give(CellId c);
+  int32_t SplitOutOfFreeList(CellId c);
+  int32_t MergeIntoFreeList(CellId c);
   bool InFreeCellList(CellId c) const;
 
   // engine/node_array.cc
-  int32_t NewTas(bool is_virtual, bool cross_priority_pack, ChainId chain,
-                 const std::vector<std::vector<int32_t>>& full);
+  int32_t NewNodeArray(bool is_virtual, bool cross_priority_pack, ChainId chain,
+                       const std::vector<std::vector<int32_t>>& full);
   bool NodeSuggested(NodeId n, const SuggestedSet* s) const;
   NodeId FirstNodeOf(CellId c) const;
-  void SnapshotTasNode(const Tas& t, TasNode& n, uint32_t version) const;
-  void ComputeTasNode(const Tas& t, TasNode& n, int32_t p, const SuggestedSet* suggested,
-                      bool ignore_suggested) const;
+  void SnapshotEntry(const NodeArray& t, NodeArrayEntry& n, uint32_t version) const;
+  void ComputeEntry(const NodeArray& t, NodeArrayEntry& n, int32_t p, const SuggestedSet* suggested,
+                    bool ignore_suggested) const;
   // Brings t.nodes up to date for priority p and the suggested nodes (6.3):
   // every node's free/used counts, health and suggestion, stably sorted.
   // Incremental when only some nodes changed since a refresh with the same
   // p and suggestion mode; the result is the same either way.
-  void RefreshTas(Tas& t, int32_t p, const SuggestedSet* suggested, bool ignore_suggested);
-  // The two ways of RefreshTas, on any Tas and position index (const, so
+  void RefreshNodeArray(NodeArray& t, int32_t p, const SuggestedSet* suggested,
+                        bool ignore_suggested);
+  // The two ways of RefreshNodeArray, on any NodeArray and position index (const, so
   // that CheckInvariants can run both on copies and compare them).
-  void RefreshTasFull(Tas& t, int32_t p, const SuggestedSet* suggested, bool ignore_suggested) const;
-  struct TasScratch;
-  void RefreshTasIncremental(Tas& t, int32_t p, TasScratch& scratch) const;
-  std::string TasNodeAddress(const Tas& t, const TasNode& n) const;
+  void RefreshNodeArrayFull(NodeArray& t, int32_t p, const SuggestedSet* suggested,
+                            bool ignore_suggested) const;
+  struct RefreshScratch;
+  void RefreshNodeArrayIncremental(NodeArray& t, int32_t p, RefreshScratch& scratch) const;
+  std::string EntryAddress(const NodeArray& t, const NodeArrayEntry& n) const;
 
   // engine/bad_cells.cc
   // The first unbound virtual child of `v`, passing over children claimed
@@ -217,7 +220,7 @@ class SchedulerImpl {
   void BindBadToParentVirtual(CellId c);
   void AllocateBadCell(CellId c);
   void ReleaseBadCell(CellId c);
-  int32_t Healthy(ChainId ch, int32_t l) const;
+  int32_t HealthyFreeCount(ChainId ch, int32_t l) const;
 
   // engine/quota.cc
   std::string SafetyCheck(ChainId ch, int32_t l) const;
@@ -257,13 +260,13 @@ class SchedulerImpl {
   void CollectNodeLeaves(bool is_virtual, int32_t c, int32_t p,
                          std::vector<int32_t>& free_leaves,
                          std::vector<int32_t>& preemptible) const;
-  bool FindNodesForPods(const Tas& t, const std::vector<int32_t>& pods,
+  bool FindNodesForPods(const NodeArray& t, const std::vector<int32_t>& pods,
                         std::vector<int32_t>& picked, std::string& reason) const;
-  std::vector<int32_t> FindLeavesInNode(const Tas& t, int32_t need,
+  std::vector<int32_t> FindLeavesInNode(const NodeArray& t, int32_t need,
                                         std::vector<int32_t>& avail) const;
-  bool TasSchedule(int32_t tas, const std::vector<int32_t>& pods, int32_t priority,
-                   const SuggestedSet* suggested, bool ignore_suggested,
-                   std::vector<std::vector<int32_t>>& out, std::string& reason);
+  bool ScheduleOnNodeArray(int32_t node_array, const std::vector<int32_t>& pods, int32_t priority,
+                           const SuggestedSet* suggested, bool ignore_suggested,
+                           std::vector<std::vector<int32_t>>& out, std::string& reason);
 
   // engine/mapping.cc
   bool Usable(CellId c, const MapCtx& ctx) const;
@@ -298,7 +301,6 @@ class SchedulerImpl {
                   const std::string& node);
 
   // engine/bind_info.cc
-  std::vector<int32_t> LeafIndices(const std::vector<CellId>& leaves) const;
   const std::string& NodeNameOf(CellId c) const;
   void FillBindResult(const Group* g, const Request& req, const Placement& pl,
                       int32_t member, int32_t slot, ScheduleResult& r) const;
@@ -331,7 +333,7 @@ class SchedulerImpl {
   VCellId LowestPriorityVirtual(const VCellId* cells, size_t n, int32_t p) const;
   // `hint` (a virtual leaf or kNone): the virtual cells to prefer, when free,
   // at each level on the way up (Apiary's persisted virtual placement).
-  VCellId MapPhysicalToVirtual(CellId c, const std::vector<std::vector<VCellId>>& vccl,
+  VCellId MapPhysicalToVirtual(CellId c, const std::vector<std::vector<VCellId>>& vc_cells_by_level,
                                int32_t level, int32_t p, std::string& message,
                                VCellId hint = kNone) const;
   // The virtual leaf a bind info names for its leaf number `flat` (in
@@ -381,32 +383,31 @@ class SchedulerImpl {
   std::vector<std::vector<int32_t>> total_left_;            // [chain][level]
   std::vector<Vc> vcs_;  // ascending name
   std::unordered_map<std::string, VcId> vc_index_;
-  std::vector<Tas> tas_;
+  std::vector<NodeArray> node_arrays_;
   // Reused scratch state (no allocation per decision in steady state).
   MapCtx map_ctx_;
   SuggestedSet suggested_bits_;
   std::vector<int32_t> fingerprint_scratch_;
-  std::vector<std::pair<int32_t, std::vector<int32_t>>> tas_avail_;
-  std::vector<int32_t> opp_tas_;  // [chain]
+  std::vector<int32_t> opp_node_arrays_;  // [chain]
   std::vector<Group> groups_;
   // A cell's change counter and node-array membership (PCell / VCell).
   uint32_t CellVersion(bool is_virtual, int32_t c) const {
     return is_virtual ? vcells_[c].version : pcells_[c].version;
   }
-  // Scratch of RefreshTasIncremental: the scheduler's own, reused by
+  // Scratch of RefreshNodeArrayIncremental: the scheduler's own, reused by
   // decisions; CheckInvariants (const, may run concurrently with other const
   // calls) brings a local one.
-  struct TasMove {
+  struct RefreshMove {
     int32_t q = 0;     // non-dirty nodes before it in the new order
     int32_t prev = 0;  // its index before the refresh
-    TasNode node;
+    NodeArrayEntry node;
   };
-  struct TasScratch {
+  struct RefreshScratch {
     std::vector<int32_t> prev;
-    std::vector<TasMove> moves;
-    std::vector<TasNode> range;
+    std::vector<RefreshMove> moves;
+    std::vector<NodeArrayEntry> range;
   };
-  TasScratch tas_scratch_;
+  RefreshScratch refresh_scratch_;
   // Apiary: the unbound virtual cells a preemptor's placement is about to
   // bind (CreatePreemptingGroup), marked with the current epoch (0 = no
   // placement is being allocated). A doomed or bad-cell binding made while

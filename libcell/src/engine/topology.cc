@@ -13,6 +13,7 @@ int32_t SchedulerImpl::CellParent(bool is_virtual, int32_t c) const {
   return is_virtual ? vcells_[c].parent : pcells_[c].parent;
 }
 
+// The lowest common ancestor of a and b (kNone across top cells).
 int32_t SchedulerImpl::Lca(bool is_virtual, int32_t a, int32_t b) const {
   while (a != kNone && b != kNone && a != b) {
     int32_t la = CellLevel(is_virtual, a), lb = CellLevel(is_virtual, b);
@@ -22,6 +23,8 @@ int32_t SchedulerImpl::Lca(bool is_virtual, int32_t a, int32_t b) const {
   return (a == b) ? a : kNone;
 }
 
+// hived.md 6.3 "Picking leaves inside a node": c's free leaves and, apart,
+// the leaves used below priority p (preemptible), in child order.
 void SchedulerImpl::CollectNodeLeaves(bool is_virtual, int32_t c, int32_t p,
                                       std::vector<int32_t>& free_leaves,
                                       std::vector<int32_t>& preemptible) const {
@@ -42,21 +45,22 @@ void SchedulerImpl::CollectNodeLeaves(bool is_virtual, int32_t c, int32_t p,
   }
 }
 
-bool SchedulerImpl::FindNodesForPods(const Tas& t, const std::vector<int32_t>& pods,
-                                     std::vector<int32_t>& picked,
-                                     std::string& reason) const {
+// hived.md 6.3 "Assigning pods to nodes": greedy over the ranked entries,
+// no backtracking; fails on a bad or non-suggested node it would need.
+bool SchedulerImpl::FindNodesForPods(const NodeArray& t, const std::vector<int32_t>& pods,
+                                     std::vector<int32_t>& picked, std::string& reason) const {
   picked.assign(pods.size(), kNone);
   size_t pod = 0;
   int32_t taken = 0;
   for (size_t i = 0; i < t.nodes.size();) {
-    const TasNode& n = t.nodes[i];
+    const NodeArrayEntry& n = t.nodes[i];
     if (n.free_at_priority - taken >= pods[pod]) {
       if (!n.healthy) {
-        reason = "have to use at least one bad node " + TasNodeAddress(t, n);
+        reason = "have to use at least one bad node " + EntryAddress(t, n);
         return false;
       }
       if (!n.suggested) {
-        reason = "have to use at least one non-suggested node " + TasNodeAddress(t, n);
+        reason = "have to use at least one non-suggested node " + EntryAddress(t, n);
         return false;
       }
       picked[pod] = static_cast<int32_t>(i);
@@ -71,7 +75,10 @@ bool SchedulerImpl::FindNodesForPods(const Tas& t, const std::vector<int32_t>& p
   return false;
 }
 
-std::vector<int32_t> SchedulerImpl::FindLeavesInNode(const Tas& t, int32_t need,
+// hived.md 6.3 "Picking leaves inside a node": `need` leaves of `avail`
+// with the lowest common ancestor (stopping at the optimal level), taken
+// out of `avail` keeping the order of the rest.
+std::vector<int32_t> SchedulerImpl::FindLeavesInNode(const NodeArray& t, int32_t need,
                                                      std::vector<int32_t>& avail) const {
   const Chain& chain = chains_[t.chain];
   int32_t optimal = chain.top_level;
@@ -140,19 +147,21 @@ std::vector<int32_t> SchedulerImpl::FindLeavesInNode(const Tas& t, int32_t need,
   return picked;
 }
 
-bool SchedulerImpl::TasSchedule(int32_t tas_index, const std::vector<int32_t>& pods,
-                                int32_t priority, const SuggestedSet* suggested,
-                                bool ignore_suggested,
-                                std::vector<std::vector<int32_t>>& out,
-                                std::string& reason) {
-  Tas& t = tas_[tas_index];
+// hived.md 6.3 "Two passes" (and 6.6): places pods on node array `t`,
+// first at priority -1, then at the group's priority; out = leaves per pod.
+bool SchedulerImpl::ScheduleOnNodeArray(int32_t node_array_index, const std::vector<int32_t>& pods,
+                                        int32_t priority, const SuggestedSet* suggested,
+                                        bool ignore_suggested,
+                                        std::vector<std::vector<int32_t>>& out,
+                                        std::string& reason) {
+  NodeArray& t = node_arrays_[node_array_index];
   std::vector<int32_t> picked;
   int32_t p = kOpportunisticPriority;
-  RefreshTas(t, p, suggested, ignore_suggested);
+  RefreshNodeArray(t, p, suggested, ignore_suggested);
   bool ok = FindNodesForPods(t, pods, picked, reason);
   if (!ok && priority > kOpportunisticPriority) {
     p = priority;
-    RefreshTas(t, p, suggested, ignore_suggested);
+    RefreshNodeArray(t, p, suggested, ignore_suggested);
     ok = FindNodesForPods(t, pods, picked, reason);
   }
   if (!ok) return false;

@@ -28,8 +28,9 @@ inline constexpr int32_t kNone = -1;
 enum class CellState : uint8_t { kFree, kUsed, kReserving, kReserved };
 
 // Leaves in use below a cell, per priority. Few distinct priorities occur, so
-// a small sorted vector beats a map; it never shrinks its capacity, so steady
-// state churn does not allocate.
+// a small vector of (priority, leaves) in order of first use (not sorted)
+// beats a map; it never shrinks its capacity, so steady state churn does not
+// allocate.
 class UsedLeaves {
  public:
   void Add(int32_t priority, int32_t delta) {
@@ -93,12 +94,12 @@ struct PCell {
   VcId opp_vc = kNone;  // VC of the opportunistic user (leaves)
   NodeId node = kNone;  // node-level and below
   int32_t leaf_index = -1;
-  // Change counter (bumped on usage, binding and health changes; TasNode
-  // snapshots), and for a node of a topology-aware node array its Tas and
+  // Change counter (bumped on usage, binding and health changes; NodeArrayEntry
+  // snapshots), and for a node of a topology-aware node array its NodeArray and
   // ord there (fixed once built). Next to `used`, which every bump touches.
   uint32_t version = 0;
-  int32_t tas = kNone;
-  int32_t tas_ord = kNone;
+  int32_t node_array = kNone;
+  int32_t node_array_ord = kNone;
   UsedLeaves used;
   std::string address;
   std::vector<NodeId> nodes;  // multi-node cells: every node below
@@ -119,8 +120,8 @@ struct VCell {
   CellId pcell = kNone;         // bound physical cell
   int32_t pinned_index = kNone; // index into Vc::pinned when in a pinned tree
   uint32_t version = 0;          // as PCell's
-  int32_t tas = kNone;
-  int32_t tas_ord = kNone;
+  int32_t node_array = kNone;
+  int32_t node_array_ord = kNone;
   UsedLeaves used;
   std::string address;
 };
@@ -137,9 +138,9 @@ struct Chain {
 };
 
 // A topology-aware scheduler's persistent node array (hived.md 6.3).
-struct TasNode {
+struct NodeArrayEntry {
   int32_t cell = kNone;  // VCellId or CellId
-  int32_t ord = 0;       // fixed index of this node (Tas::pos, Tas::dirty)
+  int32_t ord = 0;       // fixed index of this node (NodeArray::pos, NodeArray::dirty)
   int32_t free_at_priority = 0;
   int32_t used_same = 0;
   int32_t used_higher = 0;
@@ -159,13 +160,13 @@ struct TasNode {
   std::array<std::pair<int32_t, int32_t>, 3> used{};  // (priority, leaves > 0)
 };
 
-struct Tas {
+struct NodeArray {
   bool is_virtual = true;
   bool cross_priority_pack = true;
   ChainId chain = kNone;
-  std::vector<TasNode> nodes;
+  std::vector<NodeArrayEntry> nodes;
 
-  // Incremental refresh (SchedulerImpl::RefreshTas). While `sorted_valid`,
+  // Incremental refresh (SchedulerImpl::RefreshNodeArray). While `sorted_valid`,
   // `nodes` holds the values and the order of the last refresh, made for
   // priority `sorted_p` and suggested-node mode `sorted_mode`, except for the
   // nodes listed in `dirty` (by ord, each once: `dirty_flag`) whose cells
@@ -188,7 +189,7 @@ struct ChainVc {
   std::vector<std::vector<VCellId>> preassigned;  // [level], non-pinned
   std::vector<int32_t> vc_free;                   // [level]
   std::vector<std::vector<CellId>> doomed;        // [level]
-  int32_t tas = kNone;  // index into SchedulerImpl::tas_
+  int32_t node_array = kNone;                     // index into SchedulerImpl::node_arrays_
 };
 
 struct PinnedVc {
@@ -196,7 +197,7 @@ struct PinnedVc {
   CellId pcell = kNone;
   VCellId vtop = kNone;
   std::vector<std::vector<VCellId>> full;  // [level] of the pinned tree
-  int32_t tas = kNone;
+  int32_t node_array = kNone;
 };
 
 struct Vc {
