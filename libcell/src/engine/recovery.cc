@@ -45,24 +45,8 @@ Status SchedulerImpl::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec
   }
   // A new group: check the bind info against the configuration before any
   // state changes, so bad input leaves the state as it was.
-  Request req;
-  req.group_name = spec.affinity_group_name;
   auto vit = vc_index_.find(spec.virtual_cluster);
-  req.vc = vit == vc_index_.end() ? kNone : vit->second;
-  req.priority = spec.priority;
-  req.pinned_id = spec.pinned_cell_id;
-  req.ignore_suggested = spec.ignore_k8s_suggested_nodes;
-  req.lazy_enable = spec.lazy_preemption_enable;
-  {
-    std::vector<AffinityGroupMemberSpec> members = spec.affinity_group_members;
-    std::stable_sort(members.begin(), members.end(), [](const auto& a, const auto& b) {
-      return a.leaf_cell_number < b.leaf_cell_number;
-    });
-    for (const auto& m : members) {
-      req.leaf_counts.push_back(m.leaf_cell_number);
-      req.pod_numbers.push_back(m.pod_number);
-    }
-  }
+  Request req = Request::FromSpec(spec, vit == vc_index_.end() ? kNone : vit->second);
   int found = 0;
   std::unordered_set<CellId> seen;
   // A Filtering-phase bind cancels nothing (6.1 step 4), so its placement

@@ -25,6 +25,27 @@ bool FullNameLess(const PodRef& a, const PodRef& b) {
 
 }  // namespace
 
+Request Request::FromSpec(const PodSchedulingSpec& spec, VcId vc) {
+  Request req;
+  req.group_name = spec.affinity_group_name;
+  req.vc = vc;
+  req.priority = spec.priority;
+  req.pinned_id = spec.pinned_cell_id;
+  req.ignore_suggested = spec.ignore_k8s_suggested_nodes;
+  req.lazy_enable = spec.lazy_preemption_enable;
+  {
+    std::vector<AffinityGroupMemberSpec> members = spec.affinity_group_members;
+    std::stable_sort(members.begin(), members.end(), [](const auto& a, const auto& b) {
+      return a.leaf_cell_number < b.leaf_cell_number;
+    });
+    for (const auto& m : members) {
+      req.leaf_counts.push_back(m.leaf_cell_number);
+      req.pod_numbers.push_back(m.pod_number);
+    }
+  }
+  return req;
+}
+
 std::vector<int32_t> Request::SortedPods() const {
   std::vector<int32_t> pods;
   for (size_t m = 0; m < leaf_counts.size(); ++m)
@@ -307,23 +328,7 @@ ScheduleResult SchedulerImpl::Schedule(const PodRef& pod, const PodSchedulingSpe
   auto vit = vc_index_.find(spec.virtual_cluster);
   if (vit == vc_index_.end())
     return error("VC " + spec.virtual_cluster + " does not exists!");
-  Request req;
-  req.group_name = spec.affinity_group_name;
-  req.vc = vit->second;
-  req.priority = spec.priority;
-  req.pinned_id = spec.pinned_cell_id;
-  req.ignore_suggested = spec.ignore_k8s_suggested_nodes;
-  req.lazy_enable = spec.lazy_preemption_enable;
-  {
-    std::vector<AffinityGroupMemberSpec> members = spec.affinity_group_members;
-    std::stable_sort(members.begin(), members.end(), [](const auto& a, const auto& b) {
-      return a.leaf_cell_number < b.leaf_cell_number;
-    });
-    for (const auto& m : members) {
-      req.leaf_counts.push_back(m.leaf_cell_number);
-      req.pod_numbers.push_back(m.pod_number);
-    }
-  }
+  Request req = Request::FromSpec(spec, vit->second);
   const Vc& vc = vcs_[req.vc];
   ChainId pinned_chain = kNone;
   if (!req.pinned_id.empty()) {

@@ -57,6 +57,8 @@ struct Request {
   std::vector<int32_t> leaf_counts;
   std::vector<int32_t> pod_numbers;
 
+  // The request of a pod's spec for VC `vc`, members by leaf count (stable).
+  static Request FromSpec(const PodSchedulingSpec& spec, VcId vc);
   std::vector<int32_t> SortedPods() const;
   GroupCells ToGroupCells(const std::vector<std::vector<int32_t>>& per_pod) const;
 };
