@@ -7,15 +7,6 @@ namespace apiary::cell {
 
 namespace {
 
-// The node order of 6.3: healthy, suggested, then most used at the
-// priority (packing), then least used above it.
-bool NodeOrderLess(const NodeArrayEntry& a, const NodeArrayEntry& b) {
-  if (a.healthy != b.healthy) return a.healthy;
-  if (a.suggested != b.suggested) return a.suggested;
-  if (a.used_same != b.used_same) return a.used_same > b.used_same;
-  return a.used_higher < b.used_higher;
-}
-
 // Suggested-node modes whose node values do not depend on the call: 1 =
 // suggestions ignored, 2 = no suggestion list (every node suggested); 0 =
 // a list, which may differ from call to call.
@@ -166,20 +157,7 @@ void SchedulerImpl::RefreshNodeArrayFull(NodeArray& t, int32_t p, const Suggeste
     if (version != n.seen_version) SnapshotEntry(t, n, version);
     ComputeEntry(t, n, p, suggested, ignore_suggested);
   }
-  // A stable sort, in place. Between two calls only the nodes touched since
-  // then change rank, so the array is nearly sorted and an insertion sort is
-  // linear in practice; it gives exactly std::stable_sort's order and needs
-  // no buffer.
-  for (size_t i = 1; i < t.nodes.size(); ++i) {
-    if (!NodeOrderLess(t.nodes[i], t.nodes[i - 1])) continue;
-    NodeArrayEntry x = t.nodes[i];
-    size_t j = i;
-    do {
-      t.nodes[j] = t.nodes[j - 1];
-      --j;
-    } while (j > 0 && NodeOrderLess(x, t.nodes[j - 1]));
-    t.nodes[j] = x;
-  }
+  t.SortStable();
   for (int32_t ord : t.dirty) t.dirty_flag[ord] = 0;
   t.dirty.clear();
   // Positions are rebuilt by the next incremental refresh, if any: the
@@ -190,28 +168,13 @@ void SchedulerImpl::RefreshNodeArrayFull(NodeArray& t, int32_t p, const Suggeste
   t.sorted_valid = t.sorted_mode != 0;
 }
 
-// The same result as RefreshNodeArrayFull for the same p and mode, touching only
-// the dirty nodes and the range they move across. RefreshNodeArrayFull's order is
-// a stable sort of the previous order by the new values, i.e. sorted by
-// (new value, previous index). The clean nodes keep their values and are
-// in that order already; each dirty node x goes after the q(x) clean nodes
-// that precede it by that order: those with a smaller value, and those with
-// an equal value and a smaller previous index.
+// The same result as RefreshNodeArrayFull for the same p and mode, touching
+// only the dirty nodes and the range they move across (NodeArray::Reposition).
 void SchedulerImpl::RefreshNodeArrayIncremental(NodeArray& t, int32_t p,
                                                 RefreshScratch& scratch) const {
   if (t.dirty.empty()) return;
-  if (!t.pos_valid) {
-    for (size_t i = 0; i < t.nodes.size(); ++i) t.pos[t.nodes[i].ord] = static_cast<int32_t>(i);
-    t.pos_valid = true;
-  }
   std::vector<int32_t>& prev = scratch.prev;  // the dirty nodes' indices, ascending
-  prev.clear();
-  for (int32_t ord : t.dirty) {
-    prev.push_back(t.pos[ord]);
-    t.dirty_flag[ord] = 0;
-  }
-  t.dirty.clear();
-  std::sort(prev.begin(), prev.end());
+  t.TakeDirty(prev);
   for (int32_t i : prev) {
     NodeArrayEntry& n = t.nodes[i];
     const uint32_t version = CellVersion(t.is_virtual, n.cell);
@@ -219,7 +182,49 @@ void SchedulerImpl::RefreshNodeArrayIncremental(NodeArray& t, int32_t p,
     // Cacheable modes: the suggestion does not depend on the call.
     ComputeEntry(t, n, p, nullptr, t.sorted_mode == 1);
   }
-  const int32_t size = static_cast<int32_t>(t.nodes.size());
+  t.Reposition(scratch);
+}
+
+// A stable sort, in place. Between two calls only the nodes touched since
+// then change rank, so the array is nearly sorted and an insertion sort is
+// linear in practice; it gives exactly std::stable_sort's order and needs
+// no buffer.
+void NodeArray::SortStable() {
+  for (size_t i = 1; i < nodes.size(); ++i) {
+    if (!NodeOrderLess(nodes[i], nodes[i - 1])) continue;
+    NodeArrayEntry x = nodes[i];
+    size_t j = i;
+    do {
+      nodes[j] = nodes[j - 1];
+      --j;
+    } while (j > 0 && NodeOrderLess(x, nodes[j - 1]));
+    nodes[j] = x;
+  }
+}
+
+void NodeArray::TakeDirty(std::vector<int32_t>& prev) {
+  if (!pos_valid) {
+    for (size_t i = 0; i < nodes.size(); ++i) pos[nodes[i].ord] = static_cast<int32_t>(i);
+    pos_valid = true;
+  }
+  prev.clear();
+  for (int32_t ord : dirty) {
+    prev.push_back(pos[ord]);
+    dirty_flag[ord] = 0;
+  }
+  dirty.clear();
+  std::sort(prev.begin(), prev.end());
+}
+
+// SortStable's order is a stable sort of the previous order by the new
+// values, i.e. sorted by (new value, previous index). The clean nodes keep
+// their values and are in that order already; each dirty node x goes after
+// the q(x) clean nodes that precede it by that order: those with a smaller
+// value, and those with an equal value and a smaller previous index.
+void NodeArray::Reposition(Scratch& scratch) {
+  const std::vector<int32_t>& prev = scratch.prev;
+  if (prev.empty()) return;
+  const int32_t size = static_cast<int32_t>(nodes.size());
   const int32_t d = static_cast<int32_t>(prev.size());
   auto is_dirty = [&](int32_t i) { return std::binary_search(prev.begin(), prev.end(), i); };
   // The number of clean nodes for which `pred` holds, given that it holds
@@ -233,7 +238,7 @@ void SchedulerImpl::RefreshNodeArrayIncremental(NodeArray& t, int32_t p,
       while (m < hi && is_dirty(m)) ++m;
       if (m == hi) {
         hi = mid;
-      } else if (pred(t.nodes[m])) {
+      } else if (pred(nodes[m])) {
         lo = m + 1;
       } else {
         hi = m;
@@ -241,10 +246,10 @@ void SchedulerImpl::RefreshNodeArrayIncremental(NodeArray& t, int32_t p,
     }
     return lo - static_cast<int32_t>(std::lower_bound(prev.begin(), prev.end(), lo) - prev.begin());
   };
-  std::vector<RefreshMove>& moves = scratch.moves;
+  std::vector<Move>& moves = scratch.moves;
   moves.clear();
   for (int32_t k = 0; k < d; ++k) {
-    const NodeArrayEntry& x = t.nodes[prev[k]];
+    const NodeArrayEntry& x = nodes[prev[k]];
     const int32_t before =
         clean_prefix([&](const NodeArrayEntry& e) { return NodeOrderLess(e, x); });
     const int32_t not_after =
@@ -254,7 +259,7 @@ void SchedulerImpl::RefreshNodeArrayIncremental(NodeArray& t, int32_t p,
     const int32_t q = std::clamp(prev[k] - k, before, not_after);
     moves.push_back({q, prev[k], x});
   }
-  std::sort(moves.begin(), moves.end(), [](const RefreshMove& a, const RefreshMove& b) {
+  std::sort(moves.begin(), moves.end(), [](const Move& a, const Move& b) {
     if (a.q != b.q) return a.q < b.q;
     if (NodeOrderLess(a.node, b.node)) return true;
     if (NodeOrderLess(b.node, a.node)) return false;
@@ -278,11 +283,11 @@ void SchedulerImpl::RefreshNodeArrayIncremental(NodeArray& t, int32_t p,
       ++pi;
       ++a;
     }
-    range.push_back(t.nodes[a++]);
+    range.push_back(nodes[a++]);
   }
   for (int32_t g = lo; g <= hi; ++g) {
-    t.nodes[g] = range[g - lo];
-    t.pos[t.nodes[g].ord] = g;
+    nodes[g] = range[g - lo];
+    pos[nodes[g].ord] = g;
   }
 }
 

@@ -139,6 +139,8 @@ struct TypeInfo {
 
 class SchedulerImpl {
  public:
+  using RefreshScratch = NodeArray::Scratch;
+
   explicit SchedulerImpl(const Clock* clock) : clock_(clock) {}
 
   Status Build(const Config& config);
@@ -206,7 +208,6 @@ class SchedulerImpl {
   // that CheckInvariants can run both on copies and compare them).
   void RefreshNodeArrayFull(NodeArray& t, int32_t p, const SuggestedSet* suggested,
                             bool ignore_suggested) const;
-  struct RefreshScratch;
   void RefreshNodeArrayIncremental(NodeArray& t, int32_t p, RefreshScratch& scratch) const;
   std::string EntryAddress(const NodeArray& t, const NodeArrayEntry& n) const;
 
@@ -396,19 +397,7 @@ class SchedulerImpl {
   uint32_t CellVersion(bool is_virtual, int32_t c) const {
     return is_virtual ? vcells_[c].version : pcells_[c].version;
   }
-  // Scratch of RefreshNodeArrayIncremental: the scheduler's own, reused by
-  // decisions; CheckInvariants (const, may run concurrently with other const
-  // calls) brings a local one.
-  struct RefreshMove {
-    int32_t q = 0;     // non-dirty nodes before it in the new order
-    int32_t prev = 0;  // its index before the refresh
-    NodeArrayEntry node;
-  };
-  struct RefreshScratch {
-    std::vector<int32_t> prev;
-    std::vector<RefreshMove> moves;
-    std::vector<NodeArrayEntry> range;
-  };
+  // Scratch of RefreshNodeArrayIncremental (NodeArray::Scratch).
   RefreshScratch refresh_scratch_;
   // Apiary: the unbound virtual cells a preemptor's placement is about to
   // bind (CreatePreemptingGroup), marked with the current epoch (0 = no

@@ -14,16 +14,11 @@
 #include <vector>
 
 #include "apiary/cell/scheduler.h"
+#include "ids.h"
+#include "node_array.h"
 
 namespace apiary::cell {
 
-using CellId = int32_t;  // index into SchedulerImpl::pcells_
-using VCellId = int32_t;  // index into SchedulerImpl::vcells_
-using ChainId = int32_t;
-using VcId = int32_t;
-using GroupId = int32_t;
-using NodeId = int32_t;
-inline constexpr int32_t kNone = -1;
 
 enum class CellState : uint8_t { kFree, kUsed, kReserving, kReserved };
 
@@ -135,51 +130,6 @@ struct Chain {
   std::vector<int32_t> leaves_at_level;       // [level]: leaves per cell
   std::vector<std::vector<CellId>> full;      // [level], construction order
   std::vector<CellId> tops;
-};
-
-// A topology-aware scheduler's persistent node array (hived.md 6.3).
-struct NodeArrayEntry {
-  int32_t cell = kNone;  // VCellId or CellId
-  int32_t ord = 0;       // fixed index of this node (NodeArray::pos, NodeArray::dirty)
-  int32_t free_at_priority = 0;
-  int32_t used_same = 0;
-  int32_t used_higher = 0;
-  bool healthy = true;
-  bool suggested = true;
-
-  // A snapshot of what the values above are computed from, taken when the
-  // cell's version (PCell::version / VCell::version) changed, so that a
-  // refresh reads this array only instead of every node's cells.
-  static constexpr uint8_t kManyPriorities = 0xFF;
-  uint32_t seen_version = UINT32_MAX;
-  int32_t total = 0;
-  int32_t phys = kNone;  // the physical cell (bound one, for virtual nodes)
-  int32_t first_node = kNone;
-  bool phys_healthy = true;
-  uint8_t used_count = 0;  // entries in `used`, or kManyPriorities
-  std::array<std::pair<int32_t, int32_t>, 3> used{};  // (priority, leaves > 0)
-};
-
-struct NodeArray {
-  bool is_virtual = true;
-  bool cross_priority_pack = true;
-  ChainId chain = kNone;
-  std::vector<NodeArrayEntry> nodes;
-
-  // Incremental refresh (SchedulerImpl::RefreshNodeArray). While `sorted_valid`,
-  // `nodes` holds the values and the order of the last refresh, made for
-  // priority `sorted_p` and suggested-node mode `sorted_mode`, except for the
-  // nodes listed in `dirty` (by ord, each once: `dirty_flag`) whose cells
-  // changed since. A refresh for the same priority and mode then recomputes
-  // and moves only those. `pos[ord]` is a node's index in `nodes`, kept only
-  // while `pos_valid` (incremental refreshes; a full one drops it).
-  bool sorted_valid = false;
-  int32_t sorted_p = 0;
-  int8_t sorted_mode = 0;
-  bool pos_valid = false;
-  std::vector<int32_t> dirty;
-  std::vector<uint8_t> dirty_flag;
-  std::vector<int32_t> pos;
 };
 
 struct ChainVc {
