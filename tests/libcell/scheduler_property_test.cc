@@ -258,7 +258,7 @@ class Driver {
   void Drain() {
     for (auto& [name, m] : groups_) {
       if (m.allocated) {
-        for (const auto& p : m.pods) s_->DeleteAllocatedPod(p.uid);
+        DeleteAllocatedPods(m.pods);
       } else {
         s_->DeleteUnallocatedPod(m.pods[0].uid);
       }
@@ -385,6 +385,13 @@ class Driver {
     groups_[m.name] = std::move(m);
   }
 
+  void DeleteAllocatedPods(const std::vector<PodRef>& pods) {
+    for (const auto& p : pods) {
+      Status st = s_->DeleteAllocatedPod(p.uid);
+      if (!st.ok()) RC_FAIL("delete failed: " + st.message() + Context());
+    }
+  }
+
   void DeleteGroup(const Op& op) {
     std::vector<std::string> names;
     for (const auto& [n, m] : groups_)
@@ -392,10 +399,7 @@ class Driver {
     if (names.empty()) return;
     const std::string name = names[op.a % names.size()];
     Log("delete " + name);
-    for (const auto& p : groups_[name].pods) {
-      Status st = s_->DeleteAllocatedPod(p.uid);
-      if (!st.ok()) RC_FAIL("delete failed: " + st.message() + Context());
-    }
+    DeleteAllocatedPods(groups_[name].pods);
     RC_ASSERT(!s_->AffinityGroup(name).ok());
     groups_.erase(name);
   }

@@ -35,13 +35,16 @@ std::string EmitPodBindInfo(const PodBindInfo& info);
 // fields of hived.md 10 and their legacy names.
 Result<PodBindInfo> ParsePodBindInfo(std::string_view text);
 
-// The apiary.io/virtual-leaf-cells annotation text: a JSON array of the
+// The apiary.io/virtual-leaf-cells annotation text: a flow sequence of the
 // virtual leaf addresses of every leaf of `info`, members, pods and leaves in
 // bind-info order ("" for a leaf without one), e.g. ["VC1/0/0","VC1/0/1"].
+// Each address is a YAML double-quoted string: JSON for printable UTF-8, but
+// other characters get YAML escapes, so read it with a YAML parser.
 // Empty text when no leaf has a virtual cell (nothing to persist).
 std::string EmitVirtualLeafCells(const PodBindInfo& info);
-// Parses that text into `info`'s virtual_leaf_cells. The array must have one
-// entry per leaf of the bind info; on any error `info` is left unchanged.
+// Parses that text (any YAML sequence of strings) into `info`'s
+// virtual_leaf_cells. The sequence must have one entry per leaf of the bind
+// info; on any error `info` is left unchanged.
 Status ApplyVirtualLeafCells(std::string_view text, PodBindInfo& info);
 
 // "2,3,6,7": the pod-leaf-cell-isolation annotation text.

@@ -1,5 +1,6 @@
-// Loading a HiveD scheduler config from YAML (hived.md 2, 3). The one place
-// in libcell's core that reads YAML; yaml-cpp stays out of this header.
+// Loading a HiveD scheduler config from YAML (hived.md 2, 3). One of
+// libcell's two YAML edges (the other is the pod annotations,
+// annotations.h); yaml-cpp stays out of this header.
 #pragma once
 
 #include <string>

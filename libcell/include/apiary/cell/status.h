@@ -1,6 +1,8 @@
 // Errors as values across module boundaries (DESIGN.md, "Habits that keep it
 // clear"). A Status is either OK or carries a code and a human-readable
 // message that names the offending input; Result<T> is a Status or a T.
+// Both are [[nodiscard]]: a dropped error is a compiler warning. Where
+// ignoring one is really intended, say so with an explicit (void).
 #pragma once
 
 #include <cstdio>
@@ -19,7 +21,7 @@ enum class StatusCode {
   kInternal,         // a broken internal invariant reported instead of aborting
 };
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(StatusCode code, std::string message)
@@ -47,7 +49,7 @@ class Status {
 
 // A value or the Status explaining why there is none.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit on purpose
   Result(Status status) : status_(std::move(status)) {}  // NOLINT

@@ -14,22 +14,18 @@
 #include <vector>
 
 #include "apiary/cell/scheduler.h"
+#include "ids.h"
+#include "node_array.h"
 
 namespace apiary::cell {
 
-using CellId = int32_t;  // index into SchedulerImpl::pcells_
-using VCellId = int32_t;  // index into SchedulerImpl::vcells_
-using ChainId = int32_t;
-using VcId = int32_t;
-using GroupId = int32_t;
-using NodeId = int32_t;
-inline constexpr int32_t kNone = -1;
 
 enum class CellState : uint8_t { kFree, kUsed, kReserving, kReserved };
 
 // Leaves in use below a cell, per priority. Few distinct priorities occur, so
-// a small sorted vector beats a map; it never shrinks its capacity, so steady
-// state churn does not allocate.
+// a small vector of (priority, leaves) in order of first use (not sorted)
+// beats a map; it never shrinks its capacity, so steady state churn does not
+// allocate.
 class UsedLeaves {
  public:
   void Add(int32_t priority, int32_t delta) {
@@ -93,12 +89,12 @@ struct PCell {
   VcId opp_vc = kNone;  // VC of the opportunistic user (leaves)
   NodeId node = kNone;  // node-level and below
   int32_t leaf_index = -1;
-  // Change counter (bumped on usage, binding and health changes; TasNode
-  // snapshots), and for a node of a topology-aware node array its Tas and
+  // Change counter (bumped on usage, binding and health changes; NodeArrayEntry
+  // snapshots), and for a node of a topology-aware node array its NodeArray and
   // ord there (fixed once built). Next to `used`, which every bump touches.
   uint32_t version = 0;
-  int32_t tas = kNone;
-  int32_t tas_ord = kNone;
+  int32_t node_array = kNone;
+  int32_t node_array_ord = kNone;
   UsedLeaves used;
   std::string address;
   std::vector<NodeId> nodes;  // multi-node cells: every node below
@@ -119,8 +115,8 @@ struct VCell {
   CellId pcell = kNone;         // bound physical cell
   int32_t pinned_index = kNone; // index into Vc::pinned when in a pinned tree
   uint32_t version = 0;          // as PCell's
-  int32_t tas = kNone;
-  int32_t tas_ord = kNone;
+  int32_t node_array = kNone;
+  int32_t node_array_ord = kNone;
   UsedLeaves used;
   std::string address;
 };
@@ -136,51 +132,6 @@ struct Chain {
   std::vector<CellId> tops;
 };
 
-// A topology-aware scheduler's persistent node array (hived.md 6.3).
-struct TasNode {
-  int32_t cell = kNone;  // VCellId or CellId
-  int32_t ord = 0;       // fixed index of this node (Tas::pos, Tas::dirty)
-  int32_t free_at_priority = 0;
-  int32_t used_same = 0;
-  int32_t used_higher = 0;
-  bool healthy = true;
-  bool suggested = true;
-
-  // A snapshot of what the values above are computed from, taken when the
-  // cell's version (PCell::version / VCell::version) changed, so that a
-  // refresh reads this array only instead of every node's cells.
-  static constexpr uint8_t kManyPriorities = 0xFF;
-  uint32_t seen_version = UINT32_MAX;
-  int32_t total = 0;
-  int32_t phys = kNone;  // the physical cell (bound one, for virtual nodes)
-  int32_t first_node = kNone;
-  bool phys_healthy = true;
-  uint8_t used_count = 0;  // entries in `used`, or kManyPriorities
-  std::array<std::pair<int32_t, int32_t>, 3> used{};  // (priority, leaves > 0)
-};
-
-struct Tas {
-  bool is_virtual = true;
-  bool cross_priority_pack = true;
-  ChainId chain = kNone;
-  std::vector<TasNode> nodes;
-
-  // Incremental refresh (SchedulerImpl::RefreshTas). While `sorted_valid`,
-  // `nodes` holds the values and the order of the last refresh, made for
-  // priority `sorted_p` and suggested-node mode `sorted_mode`, except for the
-  // nodes listed in `dirty` (by ord, each once: `dirty_flag`) whose cells
-  // changed since. A refresh for the same priority and mode then recomputes
-  // and moves only those. `pos[ord]` is a node's index in `nodes`, kept only
-  // while `pos_valid` (incremental refreshes; a full one drops it).
-  bool sorted_valid = false;
-  int32_t sorted_p = 0;
-  int8_t sorted_mode = 0;
-  bool pos_valid = false;
-  std::vector<int32_t> dirty;
-  std::vector<uint8_t> dirty_flag;
-  std::vector<int32_t> pos;
-};
-
 struct ChainVc {
   bool has_nonpinned = false;
   bool has_any = false;  // non-pinned or pinned cells in this chain
@@ -188,7 +139,7 @@ struct ChainVc {
   std::vector<std::vector<VCellId>> preassigned;  // [level], non-pinned
   std::vector<int32_t> vc_free;                   // [level]
   std::vector<std::vector<CellId>> doomed;        // [level]
-  int32_t tas = kNone;  // index into SchedulerImpl::tas_
+  int32_t node_array = kNone;                     // index into SchedulerImpl::node_arrays_
 };
 
 struct PinnedVc {
@@ -196,7 +147,7 @@ struct PinnedVc {
   CellId pcell = kNone;
   VCellId vtop = kNone;
   std::vector<std::vector<VCellId>> full;  // [level] of the pinned tree
-  int32_t tas = kNone;
+  int32_t node_array = kNone;
 };
 
 struct Vc {

@@ -1,4 +1,7 @@
 // SchedulerImpl: the engine behind apiary::cell::Scheduler (not installed).
+// The one owner of the engine's state. Its member functions are defined in
+// engine/*.cc, one responsibility per file, grouped below by file in the
+// one-way dependency order of docs/ARCHITECTURE.md (libcell).
 #pragma once
 
 #include <map>
@@ -9,7 +12,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "scheduler_internal.h"
+#include "types.h"
 
 namespace apiary::cell {
 
@@ -29,6 +32,13 @@ class SuggestedSet {
 // A group's cells: [member (leaf count ascending)][slot][leaf].
 using GroupCells = std::vector<std::vector<std::vector<int32_t>>>;
 
+template <typename F>
+void ForEachLeaf(const GroupCells& cells, F&& f) {
+  for (size_t m = 0; m < cells.size(); ++m)
+    for (size_t s = 0; s < cells[m].size(); ++s)
+      for (size_t i = 0; i < cells[m][s].size(); ++i) f(m, s, i, cells[m][s][i]);
+}
+
 struct Placement {
   GroupCells phys;
   GroupCells virt;
@@ -47,6 +57,8 @@ struct Request {
   std::vector<int32_t> leaf_counts;
   std::vector<int32_t> pod_numbers;
 
+  // The request of a pod's spec for VC `vc`, members by leaf count (stable).
+  static Request FromSpec(const PodSchedulingSpec& spec, VcId vc);
   std::vector<int32_t> SortedPods() const;
   GroupCells ToGroupCells(const std::vector<std::vector<int32_t>>& per_pod) const;
 };
@@ -65,10 +77,10 @@ struct MapCtx {
   bool ignore_suggested = true;
 
   uint32_t epoch = 0;
-  std::vector<uint32_t> ctb_epoch;  // [vcell]: children_to_bind valid
-  std::vector<int32_t> ctb_slot;    // [vcell]: index into ctb_pool
-  std::vector<std::vector<VCellId>> ctb_pool;
-  int32_t ctb_used = 0;
+  std::vector<uint32_t> children_to_bind_epoch;  // [vcell]: children_to_bind valid
+  std::vector<int32_t> children_to_bind_slot;    // [vcell]: index into children_to_bind_pool
+  std::vector<std::vector<VCellId>> children_to_bind_pool;
+  int32_t children_to_bind_used = 0;
   std::vector<uint32_t> bind_epoch;  // [vcell]: binding valid
   std::vector<CellId> binding;       // [vcell]: physical cell found
   std::vector<uint32_t> collected_epoch;  // [vcell]
@@ -100,17 +112,18 @@ struct MapCtx {
   bool Collected(VCellId v) const { return collected_epoch[v] == epoch; }
   void Collect(VCellId v) { collected_epoch[v] = epoch; }
   std::vector<VCellId>& ChildrenToBind(VCellId v) {
-    if (ctb_epoch[v] != epoch) {
-      ctb_epoch[v] = epoch;
-      if (ctb_used == static_cast<int32_t>(ctb_pool.size())) ctb_pool.emplace_back();
-      ctb_slot[v] = ctb_used++;
-      ctb_pool[ctb_slot[v]].clear();
+    if (children_to_bind_epoch[v] != epoch) {
+      children_to_bind_epoch[v] = epoch;
+      if (children_to_bind_used == static_cast<int32_t>(children_to_bind_pool.size()))
+        children_to_bind_pool.emplace_back();
+      children_to_bind_slot[v] = children_to_bind_used++;
+      children_to_bind_pool[children_to_bind_slot[v]].clear();
     }
-    return ctb_pool[ctb_slot[v]];
+    return children_to_bind_pool[children_to_bind_slot[v]];
   }
   std::span<const VCellId> FindChildrenToBind(VCellId v) const {
-    if (ctb_epoch[v] != epoch) return {};
-    return ctb_pool[ctb_slot[v]];
+    if (children_to_bind_epoch[v] != epoch) return {};
+    return children_to_bind_pool[children_to_bind_slot[v]];
   }
 };
 
@@ -126,6 +139,8 @@ struct TypeInfo {
 
 class SchedulerImpl {
  public:
+  using RefreshScratch = NodeArray::Scratch;
+
   explicit SchedulerImpl(const Clock* clock) : clock_(clock) {}
 
   Status Build(const Config& config);
@@ -149,19 +164,20 @@ class SchedulerImpl {
   std::string CheckInvariants() const;
   Scheduler::Usage GetUsage() const;
 
-  // Construction.
-  CellId NewPCell(ChainId chain, const std::string& type, CellId parent,
-                  const std::string& address);
-  void BuildPhysicalSubtree(CellId id, const PhysicalCellSpec& spec, int64_t default_number);
-  VCellId NewVCell(VcId vc, ChainId chain, int32_t level, VCellId parent,
-                   const std::string& address, int32_t pinned_index);
-  void BuildVirtualSubtree(VCellId id);
-  void AppendVirtualFull(VCellId v, std::vector<std::vector<VCellId>>& full);
-  int32_t LevelOfType(ChainId chain, const std::string& type) const;
-  int32_t NewTas(bool is_virtual, bool cross_priority_pack, ChainId chain,
-                 const std::vector<std::vector<int32_t>>& full);
+  // engine/cell_state.cc
+  void SetPPriority(CellId c, int32_t p);
+  void SetVPriority(VCellId c, int32_t p);
+  void AddPUsage(CellId c, int32_t p, int32_t delta);
+  void AddVUsage(VCellId c, int32_t p, int32_t delta);
+  void SetVPcell(VCellId v, CellId p);  // binds (or unbinds: kNone) v's physical side
+  void BumpHealth(CellId c);            // after c's health changed
+  void SetCellState(CellId c, CellState s);
+  void BindCell(CellId p, VCellId v);
+  void UnbindCell(CellId c);
+  // After a change of cell c's counter: lists c in its NodeArray's dirty list.
+  void TouchNodeArrayEntry(bool is_virtual, int32_t c);
 
-  // Free lists and counters.
+  // engine/free_lists.cc
   void ListAppend(std::vector<CellId>& list, int32_t PCell::*pos, CellId c);
   void ListRemove(std::vector<CellId>& list, int32_t PCell::*pos, CellId c);
   void FreeAppend(CellId c);
@@ -170,14 +186,32 @@ class SchedulerImpl {
   void BadFreeRemove(CellId c);
   void DoomedAppend(VcId vc, CellId c);
   void DoomedRemove(CellId c);
-  int32_t Take(CellId c);
-  int32_t Give(CellId c);
+  int32_t SplitOutOfFreeList(CellId c);
+  int32_t MergeIntoFreeList(CellId c);
   bool InFreeCellList(CellId c) const;
-  std::string SafetyCheck(ChainId ch, int32_t l) const;
-  std::string AllocatePreassigned(CellId c, VcId vc, bool doomed);
-  void ReleasePreassigned(CellId c, VcId vc, bool doomed);
 
-  // Health.
+  // engine/node_array.cc
+  int32_t NewNodeArray(bool is_virtual, bool cross_priority_pack, ChainId chain,
+                       const std::vector<std::vector<int32_t>>& full);
+  bool NodeSuggested(NodeId n, const SuggestedSet* s) const;
+  NodeId FirstNodeOf(CellId c) const;
+  void SnapshotEntry(const NodeArray& t, NodeArrayEntry& n, uint32_t version) const;
+  void ComputeEntry(const NodeArray& t, NodeArrayEntry& n, int32_t p, const SuggestedSet* suggested,
+                    bool ignore_suggested) const;
+  // Brings t.nodes up to date for priority p and the suggested nodes (6.3):
+  // every node's free/used counts, health and suggestion, stably sorted.
+  // Incremental when only some nodes changed since a refresh with the same
+  // p and suggestion mode; the result is the same either way.
+  void RefreshNodeArray(NodeArray& t, int32_t p, const SuggestedSet* suggested,
+                        bool ignore_suggested);
+  // The two ways of RefreshNodeArray, on any NodeArray and position index (const, so
+  // that CheckInvariants can run both on copies and compare them).
+  void RefreshNodeArrayFull(NodeArray& t, int32_t p, const SuggestedSet* suggested,
+                            bool ignore_suggested) const;
+  void RefreshNodeArrayIncremental(NodeArray& t, int32_t p, RefreshScratch& scratch) const;
+  std::string EntryAddress(const NodeArray& t, const NodeArrayEntry& n) const;
+
+  // engine/bad_cells.cc
   // The first unbound virtual child of `v`, passing over children claimed
   // by the placement being allocated (see claim_) while an unclaimed one is
   // left; kNone when every child is bound.
@@ -189,65 +223,55 @@ class SchedulerImpl {
   void BindBadToParentVirtual(CellId c);
   void AllocateBadCell(CellId c);
   void ReleaseBadCell(CellId c);
-  int32_t Healthy(ChainId ch, int32_t l) const;
+  int32_t HealthyFreeCount(ChainId ch, int32_t l) const;
+
+  // engine/quota.cc
+  std::string SafetyCheck(ChainId ch, int32_t l) const;
+  std::string AllocatePreassigned(CellId c, VcId vc, bool doomed);
+  void ReleasePreassigned(CellId c, VcId vc, bool doomed);
   void TryBindDoomed(ChainId ch, int32_t l);
   void TryUnbindDoomed(ChainId ch, int32_t l);
   // A doomed cell that no group uses (one in use keeps its binding).
   bool DoomedUnused(CellId c) const { return pcells_[c].priority < kMinGuaranteedPriority; }
   // Unbinds doomed cell `pc` and releases it as doomed (8.2).
   void ReleaseDoomed(CellId pc);
+
+  // engine/health.cc
   void SetBadCell(CellId c);
   void SetHealthyCell(CellId c);
 
-  // Priorities, usage, binding.
-  void SetPPriority(CellId c, int32_t p);
-  void SetVPriority(VCellId c, int32_t p);
-  void AddPUsage(CellId c, int32_t p, int32_t delta);
-  void AddVUsage(VCellId c, int32_t p, int32_t delta);
-  void SetVPcell(VCellId v, CellId p);  // binds (or unbinds: kNone) v's physical side
-  void BumpHealth(CellId c);            // after c's health changed
-  void SetCellState(CellId c, CellState s);
-  void BindCell(CellId p, VCellId v);
-  void UnbindCell(CellId c);
+  // engine/leaf_allocation.cc
   std::string AllocateLeaf(CellId pleaf, VCellId vleaf, int32_t p, VcId vc);
   void ReleaseLeaf(CellId pleaf, VcId vc);
   bool TransferInBadCell(CellId c, VCellId v) const;
   void TransferLeaf(CellId c, VCellId v, int32_t p);
 
-  // Topology-aware placement.
-  bool NodeSuggested(NodeId n, const SuggestedSet* s) const;
-  NodeId FirstNodeOf(CellId c) const;
+  // engine/build.cc
+  CellId NewPCell(ChainId chain, const std::string& type, CellId parent,
+                  const std::string& address);
+  void BuildPhysicalSubtree(CellId id, const PhysicalCellSpec& spec, int64_t default_number);
+  VCellId NewVCell(VcId vc, ChainId chain, int32_t level, VCellId parent,
+                   const std::string& address, int32_t pinned_index);
+  void BuildVirtualSubtree(VCellId id);
+  void AppendVirtualFull(VCellId v, std::vector<std::vector<VCellId>>& full);
+  int32_t LevelOfType(ChainId chain, const std::string& type) const;
+
+  // engine/topology.cc
   int32_t CellLevel(bool is_virtual, int32_t c) const;
   int32_t CellParent(bool is_virtual, int32_t c) const;
   int32_t Lca(bool is_virtual, int32_t a, int32_t b) const;
   void CollectNodeLeaves(bool is_virtual, int32_t c, int32_t p,
                          std::vector<int32_t>& free_leaves,
                          std::vector<int32_t>& preemptible) const;
-  void SnapshotTasNode(const Tas& t, TasNode& n, uint32_t version) const;
-  void ComputeTasNode(const Tas& t, TasNode& n, int32_t p, const SuggestedSet* suggested,
-                      bool ignore_suggested) const;
-  // Brings t.nodes up to date for priority p and the suggested nodes (6.3):
-  // every node's free/used counts, health and suggestion, stably sorted.
-  // Incremental when only some nodes changed since a refresh with the same
-  // p and suggestion mode; the result is the same either way.
-  void RefreshTas(Tas& t, int32_t p, const SuggestedSet* suggested, bool ignore_suggested);
-  // The two ways of RefreshTas, on any Tas and position index (const, so
-  // that CheckInvariants can run both on copies and compare them).
-  void RefreshTasFull(Tas& t, int32_t p, const SuggestedSet* suggested, bool ignore_suggested) const;
-  struct TasScratch;
-  void RefreshTasIncremental(Tas& t, int32_t p, TasScratch& scratch) const;
-  // After a change of cell c's counter: lists c in its Tas's dirty list.
-  void TouchTasNode(bool is_virtual, int32_t c);
-  std::string TasNodeAddress(const Tas& t, const TasNode& n) const;
-  bool FindNodesForPods(const Tas& t, const std::vector<int32_t>& pods,
+  bool FindNodesForPods(const NodeArray& t, const std::vector<int32_t>& pods,
                         std::vector<int32_t>& picked, std::string& reason) const;
-  std::vector<int32_t> FindLeavesInNode(const Tas& t, int32_t need,
+  std::vector<int32_t> FindLeavesInNode(const NodeArray& t, int32_t need,
                                         std::vector<int32_t>& avail) const;
-  bool TasSchedule(int32_t tas, const std::vector<int32_t>& pods, int32_t priority,
-                   const SuggestedSet* suggested, bool ignore_suggested,
-                   std::vector<std::vector<int32_t>>& out, std::string& reason);
+  bool ScheduleOnNodeArray(int32_t node_array, const std::vector<int32_t>& pods, int32_t priority,
+                           const SuggestedSet* suggested, bool ignore_suggested,
+                           std::vector<std::vector<int32_t>>& out, std::string& reason);
 
-  // Mapping.
+  // engine/mapping.cc
   bool Usable(CellId c, const MapCtx& ctx) const;
   void UsableSorted(std::span<const CellId> list, const MapCtx& ctx,
                     std::vector<CellId>& out) const;
@@ -260,7 +284,7 @@ class SchedulerImpl {
                             const SuggestedSet* suggested, bool ignore_suggested,
                             GroupCells& pplace, bool& safety_broken);
 
-  // Lazy preemption.
+  // engine/lazy_preemption.cc
   GroupCells VirtOf(const Group& g) const;
   GroupCells PhysOf(const Group& g) const;
   void LazyPreemptGroup(GroupId gid, const std::string& preemptor);
@@ -269,17 +293,17 @@ class SchedulerImpl {
                                                              const std::string& preemptor);
   void LazyPreemptCell(VCellId v, const std::string& preemptor);
 
-  // Scheduling.
-  std::string FormatVirtualPlacement(const Request& req, const GroupCells& v) const;
-  bool ScheduleGuaranteed(const Request& req, ChainId chain, const SuggestedSet* suggested,
-                          Placement& out, std::string& reason);
-  bool ScheduleOpportunistic(const Request& req, ChainId chain,
-                             const SuggestedSet* suggested, Placement& out,
-                             std::string& reason);
-  int ScheduleForLeafType(const Request& req, const std::string& leaf_type,
-                          bool type_specified, const SuggestedSet* suggested,
-                          Placement& out, std::string& reason, bool& tried_any);
-  std::vector<int32_t> LeafIndices(const std::vector<CellId>& leaves) const;
+  // engine/groups.cc
+  GroupId NewGroup(const Request& req, GroupState state);
+  void RemoveGroup(GroupId gid);
+  void CreatePreemptingGroup(const Request& req, const Placement& pl, const PodRef& pod);
+  void CancelPreemption(GroupId gid);
+  void AllocatePreemptingGroup(GroupId gid);
+  void DeleteAllocatedGroup(GroupId gid);
+  void SetPodSlot(GroupId gid, int32_t member, int32_t slot, const PodRef& pod,
+                  const std::string& node);
+
+  // engine/bind_info.cc
   const std::string& NodeNameOf(CellId c) const;
   void FillBindResult(const Group* g, const Request& req, const Placement& pl,
                       int32_t member, int32_t slot, ScheduleResult& r) const;
@@ -289,25 +313,30 @@ class SchedulerImpl {
   std::vector<std::string> VirtualLeafCellsOf(const Group& g) const;
   void FillBindResultCached(Group& g, int32_t member, int32_t slot, ScheduleResult& r);
   Request RequestOf(const Group& g) const;
+
+  // engine/schedule.cc
+  std::string FormatVirtualPlacement(const Request& req, const GroupCells& v) const;
+  bool ScheduleGuaranteed(const Request& req, ChainId chain, const SuggestedSet* suggested,
+                          Placement& out, std::string& reason);
+  bool ScheduleOpportunistic(const Request& req, ChainId chain,
+                             const SuggestedSet* suggested, Placement& out,
+                             std::string& reason);
+  int ScheduleForLeafType(const Request& req, const std::string& leaf_type,
+                          bool type_specified, const SuggestedSet* suggested,
+                          Placement& out, std::string& reason, bool& tried_any);
   void CollectVictims(const GroupCells& pplace, std::vector<Victim>& victims,
                       std::vector<GroupId>& preemptors) const;
   void FillPreemptResult(const GroupCells& pplace, std::vector<Victim> victims,
                          ScheduleResult& r) const;
   bool PlacementBadOrNotSuggested(const Group& g, const SuggestedSet* suggested) const;
 
-  // Groups.
-  GroupId NewGroup(const Request& req, GroupState state);
-  void RemoveGroup(GroupId gid);
-  void CreatePreemptingGroup(const Request& req, const Placement& pl, const PodRef& pod);
-  void CancelPreemption(GroupId gid);
-  void AllocatePreemptingGroup(GroupId gid);
-  void DeleteAllocatedGroup(GroupId gid);
+  // engine/recovery_mapping.cc
   CellId FindPhysicalLeaf(const std::string& chain, const std::string& node,
                           int32_t index) const;
   VCellId LowestPriorityVirtual(const VCellId* cells, size_t n, int32_t p) const;
   // `hint` (a virtual leaf or kNone): the virtual cells to prefer, when free,
   // at each level on the way up (Apiary's persisted virtual placement).
-  VCellId MapPhysicalToVirtual(CellId c, const std::vector<std::vector<VCellId>>& vccl,
+  VCellId MapPhysicalToVirtual(CellId c, const std::vector<std::vector<VCellId>>& vc_cells_by_level,
                                int32_t level, int32_t p, std::string& message,
                                VCellId hint = kNone) const;
   // The virtual leaf a bind info names for its leaf number `flat` (in
@@ -329,11 +358,11 @@ class SchedulerImpl {
   void MapAllocatedLeaf(CellId pleaf, VCellId hint, const PodPlacementInfo& ppi, size_t index,
                         bool has_types, bool lazy_so_far, const Group& g, VCellId& vleaf,
                         int& lazy) const;
-  void SetPodSlot(GroupId gid, int32_t member, int32_t slot, const PodRef& pod,
-                  const std::string& node);
 
-  // Inspection.
+  // engine/recovery.cc
   static std::string EmitIndices(const std::vector<int32_t>& v);
+
+  // engine/inspect.cc
   CellStatus PStatus(CellId c, bool children, bool bound) const;
   CellStatus VStatus(VCellId v, bool children, bool bound) const;
 
@@ -357,32 +386,19 @@ class SchedulerImpl {
   std::vector<std::vector<int32_t>> total_left_;            // [chain][level]
   std::vector<Vc> vcs_;  // ascending name
   std::unordered_map<std::string, VcId> vc_index_;
-  std::vector<Tas> tas_;
+  std::vector<NodeArray> node_arrays_;
   // Reused scratch state (no allocation per decision in steady state).
   MapCtx map_ctx_;
   SuggestedSet suggested_bits_;
   std::vector<int32_t> fingerprint_scratch_;
-  std::vector<std::pair<int32_t, std::vector<int32_t>>> tas_avail_;
-  std::vector<int32_t> opp_tas_;  // [chain]
+  std::vector<int32_t> opp_node_arrays_;  // [chain]
   std::vector<Group> groups_;
   // A cell's change counter and node-array membership (PCell / VCell).
   uint32_t CellVersion(bool is_virtual, int32_t c) const {
     return is_virtual ? vcells_[c].version : pcells_[c].version;
   }
-  // Scratch of RefreshTasIncremental: the scheduler's own, reused by
-  // decisions; CheckInvariants (const, may run concurrently with other const
-  // calls) brings a local one.
-  struct TasMove {
-    int32_t q = 0;     // non-dirty nodes before it in the new order
-    int32_t prev = 0;  // its index before the refresh
-    TasNode node;
-  };
-  struct TasScratch {
-    std::vector<int32_t> prev;
-    std::vector<TasMove> moves;
-    std::vector<TasNode> range;
-  };
-  TasScratch tas_scratch_;
+  // Scratch of RefreshNodeArrayIncremental (NodeArray::Scratch).
+  RefreshScratch refresh_scratch_;
   // Apiary: the unbound virtual cells a preemptor's placement is about to
   // bind (CreatePreemptingGroup), marked with the current epoch (0 = no
   // placement is being allocated). A doomed or bad-cell binding made while
