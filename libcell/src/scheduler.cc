@@ -2,6 +2,9 @@
 // holds all state; see docs/ARCHITECTURE.md for the engine modules.
 #include "engine/scheduler_impl.h"
 
+#include "apiary/cell/config_derived.h"
+#include "apiary/cell/feasibility.h"
+
 namespace apiary::cell {
 
 Result<std::unique_ptr<Scheduler>> Scheduler::Create(const Config& config,
@@ -16,7 +19,12 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Create(const Config& config,
   if (start_healthy)
     for (NodeId n = 0; n < static_cast<NodeId>(impl->node_names_.size()); ++n)
       impl->SetNodeHealthy(n);
-  return std::unique_ptr<Scheduler>(new Scheduler(std::move(impl)));
+  auto derived = DeriveConfig(config);
+  if (!derived.ok()) return derived.status();
+  std::unique_ptr<Scheduler> s(new Scheduler(std::move(impl)));
+  s->feasibility_ =
+      std::make_unique<const FeasibilityIndex>(FeasibilityIndex::Build(config, *derived));
+  return s;
 }
 
 Scheduler::Scheduler(std::unique_ptr<SchedulerImpl> impl) : impl_(std::move(impl)) {}
@@ -25,7 +33,11 @@ Scheduler::~Scheduler() = default;
 ScheduleResult Scheduler::Schedule(const PodRef& pod, const PodSchedulingSpec& spec,
                                    const std::vector<std::string>* suggested_nodes,
                                    SchedulingPhase phase) {
-  return impl_->Schedule(pod, spec, suggested_nodes, phase);
+  ScheduleResult r = impl_->Schedule(pod, spec, suggested_nodes, phase);
+  if (r.kind == ScheduleResult::Kind::kWait) {
+    if (std::string why = feasibility_->NeverFits(spec); !why.empty()) r.message += "; " + why;
+  }
+  return r;
 }
 
 Status Scheduler::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec& spec,

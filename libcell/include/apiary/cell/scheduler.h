@@ -120,6 +120,7 @@ struct AffinityGroupStatus {
 };
 
 class SchedulerImpl;
+class FeasibilityIndex;
 
 class Scheduler {
  public:
@@ -136,7 +137,10 @@ class Scheduler {
   Scheduler& operator=(const Scheduler&) = delete;
 
   // hived.md 6.1. `suggested_nodes` null means every node. Never throws;
-  // user errors come back as Kind::kError.
+  // user errors come back as Kind::kError. A wait for a group that no state
+  // of the cluster could place (feasibility.h) says so after HiveD's reason:
+  // "...; can never fit under the current configuration: <why> (<the
+  // nearest change that fits>)".
   ScheduleResult Schedule(const PodRef& pod, const PodSchedulingSpec& spec,
                           const std::vector<std::string>* suggested_nodes,
                           SchedulingPhase phase);
@@ -208,6 +212,9 @@ class Scheduler {
  private:
   explicit Scheduler(std::unique_ptr<SchedulerImpl> impl);
   std::unique_ptr<SchedulerImpl> impl_;
+  // What a group needs that no state of the cluster can give (feasibility.h):
+  // appended to the wait reasons of Schedule.
+  std::unique_ptr<const FeasibilityIndex> feasibility_;
 };
 
 }  // namespace apiary::cell
