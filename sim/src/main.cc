@@ -3,9 +3,11 @@
 //   apiary-sim size-vcs  the smallest quota per VC that meets a wait target
 //   apiary-sim merge     combine the shards of a sharded size-vcs sweep
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -75,6 +77,7 @@ std::string JoinArgs(int argc, char** argv) {
 
 struct Durations {
   std::string from = "0", to, checkpoint = "0", bin = "1h", max_wait = "30m";
+  std::string wait_target;  // run: a p95 wait target for the vc_waits plot ("" = none)
 };
 
 void AddTraceOptions(CLI::App* app, ScenarioOptions& o, Durations& d) {
@@ -286,6 +289,8 @@ int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d,
   std::vector<PolicySummary> summaries;
   for (const SimResult& r : results) summaries.push_back(Summarize(r, sc->workload, sc->cluster));
   RunMeta meta{command, sim};
+  if (!d.wait_target.empty() && !ParseDuration(d.wait_target, &meta.wait_target_s))
+    return Fail("--wait-target: bad duration " + d.wait_target);
   auto notes = WriteOutputs(out_dir, *sc, meta, results, summaries, !no_plots);
   if (!notes.ok()) return Fail(notes.status().message());
 
@@ -412,7 +417,7 @@ int MergeCommand(const std::vector<std::string>& files, const std::string& out) 
   std::vector<std::string> texts;
   for (const std::string& f : files) {
     std::ifstream in(f);
-    if (!in) return Fail(f + ": cannot open");
+    if (!in) return Fail(f + ": cannot open: " + std::strerror(errno));
     std::stringstream ss;
     ss << in.rdbuf();
     texts.push_back(ss.str());
@@ -494,6 +499,8 @@ int main(int argc, char** argv) {
   run->add_option("--bin", run_d.bin, "Time-series bin width (e.g. 1h, 30m)")
       ->capture_default_str();
   run->add_option("--out", out_dir, "Output directory")->capture_default_str();
+  run->add_option("--wait-target", run_d.wait_target,
+                  "A p95 wait target (e.g. 1h), drawn as a line on vc_waits.png");
   run->add_flag("--no-plots", no_plots, "Write the plot data and scripts but do not run gnuplot");
   run->add_flag("--check-invariants", check,
                 "Audit the policy's invariants after every scheduling pass (slow)");

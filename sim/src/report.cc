@@ -3,10 +3,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -63,7 +65,7 @@ const char* OutcomeName(JobOutcome o) {
 
 Status WriteTextFile(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary);
-  if (!f) return Status::Invalid(path + ": cannot open for writing");
+  if (!f) return Status::Invalid(path + ": cannot open for writing: " + std::strerror(errno));
   f << text;
   f.close();
   if (!f) return Status::Invalid(path + ": write failed");
