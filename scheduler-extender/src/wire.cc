@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "apiary/cell/text.h"
 #include "apiary/wire/inspect_json.h"
 
 namespace apiary::extender {
@@ -320,7 +321,22 @@ bool Better(std::string_view key, const char* field, int* rank) {
 
 }  // namespace
 
-Result<FilterArgs> DecodeFilterArgs(std::string_view body) {
+namespace {
+
+// A request that failed to decode and is not valid UTF-8 says where the
+// first bad byte is, as every other input the tools read does; a valid body
+// pays nothing for the check.
+template <typename T>
+Result<T> WithUtf8Check(Result<T> decoded, std::string_view body) {
+  if (decoded.ok()) return decoded;
+  if (Status utf8 = cell::CheckUtf8(body, "request body"); !utf8.ok()) return utf8;
+  return decoded;
+}
+
+}  // namespace
+
+namespace {
+Result<FilterArgs> DecodeFilterArgsUnchecked(std::string_view body) {
   if (body.empty()) return Status::Invalid("ExtenderArgs: empty request body");
   JsonScanner scan(body);
   auto syntax = [&] { return Status::Invalid("ExtenderArgs: " + scan.ErrorMessage()); };
@@ -452,8 +468,14 @@ Result<FilterArgs> DecodeFilterArgs(std::string_view body) {
   }
   return args;
 }
+}  // namespace
 
-Result<BindArgs> DecodeBindArgs(std::string_view body) {
+Result<FilterArgs> DecodeFilterArgs(std::string_view body) {
+  return WithUtf8Check(DecodeFilterArgsUnchecked(body), body);
+}
+
+namespace {
+Result<BindArgs> DecodeBindArgsUnchecked(std::string_view body) {
   auto doc = ParseEnvelope(body, "ExtenderBindingArgs");
   if (!doc.ok()) return doc.status();
   JsonRef root = doc->root();
@@ -475,8 +497,14 @@ Result<BindArgs> DecodeBindArgs(std::string_view body) {
   }
   return args;
 }
+}  // namespace
 
-Result<PreemptArgs> DecodePreemptArgs(std::string_view body) {
+Result<BindArgs> DecodeBindArgs(std::string_view body) {
+  return WithUtf8Check(DecodeBindArgsUnchecked(body), body);
+}
+
+namespace {
+Result<PreemptArgs> DecodePreemptArgsUnchecked(std::string_view body) {
   auto doc = ParseEnvelope(body, "ExtenderPreemptionArgs");
   if (!doc.ok()) return doc.status();
   JsonRef root = doc->root();
@@ -496,6 +524,11 @@ Result<PreemptArgs> DecodePreemptArgs(std::string_view body) {
   args.candidate_nodes.erase(std::unique(args.candidate_nodes.begin(), args.candidate_nodes.end()),
                              args.candidate_nodes.end());
   return args;
+}
+}  // namespace
+
+Result<PreemptArgs> DecodePreemptArgs(std::string_view body) {
+  return WithUtf8Check(DecodePreemptArgsUnchecked(body), body);
 }
 
 std::string BestEffortPodKey(std::string_view body) {

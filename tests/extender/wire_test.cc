@@ -330,5 +330,23 @@ TEST(WireTest, DecodesNodes) {
   EXPECT_FALSE(node->Healthy());
 }
 
+// A body that fails to decode because it is not UTF-8 says where the first
+// bad byte is (issue #17: every JSON input the tools read).
+TEST(WireTest, NonUtf8BodiesNameTheByteOffset) {
+  const std::string bad = std::string(R"({"Pod": {"metadata": {"name": "p)") + "\xC3\x28" +
+                          R"("}}, "NodeNames": ["n1"]})";
+  const size_t offset = bad.find('\xC3');
+  for (auto message : {DecodeFilterArgs(bad).status().message(),
+                       DecodeBindArgs(std::string("{\"PodName\": \"") + "\xFF" + "\"}").status().message(),
+                       DecodePreemptArgs(bad).status().message()}) {
+    EXPECT_NE(message.find("request body: not valid UTF-8"), std::string::npos) << message;
+  }
+  EXPECT_NE(DecodeFilterArgs(bad).status().message().find("byte offset " + std::to_string(offset)),
+            std::string::npos)
+      << DecodeFilterArgs(bad).status().message();
+  // Valid UTF-8 keeps the decoder's own message.
+  EXPECT_EQ(DecodeFilterArgs("[1]").status().message().find("UTF-8"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace apiary::extender

@@ -262,9 +262,12 @@ TEST_F(SchedulerScenarioTest, QuotaIsNeverExceeded) {
 TEST_F(SchedulerScenarioTest, LeafTypesTriedInDescendingOrder) {
   ScheduleResult r = ExpectBind(s(), "n1", Spec("vc-b", 0, "", 1, "n1"), "dgx-0", {0});
   EXPECT_EQ(r.cell_chain, "DGX2");
-  // 8 GPUs fit in none of vc-b's cells (quads 4, K80-SW 4, T4 node 4).
+  // 8 GPUs fit in none of vc-b's cells (quads 4, K80-SW 4, T4 node 4): the
+  // wait says so after HiveD's reason (feasibility.h).
   ExpectWait(s(), "n2", Spec("vc-b", 0, "", 8, "n2"),
-             "insufficient capacity when scheduling in VC vc-b");
+             "insufficient capacity when scheduling in VC vc-b; can never fit under the "
+             "current configuration: 8 GPUs per pod and the largest node VC vc-b can use "
+             "holds 4 (fits with 4 GPUs per pod; fits in VC vc-a)");
   // T4 chain after startup is free[2] = [t4-1, t4-0] (see the config comment).
   r = ExpectBind(s(), "t1", Spec("vc-b", 0, "T4", 1, "t1"), "t4-1", {0});
   EXPECT_EQ(r.cell_chain, "T4-NODE");
