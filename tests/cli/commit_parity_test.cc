@@ -317,8 +317,9 @@ TEST(CommitParityTest, DirectCommitEqualsCommitFromBindInfoText) {
     ASSERT_EQ(a, b) << "event " << n << ": " << ev;
     // The engine's own audit (free lists, counters, bindings, quotas, no
     // leaf given twice) holds after every event, not only in small tests.
-    if (n % 4 == 0 || !schedule)
+    if (n % 4 == 0 || !schedule) {
       ASSERT_EQ((*direct)->scheduler().CheckInvariants(), "") << "event " << n << ": " << ev;
+    }
     nlohmann::json ra = nlohmann::json::parse(a);
     const std::string op = ra.value("op", "");
     if (schedule) w.Observe(ra, t);
