@@ -72,25 +72,27 @@ bool FeasibilityIndex::ChainMatches(int32_t chain, const PodSchedulingSpec& spec
   return spec.leaf_cell_type.empty() || chains_[chain].leaf_type == spec.leaf_cell_type;
 }
 
-bool FeasibilityIndex::FitsInVc(const Vc& vc, const PodSchedulingSpec& spec) const {
-  int64_t max_pod = 0, total = 0;
+FeasibilityIndex::Needs FeasibilityIndex::NeedsOf(const PodSchedulingSpec& spec) {
+  Needs n;
   for (const auto& m : spec.affinity_group_members) {
-    max_pod = std::max<int64_t>(max_pod, m.leaf_cell_number);
-    total += int64_t{m.pod_number} * m.leaf_cell_number;
+    n.max_pod = std::max<int64_t>(n.max_pod, m.leaf_cell_number);
+    n.total += int64_t{m.pod_number} * m.leaf_cell_number;
   }
+  return n;
+}
+
+bool FeasibilityIndex::FitsInVc(const Vc& vc, const PodSchedulingSpec& spec,
+                                const Needs& needs) const {
   for (const Quota& q : vc.quotas) {
     if (!q.pinned_id.empty() || !ChainMatches(q.chain, spec)) continue;
-    if (max_pod <= PodLimit(q) && total <= q.leaves) return true;
+    if (needs.max_pod <= PodLimit(q) && needs.total <= q.leaves) return true;
   }
   return false;
 }
 
 std::string FeasibilityIndex::NeverFits(const PodSchedulingSpec& spec) const {
-  int64_t max_pod = 0, total = 0;
-  for (const auto& m : spec.affinity_group_members) {
-    max_pod = std::max<int64_t>(max_pod, m.leaf_cell_number);
-    total += int64_t{m.pod_number} * m.leaf_cell_number;
-  }
+  const Needs needs = NeedsOf(spec);
+  const int64_t max_pod = needs.max_pod, total = needs.total;
   if (max_pod <= 0) return "";
   const std::string lead = "can never fit under the current configuration: ";
   const std::string type = spec.leaf_cell_type.empty() ? "" : " of type " + spec.leaf_cell_type;
@@ -142,7 +144,7 @@ std::string FeasibilityIndex::NeverFits(const PodSchedulingSpec& spec) const {
   std::string elsewhere;
   if (spec.pinned_cell_id.empty()) {
     for (const Vc& other : vcs_) {
-      if (&other == vc || !FitsInVc(other, spec)) continue;
+      if (&other == vc || !FitsInVc(other, spec, needs)) continue;
       elsewhere += elsewhere.empty() ? "fits in VC " + other.name : ", VC " + other.name;
     }
   }

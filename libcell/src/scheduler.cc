@@ -10,17 +10,15 @@ namespace apiary::cell {
 Result<std::unique_ptr<Scheduler>> Scheduler::Create(const Config& config,
                                                      const Clock* clock,
                                                      bool start_healthy) {
-  Diagnostics diagnostics;
-  if (!ValidateConfig(config, &diagnostics))
-    return Status::Invalid(diagnostics.Format(Diagnostic::Severity::kError));
+  // DeriveConfig validates first and fails with the formatted errors.
+  auto derived = DeriveConfig(config);
+  if (!derived.ok()) return derived.status();
   auto impl = std::make_unique<SchedulerImpl>(clock);
   Status st = impl->Build(config);
   if (!st.ok()) return st;
   if (start_healthy)
     for (NodeId n = 0; n < static_cast<NodeId>(impl->node_names_.size()); ++n)
       impl->SetNodeHealthy(n);
-  auto derived = DeriveConfig(config);
-  if (!derived.ok()) return derived.status();
   std::unique_ptr<Scheduler> s(new Scheduler(std::move(impl)));
   s->feasibility_ =
       std::make_unique<const FeasibilityIndex>(FeasibilityIndex::Build(config, *derived));

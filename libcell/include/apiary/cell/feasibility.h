@@ -57,11 +57,18 @@ class FeasibilityIndex {
     std::vector<Quota> quotas;  // non-pinned per chain, then each pinned cell
   };
 
+  struct Needs {
+    int64_t max_pod = 0;  // leaves of the group's largest pod
+    int64_t total = 0;    // leaves of the whole group
+  };
+  static Needs NeedsOf(const PodSchedulingSpec& spec);
+
   // The most leaves one pod can get in `q`'s chain: a node, or less when the
   // VC's cells there are all below node level.
   int64_t PodLimit(const Quota& q) const;
-  // True when `spec`'s group fits in `vc`'s non-pinned quota somewhere.
-  bool FitsInVc(const Vc& vc, const PodSchedulingSpec& spec) const;
+  // True when a group of `spec`'s leaf type with these needs fits in
+  // `vc`'s non-pinned quota somewhere.
+  bool FitsInVc(const Vc& vc, const PodSchedulingSpec& spec, const Needs& needs) const;
   bool ChainMatches(int32_t chain, const PodSchedulingSpec& spec) const;
 
   std::vector<Chain> chains_;
