@@ -129,6 +129,9 @@ int main(int argc, char** argv) {
                  "Deadline of a whole request (TLS handshake, headers and body) from its first byte");
   app.add_option("--write-timeout-ms", write_timeout_ms, "Per-response write timeout");
   app.add_option("--http-threads", http_threads, "Handler threads (engine calls and bind API calls)");
+  app.add_option("--decide-on-io-thread", server_options.decide_on_io_thread,
+                 "Decide filter and preempt on the I/O thread when the engine's lock is free (true/false)")
+      ->capture_default_str();
   app.add_option("--health-listen", health_listen,
                  "[host]:port of the health listener (/healthz, /readyz, /metrics, /version; plain HTTP); "
                  "auto = the --listen host, its port + 1 (any free port when --listen's is 0); off = none");

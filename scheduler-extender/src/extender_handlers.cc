@@ -161,6 +161,15 @@ HttpResponse Extender::Handle(const HttpRequest& req) {
   return resp;
 }
 
+bool Extender::MayHandleOnIoThread(const HttpRequest& req) const {
+  if (req.method != "POST" || (req.path != "/v1/extender/filter" && req.path != "/v1/extender/preempt"))
+    return false;
+  // A probe, not a reservation: another thread may take the lock before the
+  // handler does, and then the I/O thread waits for one decision at most.
+  std::unique_lock probe(mu_, std::try_to_lock);
+  return probe.owns_lock();
+}
+
 // ---------------------------------------------------------------------------
 // Filter (extender.md 4.1)
 

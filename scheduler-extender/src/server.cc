@@ -234,6 +234,7 @@ struct ListenerConfig {
   std::chrono::milliseconds idle_timeout{30000};
   std::chrono::milliseconds slow_grace{1000};
   bool health_only = false;  // serve only the health paths
+  bool decide_on_io_thread = false;  // ServerOptions::decide_on_io_thread
 };
 
 class Listener;
@@ -611,7 +612,9 @@ class Connection final : public Session {
     }
     // Liveness is answered here, on the I/O thread: it needs no lock, and it
     // proves that the front door itself is responsive.
-    if (request_.path == "/healthz" || !listener_.pool()) return Respond(listener_.extender()->Handle(request_));
+    if (request_.path == "/healthz" || !listener_.pool() ||
+        (config().decide_on_io_thread && listener_.extender()->MayHandleOnIoThread(request_)))
+      return Respond(listener_.extender()->Handle(request_));
     asio::post(*listener_.pool(), [self = Self()]() mutable {
       HttpResponse r = self->listener_.extender()->Handle(self->request_);
       asio::io_context& io = self->listener_.io();
@@ -810,6 +813,7 @@ cell::Status HttpServer::Bind() {
   sched.write_timeout = std::chrono::milliseconds(std::max(1, options_.write_timeout_ms));
   sched.idle_timeout = std::chrono::seconds(std::max(1, options_.idle_timeout_s));
   sched.slow_grace = std::chrono::milliseconds(std::max(0, options_.slow_grace_ms));
+  sched.decide_on_io_thread = options_.decide_on_io_thread;
   impl->scheduling = std::make_unique<Listener>(extender_, sched, impl->tls.get(), impl->pool.get());
   if (auto st = impl->scheduling->Bind(options_.host, options_.port, &port_); !st.ok()) return st;
   if (options_.health_port >= 0) {
@@ -824,6 +828,7 @@ cell::Status HttpServer::Bind() {
     health.max_header_bytes = 16u << 10;
     health.max_body_bytes = 4u << 10;
     health.health_only = true;
+    health.decide_on_io_thread = false;
     impl->health_pool = std::make_unique<asio::thread_pool>(2);
     impl->health = std::make_unique<Listener>(extender_, health, nullptr, impl->health_pool.get());
     if (auto st = impl->health->Bind(options_.health_host, options_.health_port, &health_port_); !st.ok())

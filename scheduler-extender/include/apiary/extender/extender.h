@@ -113,6 +113,15 @@ class Extender final : public ClusterEventHandler {
   // Every HTTP request of the extender's port (all paths of extender.md 7).
   HttpResponse Handle(const HttpRequest& req);
 
+  // The server's I/O thread may answer `req` itself, without handing it to a
+  // handler thread and back: true for POST filter and preempt (engine work
+  // under the lock, never an API call; their effects are queued to the
+  // workers) when the engine's lock is free at this moment, so the I/O
+  // thread does not sit behind a bind's commit or a long inspect. Two thread
+  // hand-offs cost about as much CPU as a decided filter itself
+  // (bench/README.md, "Deciding on the I/O thread").
+  bool MayHandleOnIoThread(const HttpRequest& req) const;
+
   // Readiness (extender.md 7 /readyz): config loaded, synced, recovered, leader.
   bool Ready(std::string* reason) const;
 

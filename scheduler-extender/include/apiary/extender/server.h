@@ -11,7 +11,11 @@
 // A connection costs a socket and a small session object, not a thread:
 // requests are read and parsed on the listener's I/O thread, and a complete
 // request is handed to a pool of handler threads (the engine's calls and the
-// API server calls of a bind may block; the I/O thread never does). Limits,
+// API server calls of a bind may block; the I/O thread does not wait on I/O).
+// Filter and preempt, which only take the engine's lock, are decided on the
+// I/O thread itself when that lock is free (ServerOptions::
+// decide_on_io_thread): the hand-off there and back costs as much CPU as the
+// decision. Limits,
 // all enforced on the bytes actually read:
 // - a deadline on the whole request (TLS handshake, headers and body), not per
 //   read, so one byte a second does not keep a connection;
@@ -67,6 +71,9 @@ struct ServerOptions {
   int write_timeout_ms = 10000;
   int idle_timeout_s = 30;  // keep-alive idle timeout (and for a new connection's first byte)
   int threads = 32;         // handler threads (engine calls, bind API calls)
+  // Filter and preempt decided on the I/O thread when the engine's lock is
+  // free (Extender::MayHandleOnIoThread); false = always on a handler thread.
+  bool decide_on_io_thread = true;
   size_t max_connections = 1024;
   size_t max_inflight_bytes = 256u << 20;
   size_t max_header_bytes = 64u << 10;  // request line + header fields
