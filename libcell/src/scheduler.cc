@@ -17,7 +17,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Create(const Config& config,
   Status st = impl->Build(config);
   if (!st.ok()) return st;
   if (start_healthy)
-    for (NodeId n = 0; n < static_cast<NodeId>(impl->node_names_.size()); ++n)
+    for (NodeId n{0}; n < static_cast<NodeId>(impl->node_names_.size()); ++n)
       impl->SetNodeHealthy(n);
   std::unique_ptr<Scheduler> s(new Scheduler(std::move(impl)));
   s->feasibility_ =

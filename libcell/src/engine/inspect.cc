@@ -72,7 +72,7 @@ CellStatus SchedulerImpl::VStatus(VCellId v, bool children, bool bound) const {
 
 std::vector<CellStatus> SchedulerImpl::PhysicalCluster() const {
   std::vector<CellStatus> out;
-  for (CellId c = 0; c < static_cast<CellId>(pcells_.size()); ++c)
+  for (CellId c{0}; c < static_cast<CellId>(pcells_.size()); ++c)
     if (pcells_[c].parent == kNone) out.push_back(PStatus(c, true, true));
   return out;
 }
