@@ -260,4 +260,14 @@ bool SchedulerImpl::DeleteUnallocatedPod(std::string_view uid) {
   return true;
 }
 
+bool SchedulerImpl::IsAllocatedPod(std::string_view uid) const {
+  return pod_locs_.count(std::string(uid)) > 0;
+}
+
+std::optional<LazyPreemptionMark> SchedulerImpl::LazyMarkOfPod(std::string_view uid) const {
+  auto it = pod_locs_.find(std::string(uid));
+  if (it == pod_locs_.end()) return std::nullopt;
+  return groups_[it->second.group].lazy;
+}
+
 }  // namespace apiary::cell

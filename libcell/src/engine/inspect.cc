@@ -126,6 +126,26 @@ AffinityGroupStatus SchedulerImpl::GroupStatus(GroupId gid) const {
   return s;
 }
 
+Result<AffinityGroupStatus> SchedulerImpl::AffinityGroup(std::string_view name) const {
+  auto it = group_index_.find(std::string(name));
+  if (it == group_index_.end())
+    return Status::NotFound("Affinity group " + std::string(name) +
+                            " does not exist since it is not allocated or preempting");
+  return GroupStatus(it->second);
+}
+
+Result<std::vector<CellStatus>> SchedulerImpl::VirtualCluster(std::string_view vc) const {
+  auto it = vc_index_.find(std::string(vc));
+  if (it == vc_index_.end()) return Status::NotFound("VC " + std::string(vc) + " not found");
+  return VirtualClusterStatus(it->second);
+}
+
+std::vector<std::string> SchedulerImpl::VirtualClusterNames() const {
+  std::vector<std::string> out;
+  for (const Vc& vc : vcs_) out.push_back(vc.name);
+  return out;
+}
+
 std::vector<AffinityGroupStatus> SchedulerImpl::AffinityGroups() const {
   std::vector<AffinityGroupStatus> out;
   for (const auto& [name, gid] : group_index_) out.push_back(GroupStatus(gid));

@@ -179,6 +179,21 @@ class SchedulerImpl {
   std::vector<AffinityGroupStatus> AffinityGroups() const;
   std::string CheckInvariants() const;
   Scheduler::Usage GetUsage() const;
+  // The facade's calls by name (Scheduler's contract), so that scheduler.cc
+  // never reads the members below. engine/health.cc:
+  void SetAllNodesHealthy();  // configuration order
+  Status SetNodeHealth(std::string_view node, bool healthy);
+  bool HasNode(std::string_view node) const;
+  const std::vector<std::string>& NodeNames() const { return node_names_; }
+  // engine/groups.cc:
+  bool IsAllocatedPod(std::string_view uid) const;
+  std::optional<LazyPreemptionMark> LazyMarkOfPod(std::string_view uid) const;
+  // engine/bind_info.cc:
+  std::vector<std::string> VirtualLeafCellsOfPod(std::string_view uid) const;
+  // engine/inspect.cc:
+  Result<AffinityGroupStatus> AffinityGroup(std::string_view name) const;
+  Result<std::vector<CellStatus>> VirtualCluster(std::string_view vc) const;
+  std::vector<std::string> VirtualClusterNames() const;
 
   // engine/cell_state.cc
   void SetPPriority(CellId c, int32_t p);
@@ -382,6 +397,9 @@ class SchedulerImpl {
   CellStatus PStatus(CellId c, bool children, bool bound) const;
   CellStatus VStatus(VCellId v, bool children, bool bound) const;
 
+  // State: only SchedulerImpl's own functions (engine/*.cc) read it; the
+  // facade (scheduler.cc) calls the functions above.
+ private:
   const Clock* clock_;
   std::unordered_map<std::string, TypeInfo> types_;
   std::vector<Chain> chains_;
