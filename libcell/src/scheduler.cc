@@ -16,9 +16,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Create(const Config& config,
   auto impl = std::make_unique<SchedulerImpl>(clock);
   Status st = impl->Build(config);
   if (!st.ok()) return st;
-  if (start_healthy)
-    for (NodeId n = 0; n < static_cast<NodeId>(impl->node_names_.size()); ++n)
-      impl->SetNodeHealthy(n);
+  if (start_healthy) impl->SetAllNodesHealthy();
   std::unique_ptr<Scheduler> s(new Scheduler(std::move(impl)));
   s->feasibility_ =
       std::make_unique<const FeasibilityIndex>(FeasibilityIndex::Build(config, *derived));
@@ -54,38 +52,22 @@ bool Scheduler::DeleteUnallocatedPod(std::string_view uid) {
   return impl_->DeleteUnallocatedPod(uid);
 }
 
-bool Scheduler::IsAllocatedPod(std::string_view uid) const {
-  return impl_->pod_locs_.count(std::string(uid)) > 0;
-}
+bool Scheduler::IsAllocatedPod(std::string_view uid) const { return impl_->IsAllocatedPod(uid); }
 
 Status Scheduler::SetNodeHealth(std::string_view node, bool healthy) {
-  auto it = impl_->node_index_.find(std::string(node));
-  if (it == impl_->node_index_.end())
-    return Status::NotFound("node " + std::string(node) + " is not in the configuration");
-  if (healthy) {
-    impl_->SetNodeHealthy(it->second);
-  } else {
-    impl_->SetNodeBad(it->second);
-  }
-  return Status::Ok();
+  return impl_->SetNodeHealth(node, healthy);
 }
 
-bool Scheduler::HasNode(std::string_view node) const {
-  return impl_->node_index_.count(std::string(node)) > 0;
-}
+bool Scheduler::HasNode(std::string_view node) const { return impl_->HasNode(node); }
 
-std::vector<std::string> Scheduler::Nodes() const { return impl_->node_names_; }
+std::vector<std::string> Scheduler::Nodes() const { return impl_->NodeNames(); }
 
 std::optional<LazyPreemptionMark> Scheduler::LazyMarkOfPod(std::string_view uid) const {
-  auto it = impl_->pod_locs_.find(std::string(uid));
-  if (it == impl_->pod_locs_.end()) return std::nullopt;
-  return impl_->groups_[it->second.group].lazy;
+  return impl_->LazyMarkOfPod(uid);
 }
 
 std::vector<std::string> Scheduler::VirtualLeafCellsOfPod(std::string_view uid) const {
-  auto it = impl_->pod_locs_.find(std::string(uid));
-  if (it == impl_->pod_locs_.end()) return {};
-  return impl_->VirtualLeafCellsOf(impl_->groups_[it->second.group]);
+  return impl_->VirtualLeafCellsOfPod(uid);
 }
 
 std::vector<AffinityGroupStatus> Scheduler::AffinityGroups() const {
@@ -93,11 +75,7 @@ std::vector<AffinityGroupStatus> Scheduler::AffinityGroups() const {
 }
 
 Result<AffinityGroupStatus> Scheduler::AffinityGroup(std::string_view name) const {
-  auto it = impl_->group_index_.find(std::string(name));
-  if (it == impl_->group_index_.end())
-    return Status::NotFound("Affinity group " + std::string(name) +
-                            " does not exist since it is not allocated or preempting");
-  return impl_->GroupStatus(it->second);
+  return impl_->AffinityGroup(name);
 }
 
 std::vector<CellStatus> Scheduler::PhysicalCluster() const {
@@ -105,16 +83,11 @@ std::vector<CellStatus> Scheduler::PhysicalCluster() const {
 }
 
 Result<std::vector<CellStatus>> Scheduler::VirtualCluster(std::string_view vc) const {
-  auto it = impl_->vc_index_.find(std::string(vc));
-  if (it == impl_->vc_index_.end())
-    return Status::NotFound("VC " + std::string(vc) + " not found");
-  return impl_->VirtualClusterStatus(it->second);
+  return impl_->VirtualCluster(vc);
 }
 
 std::vector<std::string> Scheduler::VirtualClusterNames() const {
-  std::vector<std::string> out;
-  for (const Vc& vc : impl_->vcs_) out.push_back(vc.name);
-  return out;
+  return impl_->VirtualClusterNames();
 }
 
 std::string Scheduler::CheckInvariants() const { return impl_->CheckInvariants(); }

@@ -169,4 +169,10 @@ Request SchedulerImpl::RequestOf(const Group& g) const {
   return r;
 }
 
+std::vector<std::string> SchedulerImpl::VirtualLeafCellsOfPod(std::string_view uid) const {
+  auto it = pod_locs_.find(std::string(uid));
+  if (it == pod_locs_.end()) return {};
+  return VirtualLeafCellsOf(groups_[it->second.group]);
+}
+
 }  // namespace apiary::cell

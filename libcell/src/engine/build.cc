@@ -16,6 +16,15 @@ std::string LastSegment(const std::string& address) {
   return pos == std::string::npos ? address : address.substr(pos + 1);
 }
 
+// Cells by level as the plain integers a node array holds (it serves
+// either kind of cell).
+template <typename IdT>
+std::vector<std::vector<int32_t>> AsIndexes(const std::vector<std::vector<IdT>>& by_level) {
+  std::vector<std::vector<int32_t>> out(by_level.size());
+  for (size_t l = 0; l < by_level.size(); ++l) out[l].assign(by_level[l].begin(), by_level[l].end());
+  return out;
+}
+
 }  // namespace
 
 Status SchedulerImpl::Build(const Config& config) {
@@ -115,7 +124,7 @@ Status SchedulerImpl::Build(const Config& config) {
       for (int32_t k = 0; k < p.child_count; ++k)
         walk(pchildren_[p.child_begin + k]);
     };
-    for (CellId c = 0; c < static_cast<CellId>(pcells_.size()); ++c)
+    for (CellId c{0}; c < static_cast<CellId>(pcells_.size()); ++c)
       if (pcells_[c].parent == kNone) walk(c);
     // node_leaves_ must list leaves per chain in full-list order; the walk
     // above visits tops in list order, which is that order per chain.
@@ -205,32 +214,33 @@ Status SchedulerImpl::Build(const Config& config) {
         all_vc_free_[ch][l] += vc.chains[ch].vc_free[l];
 
   // Topology-aware schedulers (6.3, 6.6).
-  for (VcId v = 0; v < static_cast<VcId>(vcs_.size()); ++v) {
+  for (VcId v{0}; v < static_cast<VcId>(vcs_.size()); ++v) {
     for (size_t ch = 0; ch < chains_.size(); ++ch) {
       ChainVc& cv = vcs_[v].chains[ch];
       if (!cv.has_nonpinned) continue;
-      cv.node_array = NewNodeArray(true, true, static_cast<ChainId>(ch), cv.full);
+      cv.node_array = NewNodeArray(true, true, static_cast<ChainId>(ch), AsIndexes(cv.full));
     }
     for (PinnedVc& p : vcs_[v].pinned)
-      p.node_array = NewNodeArray(true, true, vcells_[p.vtop].chain, p.full);
+      p.node_array = NewNodeArray(true, true, vcells_[p.vtop].chain, AsIndexes(p.full));
   }
   opp_node_arrays_.resize(chains_.size());
   for (size_t ch = 0; ch < chains_.size(); ++ch)
-    opp_node_arrays_[ch] = NewNodeArray(false, false, static_cast<ChainId>(ch), chains_[ch].full);
+    opp_node_arrays_[ch] =
+        NewNodeArray(false, false, static_cast<ChainId>(ch), AsIndexes(chains_[ch].full));
   // The trees are complete: drop the spare capacity the per-cell arrays
   // grew by doubling (up to half of each).
   pcells_.shrink_to_fit();
   vcells_.shrink_to_fit();
 
   // Pinned cells: VCs in ascending name, pinned cells in list order (9).
-  for (VcId v = 0; v < static_cast<VcId>(vcs_.size()); ++v) {
+  for (VcId v{0}; v < static_cast<VcId>(vcs_.size()); ++v) {
     for (PinnedVc& p : vcs_[v].pinned) {
       AllocatePreassigned(p.pcell, v, /*doomed=*/false);
       BindCell(p.pcell, p.vtop);
     }
   }
   // Every configured node starts bad (9).
-  for (NodeId n = 0; n < static_cast<NodeId>(node_names_.size()); ++n)
+  for (NodeId n{0}; n < static_cast<NodeId>(node_names_.size()); ++n)
     SetNodeBad(n);
   return Status::Ok();
 }

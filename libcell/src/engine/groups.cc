@@ -79,13 +79,13 @@ void SchedulerImpl::CreatePreemptingGroup(const Request& req, const Placement& p
       std::fill(claim_.begin(), claim_.end(), 0);
       claim_epoch_ = last_claim_epoch_ = 1;
     }
-    ForEachLeaf(pl.virt, [&](size_t, size_t, size_t, int32_t v) {
+    ForEachLeaf(pl.virt, [&](size_t, size_t, size_t, VCellId v) {
       for (; v != kNone && vcells_[v].pcell == kNone && claim_[v] != claim_epoch_;
            v = vcells_[v].parent)
         claim_[v] = claim_epoch_;
     });
   }
-  ForEachLeaf(pl.phys, [&](size_t m, size_t s, size_t i, int32_t c) {
+  ForEachLeaf(pl.phys, [&](size_t m, size_t s, size_t i, CellId c) {
     VCellId v = pl.has_virtual ? pl.virt[m][s][i] : kNone;
     bool was_used = pcells_[c].state == CellState::kUsed;
     bool transfer = false;
@@ -113,11 +113,11 @@ void SchedulerImpl::CreatePreemptingGroup(const Request& req, const Placement& p
 // hived.md 7.4: releases a Preempting group's reservations and gives the
 // victims their cells back.
 void SchedulerImpl::CancelPreemption(GroupId gid) {
-  GroupCells pplace = PhysOf(groups_[gid]);
+  PhysCells pplace = PhysOf(groups_[gid]);
   VcId vc = groups_[gid].vc;
   const std::string preemptor = groups_[gid].name;
   std::vector<GroupId> degraded;  // victims that could not get their cells back
-  ForEachLeaf(pplace, [&](size_t, size_t, size_t, int32_t c) {
+  ForEachLeaf(pplace, [&](size_t, size_t, size_t, CellId c) {
     if (c == kNone) return;
     if (pcells_[c].state == CellState::kReserving) {
       // The victim gets its leaf back on the same virtual leaf.
@@ -181,7 +181,7 @@ void SchedulerImpl::CancelPreemption(GroupId gid) {
 // Allocated.
 void SchedulerImpl::AllocatePreemptingGroup(GroupId gid) {
   Group& g = groups_[gid];
-  ForEachLeaf(PhysOf(g), [&](size_t, size_t, size_t, int32_t c) {
+  ForEachLeaf(PhysOf(g), [&](size_t, size_t, size_t, CellId c) {
     if (c == kNone) return;
     pcells_[c].reserving_group = kNone;
     pcells_[c].using_group = gid;
@@ -195,7 +195,7 @@ void SchedulerImpl::AllocatePreemptingGroup(GroupId gid) {
 // hived.md 7.2: releases every leaf the group uses and removes it.
 void SchedulerImpl::DeleteAllocatedGroup(GroupId gid) {
   Group& g = groups_[gid];
-  ForEachLeaf(PhysOf(g), [&](size_t, size_t, size_t, int32_t c) {
+  ForEachLeaf(PhysOf(g), [&](size_t, size_t, size_t, CellId c) {
     if (c == kNone || pcells_[c].using_group != gid) return;
     pcells_[c].using_group = kNone;
     if (pcells_[c].state == CellState::kUsed) {
@@ -258,6 +258,16 @@ bool SchedulerImpl::DeleteUnallocatedPod(std::string_view uid) {
                           g.preempting_pods.end());
   if (g.preempting_pods.empty()) CancelPreemption(git->second);
   return true;
+}
+
+bool SchedulerImpl::IsAllocatedPod(std::string_view uid) const {
+  return pod_locs_.count(std::string(uid)) > 0;
+}
+
+std::optional<LazyPreemptionMark> SchedulerImpl::LazyMarkOfPod(std::string_view uid) const {
+  auto it = pod_locs_.find(std::string(uid));
+  if (it == pod_locs_.end()) return std::nullopt;
+  return groups_[it->second.group].lazy;
 }
 
 }  // namespace apiary::cell

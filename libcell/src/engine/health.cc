@@ -61,4 +61,25 @@ void SchedulerImpl::SetNodeHealthy(NodeId n) {
   for (CellId leaf : node_leaves_[n]) SetHealthyCell(leaf);
 }
 
+// Startup (hived.md 9): every configured node heals, in configuration order.
+void SchedulerImpl::SetAllNodesHealthy() {
+  for (NodeId n{0}; n < static_cast<NodeId>(node_names_.size()); ++n) SetNodeHealthy(n);
+}
+
+Status SchedulerImpl::SetNodeHealth(std::string_view node, bool healthy) {
+  auto it = node_index_.find(std::string(node));
+  if (it == node_index_.end())
+    return Status::NotFound("node " + std::string(node) + " is not in the configuration");
+  if (healthy) {
+    SetNodeHealthy(it->second);
+  } else {
+    SetNodeBad(it->second);
+  }
+  return Status::Ok();
+}
+
+bool SchedulerImpl::HasNode(std::string_view node) const {
+  return node_index_.count(std::string(node)) > 0;
+}
+
 }  // namespace apiary::cell

@@ -72,7 +72,7 @@ CellStatus SchedulerImpl::VStatus(VCellId v, bool children, bool bound) const {
 
 std::vector<CellStatus> SchedulerImpl::PhysicalCluster() const {
   std::vector<CellStatus> out;
-  for (CellId c = 0; c < static_cast<CellId>(pcells_.size()); ++c)
+  for (CellId c{0}; c < static_cast<CellId>(pcells_.size()); ++c)
     if (pcells_[c].parent == kNone) out.push_back(PStatus(c, true, true));
   return out;
 }
@@ -124,6 +124,26 @@ AffinityGroupStatus SchedulerImpl::GroupStatus(GroupId gid) const {
   for (const auto& p : g.preempting_pods) s.preempting_pods.push_back(p.uid);
   s.lazy_preemption = g.lazy;
   return s;
+}
+
+Result<AffinityGroupStatus> SchedulerImpl::AffinityGroup(std::string_view name) const {
+  auto it = group_index_.find(std::string(name));
+  if (it == group_index_.end())
+    return Status::NotFound("Affinity group " + std::string(name) +
+                            " does not exist since it is not allocated or preempting");
+  return GroupStatus(it->second);
+}
+
+Result<std::vector<CellStatus>> SchedulerImpl::VirtualCluster(std::string_view vc) const {
+  auto it = vc_index_.find(std::string(vc));
+  if (it == vc_index_.end()) return Status::NotFound("VC " + std::string(vc) + " not found");
+  return VirtualClusterStatus(it->second);
+}
+
+std::vector<std::string> SchedulerImpl::VirtualClusterNames() const {
+  std::vector<std::string> out;
+  for (const Vc& vc : vcs_) out.push_back(vc.name);
+  return out;
 }
 
 std::vector<AffinityGroupStatus> SchedulerImpl::AffinityGroups() const {

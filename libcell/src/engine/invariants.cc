@@ -9,7 +9,7 @@ std::string SchedulerImpl::CheckInvariants() const {
   // Each leaf held by at most one user and one reserver, and they agree with
   // the groups' placements.
   std::vector<int32_t> holders(pcells_.size(), 0);
-  for (GroupId gid = 0; gid < static_cast<GroupId>(groups_.size()); ++gid) {
+  for (GroupId gid{0}; gid < static_cast<GroupId>(groups_.size()); ++gid) {
     const Group& g = groups_[gid];
     if (!g.live) continue;
     for (const auto& m : g.members)

@@ -4,14 +4,14 @@
 
 namespace apiary::cell {
 
-GroupCells SchedulerImpl::VirtOf(const Group& g) const {
-  GroupCells out(g.members.size());
+VirtCells SchedulerImpl::VirtOf(const Group& g) const {
+  VirtCells out(g.members.size());
   for (size_t m = 0; m < g.members.size(); ++m) out[m] = g.members[m].virt;
   return out;
 }
 
-GroupCells SchedulerImpl::PhysOf(const Group& g) const {
-  GroupCells out(g.members.size());
+PhysCells SchedulerImpl::PhysOf(const Group& g) const {
+  PhysCells out(g.members.size());
   for (size_t m = 0; m < g.members.size(); ++m) out[m] = g.members[m].phys;
   return out;
 }
@@ -46,7 +46,7 @@ void SchedulerImpl::LazyPreemptGroup(GroupId gid, const std::string& preemptor) 
 }
 
 // hived.md 6.4: undoes LazyPreemptGroup when the preemptor did not fit.
-void SchedulerImpl::RevertLazyPreempt(GroupId gid, const GroupCells& virt) {
+void SchedulerImpl::RevertLazyPreempt(GroupId gid, const VirtCells& virt) {
   Group& g = groups_[gid];
   // 6.4 reverts by re-allocating each leaf with its old virtual leaf. That
   // is only possible while each old virtual leaf is unbound or still bound
@@ -85,16 +85,16 @@ void SchedulerImpl::RevertLazyPreempt(GroupId gid, const GroupCells& virt) {
 
 // hived.md 6.4: lazily preempts each lazy-enabled group using a cell of
 // the virtual placement; returns them with their old virtual cells.
-std::vector<std::pair<GroupId, GroupCells>> SchedulerImpl::TryLazyPreempt(
-    const GroupCells& vplace, const std::string& preemptor) {
-  std::vector<std::pair<GroupId, GroupCells>> preempted;
-  ForEachLeaf(vplace, [&](size_t, size_t, size_t, int32_t v) {
+std::vector<std::pair<GroupId, VirtCells>> SchedulerImpl::TryLazyPreempt(
+    const VirtCells& vplace, const std::string& preemptor) {
+  std::vector<std::pair<GroupId, VirtCells>> preempted;
+  ForEachLeaf(vplace, [&](size_t, size_t, size_t, VCellId v) {
     CellId p = vcells_[v].pcell;
     if (p == kNone) return;
     if (pcells_[p].state != CellState::kUsed) return;
     GroupId u = pcells_[p].using_group;
     if (u == kNone || !groups_[u].lazy_enable) return;
-    GroupCells original = VirtOf(groups_[u]);
+    VirtCells original = VirtOf(groups_[u]);
     LazyPreemptGroup(u, preemptor);
     preempted.emplace_back(u, std::move(original));
   });

@@ -199,9 +199,9 @@ bool SchedulerImpl::RelaxedBuddyAlloc(VCellId v, int32_t L, MapCtx& ctx,
 
 // hived.md 6.5: maps the virtual placement to physical cells (binding
 // paths, preassigned cells by buddy allocation, the rest by matching).
-bool SchedulerImpl::MapVirtualToPhysical(ChainId chain, const GroupCells& vplace,
+bool SchedulerImpl::MapVirtualToPhysical(ChainId chain, const VirtCells& vplace,
                                          const SuggestedSet* suggested,
-                                         bool ignore_suggested, GroupCells& pplace,
+                                         bool ignore_suggested, PhysCells& pplace,
                                          bool& safety_broken) {
   MapCtx& ctx = map_ctx_;
   ctx.chain = chain;

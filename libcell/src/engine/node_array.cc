@@ -95,7 +95,7 @@ void SchedulerImpl::SnapshotEntry(const NodeArray& t, NodeArrayEntry& n, uint32_
     }
     n.used[n.used_count++] = e;
   }
-  n.phys = t.is_virtual ? vcells_[n.cell].pcell : n.cell;
+  n.phys = t.is_virtual ? vcells_[n.cell].pcell : CellId(n.cell);
   n.phys_healthy = n.phys == kNone || pcells_[n.phys].healthy;
   n.first_node = n.phys == kNone ? kNone : FirstNodeOf(n.phys);
 }
@@ -292,7 +292,7 @@ void NodeArray::Reposition(Scratch& scratch) {
 }
 
 std::string SchedulerImpl::EntryAddress(const NodeArray& t, const NodeArrayEntry& n) const {
-  CellId phys = t.is_virtual ? vcells_[n.cell].pcell : n.cell;
+  CellId phys = t.is_virtual ? vcells_[n.cell].pcell : CellId(n.cell);
   if (phys != kNone) return pcells_[phys].address;
   return vcells_[n.cell].address;
 }

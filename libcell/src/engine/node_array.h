@@ -30,8 +30,8 @@ struct NodeArrayEntry {
   static constexpr uint8_t kManyPriorities = 0xFF;
   uint32_t seen_version = UINT32_MAX;
   int32_t total = 0;
-  int32_t phys = kNone;  // the physical cell (bound one, for virtual nodes)
-  int32_t first_node = kNone;
+  CellId phys = kNone;  // the physical cell (bound one, for virtual nodes)
+  NodeId first_node = kNone;
   bool phys_healthy = true;
   uint8_t used_count = 0;  // entries in `used`, or kManyPriorities
   std::array<std::pair<int32_t, int32_t>, 3> used{};  // (priority, leaves > 0)

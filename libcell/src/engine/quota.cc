@@ -94,7 +94,7 @@ void SchedulerImpl::ReleasePreassigned(CellId c, VcId vc, bool doomed) {
 
 // hived.md 8.2 bind rule at (ch, l), VCs in ascending name.
 void SchedulerImpl::TryBindDoomed(ChainId ch, int32_t l) {
-  for (VcId v = 0; v < static_cast<VcId>(vcs_.size()); ++v) {
+  for (VcId v{0}; v < static_cast<VcId>(vcs_.size()); ++v) {
     ChainVc& cv = vcs_[v].chains[ch];
     if (!cv.has_any) continue;
     while (cv.vc_free[l] > HealthyFreeCount(ch, l)) {
@@ -122,7 +122,7 @@ void SchedulerImpl::TryBindDoomed(ChainId ch, int32_t l) {
 
 // hived.md 8.2 unbind rule at (ch, l), VCs in ascending name.
 void SchedulerImpl::TryUnbindDoomed(ChainId ch, int32_t l) {
-  for (VcId v = 0; v < static_cast<VcId>(vcs_.size()); ++v) {
+  for (VcId v{0}; v < static_cast<VcId>(vcs_.size()); ++v) {
     ChainVc& cv = vcs_[v].chains[ch];
     if (!cv.has_any) continue;
     while (!cv.doomed[l].empty() && cv.vc_free[l] < HealthyFreeCount(ch, l)) {

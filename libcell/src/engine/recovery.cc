@@ -190,7 +190,7 @@ void SchedulerImpl::FinishRecovery() {
     std::unordered_map<std::string, VCellId>& index;
     ~DropIndex() { std::unordered_map<std::string, VCellId>().swap(index); }
   } drop{vcell_by_address_};
-  for (GroupId gid = 0; gid < static_cast<GroupId>(groups_.size()); ++gid) {
+  for (GroupId gid{0}; gid < static_cast<GroupId>(groups_.size()); ++gid) {
     Group& g = groups_[gid];
     if (!g.live || !g.lazy_pending_check) continue;
     g.lazy_pending_check = false;

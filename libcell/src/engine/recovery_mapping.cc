@@ -58,7 +58,7 @@ VCellId SchedulerImpl::VirtualHint(const PodBindInfo& info, size_t flat, const G
     return kNone;
   if (vcell_by_address_.empty()) {
     vcell_by_address_.reserve(vcells_.size());
-    for (VCellId v = 0; v < static_cast<VCellId>(vcells_.size()); ++v)
+    for (VCellId v{0}; v < static_cast<VCellId>(vcells_.size()); ++v)
       vcell_by_address_.emplace(vcells_[v].address, v);
   }
   auto it = vcell_by_address_.find(info.virtual_leaf_cells[flat]);

@@ -53,16 +53,8 @@ std::vector<int32_t> Request::SortedPods() const {
   return pods;  // leaf_counts is ascending
 }
 
-GroupCells Request::ToGroupCells(const std::vector<std::vector<int32_t>>& per_pod) const {
-  GroupCells out(leaf_counts.size());
-  size_t i = 0;
-  for (size_t m = 0; m < leaf_counts.size(); ++m)
-    for (int32_t k = 0; k < pod_numbers[m]; ++k) out[m].push_back(per_pod[i++]);
-  return out;
-}
-
 std::string SchedulerImpl::FormatVirtualPlacement(const Request& req,
-                                                  const GroupCells& v) const {
+                                                  const VirtCells& v) const {
   std::string s = "map[";
   for (size_t m = 0; m < v.size(); ++m) {
     if (m) s += " ";
@@ -101,7 +93,7 @@ bool SchedulerImpl::ScheduleGuaranteed(const Request& req, ChainId chain,
     reason = r + " when scheduling in VC " + vc.name;
     return false;
   }
-  GroupCells vplace = req.ToGroupCells(per_pod);
+  VirtCells vplace = req.ToGroupCells<VCellId>(per_pod);
   auto lazy = TryLazyPreempt(vplace, req.group_name);
   // The intra-VC scheduler only picks healthy nodes, so a virtual leaf of the
   // placement is bound to a bad physical leaf only when the lazy preemption
@@ -113,12 +105,12 @@ bool SchedulerImpl::ScheduleGuaranteed(const Request& req, ChainId chain,
   // mapping (new pods avoid bad nodes, section 8).
   bool bound_to_bad = false;
   if (!lazy.empty()) {
-    ForEachLeaf(vplace, [&](size_t, size_t, size_t, int32_t v) {
+    ForEachLeaf(vplace, [&](size_t, size_t, size_t, VCellId v) {
       CellId p = vcells_[v].pcell;
       if (p != kNone && !pcells_[p].healthy) bound_to_bad = true;
     });
   }
-  GroupCells pplace;
+  PhysCells pplace;
   bool safety_broken = false;
   ChainId map_chain = req.pinned_id.empty() ? chain : kNone;
   if (!bound_to_bad &&
@@ -153,7 +145,7 @@ bool SchedulerImpl::ScheduleOpportunistic(const Request& req, ChainId chain,
     reason = r + " when scheduling in physical cluster";
     return false;
   }
-  out.phys = req.ToGroupCells(per_pod);
+  out.phys = req.ToGroupCells<CellId>(per_pod);
   out.virt.clear();
   out.has_virtual = false;
   out.chain = chain;
@@ -191,10 +183,10 @@ int SchedulerImpl::ScheduleForLeafType(const Request& req, const std::string& le
 
 // hived.md 7.3: the groups running on the placement (victims) and the
 // preemptors that reserved any of its cells.
-void SchedulerImpl::CollectVictims(const GroupCells& pplace, std::vector<Victim>& victims,
+void SchedulerImpl::CollectVictims(const PhysCells& pplace, std::vector<Victim>& victims,
                                    std::vector<GroupId>& preemptors) const {
   std::unordered_set<GroupId> seen_victim_groups;
-  ForEachLeaf(pplace, [&](size_t, size_t, size_t, int32_t c) {
+  ForEachLeaf(pplace, [&](size_t, size_t, size_t, CellId c) {
     if (c == kNone) return;
     const PCell& p = pcells_[c];
     if ((p.state == CellState::kUsed || p.state == CellState::kReserving) &&
@@ -218,12 +210,12 @@ void SchedulerImpl::CollectVictims(const GroupCells& pplace, std::vector<Victim>
 }
 
 // hived.md 6.1 step 5: a preempt result listing the victims.
-void SchedulerImpl::FillPreemptResult(const GroupCells& pplace, std::vector<Victim> victims,
+void SchedulerImpl::FillPreemptResult(const PhysCells& pplace, std::vector<Victim> victims,
                                       ScheduleResult& r) const {
   r.kind = ScheduleResult::Kind::kPreempt;
   r.victims = std::move(victims);
   std::map<std::string, std::vector<int32_t>> by_node;
-  ForEachLeaf(pplace, [&](size_t, size_t, size_t, int32_t c) {
+  ForEachLeaf(pplace, [&](size_t, size_t, size_t, CellId c) {
     if (c != kNone) by_node[NodeNameOf(c)].push_back(pcells_[c].leaf_index);
   });
   r.placement.assign(by_node.begin(), by_node.end());
@@ -307,7 +299,7 @@ ScheduleResult SchedulerImpl::Schedule(const PodRef& pod, const PodSchedulingSpe
       }
       std::vector<Victim> victims;
       std::vector<GroupId> preemptors;
-      GroupCells pplace = PhysOf(g);
+      PhysCells pplace = PhysOf(g);
       CollectVictims(pplace, victims, preemptors);
       bool known = false;
       for (const auto& p : g.preempting_pods) known |= (p.uid == pod.uid);
@@ -386,7 +378,7 @@ ScheduleResult SchedulerImpl::Schedule(const PodRef& pod, const PodSchedulingSpe
     // lets the next call compute a fresh placement.
     bool bindable = true;
     if (pl.has_virtual && !preemptors.empty()) {
-      ForEachLeaf(pl.phys, [&](size_t m, size_t s, size_t i, int32_t c) {
+      ForEachLeaf(pl.phys, [&](size_t m, size_t s, size_t i, CellId c) {
         VCellId v = pl.virt[m][s][i];
         if ((vcells_[v].pcell != kNone && vcells_[v].pcell != c) ||
             (pcells_[c].vcell != kNone && pcells_[c].vcell != v))

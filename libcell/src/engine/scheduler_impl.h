@@ -30,18 +30,21 @@ class SuggestedSet {
   std::vector<char> bits_;
 };
 // A group's cells: [member (leaf count ascending)][slot][leaf].
-using GroupCells = std::vector<std::vector<std::vector<int32_t>>>;
+template <typename IdT>
+using GroupCellsOf = std::vector<std::vector<std::vector<IdT>>>;
+using PhysCells = GroupCellsOf<CellId>;
+using VirtCells = GroupCellsOf<VCellId>;
 
-template <typename F>
-void ForEachLeaf(const GroupCells& cells, F&& f) {
+template <typename IdT, typename F>
+void ForEachLeaf(const GroupCellsOf<IdT>& cells, F&& f) {
   for (size_t m = 0; m < cells.size(); ++m)
     for (size_t s = 0; s < cells[m].size(); ++s)
       for (size_t i = 0; i < cells[m][s].size(); ++i) f(m, s, i, cells[m][s][i]);
 }
 
 struct Placement {
-  GroupCells phys;
-  GroupCells virt;
+  PhysCells phys;
+  VirtCells virt;
   bool has_virtual = false;
   ChainId chain = kNone;
 };
@@ -60,7 +63,20 @@ struct Request {
   // The request of a pod's spec for VC `vc`, members by leaf count (stable).
   static Request FromSpec(const PodSchedulingSpec& spec, VcId vc);
   std::vector<int32_t> SortedPods() const;
-  GroupCells ToGroupCells(const std::vector<std::vector<int32_t>>& per_pod) const;
+  // `per_pod` (from a node array, which holds either kind of cell as
+  // plain integers) as cells of kind IdT, by member.
+  template <typename IdT>
+  GroupCellsOf<IdT> ToGroupCells(const std::vector<std::vector<int32_t>>& per_pod) const {
+    GroupCellsOf<IdT> out(leaf_counts.size());
+    size_t i = 0;
+    for (size_t m = 0; m < leaf_counts.size(); ++m) {
+      for (int32_t k = 0; k < pod_numbers[m]; ++k) {
+        const std::vector<int32_t>& pod = per_pod[i++];
+        out[m].emplace_back(pod.begin(), pod.end());
+      }
+    }
+    return out;
+  }
 };
 
 // Working state of one mapping attempt (6.5). The free lists are copied
@@ -163,6 +179,21 @@ class SchedulerImpl {
   std::vector<AffinityGroupStatus> AffinityGroups() const;
   std::string CheckInvariants() const;
   Scheduler::Usage GetUsage() const;
+  // The facade's calls by name (Scheduler's contract), so that scheduler.cc
+  // never reads the members below. engine/health.cc:
+  void SetAllNodesHealthy();  // configuration order
+  Status SetNodeHealth(std::string_view node, bool healthy);
+  bool HasNode(std::string_view node) const;
+  const std::vector<std::string>& NodeNames() const { return node_names_; }
+  // engine/groups.cc:
+  bool IsAllocatedPod(std::string_view uid) const;
+  std::optional<LazyPreemptionMark> LazyMarkOfPod(std::string_view uid) const;
+  // engine/bind_info.cc:
+  std::vector<std::string> VirtualLeafCellsOfPod(std::string_view uid) const;
+  // engine/inspect.cc:
+  Result<AffinityGroupStatus> AffinityGroup(std::string_view name) const;
+  Result<std::vector<CellStatus>> VirtualCluster(std::string_view vc) const;
+  std::vector<std::string> VirtualClusterNames() const;
 
   // engine/cell_state.cc
   void SetPPriority(CellId c, int32_t p);
@@ -280,16 +311,16 @@ class SchedulerImpl {
   bool BuddyDown(VCellId v, int32_t L, int32_t l, MapCtx& ctx);
   bool BuddyAlloc(VCellId v, int32_t L, MapCtx& ctx, bool& safety_broken);
   bool RelaxedBuddyAlloc(VCellId v, int32_t L, MapCtx& ctx, bool& safety_broken);
-  bool MapVirtualToPhysical(ChainId chain, const GroupCells& vplace,
+  bool MapVirtualToPhysical(ChainId chain, const VirtCells& vplace,
                             const SuggestedSet* suggested, bool ignore_suggested,
-                            GroupCells& pplace, bool& safety_broken);
+                            PhysCells& pplace, bool& safety_broken);
 
   // engine/lazy_preemption.cc
-  GroupCells VirtOf(const Group& g) const;
-  GroupCells PhysOf(const Group& g) const;
+  VirtCells VirtOf(const Group& g) const;
+  PhysCells PhysOf(const Group& g) const;
   void LazyPreemptGroup(GroupId gid, const std::string& preemptor);
-  void RevertLazyPreempt(GroupId gid, const GroupCells& virt);
-  std::vector<std::pair<GroupId, GroupCells>> TryLazyPreempt(const GroupCells& vplace,
+  void RevertLazyPreempt(GroupId gid, const VirtCells& virt);
+  std::vector<std::pair<GroupId, VirtCells>> TryLazyPreempt(const VirtCells& vplace,
                                                              const std::string& preemptor);
   void LazyPreemptCell(VCellId v, const std::string& preemptor);
 
@@ -315,7 +346,7 @@ class SchedulerImpl {
   Request RequestOf(const Group& g) const;
 
   // engine/schedule.cc
-  std::string FormatVirtualPlacement(const Request& req, const GroupCells& v) const;
+  std::string FormatVirtualPlacement(const Request& req, const VirtCells& v) const;
   bool ScheduleGuaranteed(const Request& req, ChainId chain, const SuggestedSet* suggested,
                           Placement& out, std::string& reason);
   bool ScheduleOpportunistic(const Request& req, ChainId chain,
@@ -324,9 +355,9 @@ class SchedulerImpl {
   int ScheduleForLeafType(const Request& req, const std::string& leaf_type,
                           bool type_specified, const SuggestedSet* suggested,
                           Placement& out, std::string& reason, bool& tried_any);
-  void CollectVictims(const GroupCells& pplace, std::vector<Victim>& victims,
+  void CollectVictims(const PhysCells& pplace, std::vector<Victim>& victims,
                       std::vector<GroupId>& preemptors) const;
-  void FillPreemptResult(const GroupCells& pplace, std::vector<Victim> victims,
+  void FillPreemptResult(const PhysCells& pplace, std::vector<Victim> victims,
                          ScheduleResult& r) const;
   bool PlacementBadOrNotSuggested(const Group& g, const SuggestedSet* suggested) const;
 
@@ -366,6 +397,9 @@ class SchedulerImpl {
   CellStatus PStatus(CellId c, bool children, bool bound) const;
   CellStatus VStatus(VCellId v, bool children, bool bound) const;
 
+  // State: only SchedulerImpl's own functions (engine/*.cc) read it; the
+  // facade (scheduler.cc) calls the functions above.
+ private:
   const Clock* clock_;
   std::unordered_map<std::string, TypeInfo> types_;
   std::vector<Chain> chains_;

@@ -10,7 +10,7 @@ int32_t SchedulerImpl::CellLevel(bool is_virtual, int32_t c) const {
 }
 
 int32_t SchedulerImpl::CellParent(bool is_virtual, int32_t c) const {
-  return is_virtual ? vcells_[c].parent : pcells_[c].parent;
+  return is_virtual ? vcells_[c].parent.value() : pcells_[c].parent.value();
 }
 
 // The lowest common ancestor of a and b (kNone across top cells).
@@ -40,7 +40,7 @@ void SchedulerImpl::CollectNodeLeaves(bool is_virtual, int32_t c, int32_t p,
   int32_t begin = is_virtual ? vcells_[c].child_begin : pcells_[c].child_begin;
   int32_t count = is_virtual ? vcells_[c].child_count : pcells_[c].child_count;
   for (int32_t k = 0; k < count; ++k) {
-    int32_t ch = is_virtual ? vchildren_[begin + k] : pchildren_[begin + k];
+    int32_t ch = is_virtual ? vchildren_[begin + k].value() : pchildren_[begin + k].value();
     CollectNodeLeaves(is_virtual, ch, p, free_leaves, preemptible);
   }
 }
