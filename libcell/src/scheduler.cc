@@ -14,7 +14,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Create(const Config& config,
   auto derived = DeriveConfig(config);
   if (!derived.ok()) return derived.status();
   auto impl = std::make_unique<SchedulerImpl>(clock);
-  Status st = impl->Build(config);
+  Status st = impl->Build(config, *derived);
   if (!st.ok()) return st;
   if (start_healthy) impl->SetAllNodesHealthy();
   std::unique_ptr<Scheduler> s(new Scheduler(std::move(impl)));

@@ -1,11 +1,12 @@
-// Building the engine's trees from a validated Config (hived.md 2.6, 5):
-// cell types and chains, the physical cells with their nodes, each virtual
+// Building the engine's trees from a Config and its DerivedConfig (hived.md
+// 2.6, 5): the chains and physical cells exactly as DeriveConfig and
+// ForEachPhysicalCell report them (what is validated is what is built; the
+// engine derives no cell type itself), the nodes, each virtual
 // cluster's virtual cells, the free lists and counters of 5.4/5.5 and the
 // node arrays of the topology-aware schedulers.
 #include "scheduler_impl.h"
 
 #include <charconv>
-#include <functional>
 
 namespace apiary::cell {
 
@@ -27,107 +28,99 @@ std::vector<std::vector<int32_t>> AsIndexes(const std::vector<std::vector<IdT>>&
 
 }  // namespace
 
-Status SchedulerImpl::Build(const Config& config) {
-  // Cell types and their derived properties (2.3). The config is validated,
-  // so the type graph is a forest and every chain has a node level.
-  for (const auto& t : config.cell_types) {
-    TypeInfo info;
-    info.spec = &t;
-    types_[t.name] = info;
-  }
-  std::function<void(const std::string&)> derive = [&](const std::string& name) {
-    auto it = types_.find(name);
-    if (it == types_.end() || it->second.derived) return;
-    TypeInfo& info = it->second;
-    const std::string& child = info.spec->child_cell_type;
-    auto cit = types_.find(child);
-    if (cit == types_.end()) {  // child is a leaf type
-      info.level = 2;
-      info.leaves = static_cast<int32_t>(info.spec->child_cell_number);
-      info.leaf_type = child;
-      info.at_or_above_node = info.spec->is_node_level;
-      info.node_level = info.spec->is_node_level;
-    } else {
-      derive(child);
-      const TypeInfo& c = cit->second;
-      info.level = c.level + 1;
-      info.leaves = c.leaves * static_cast<int32_t>(info.spec->child_cell_number);
-      info.leaf_type = c.leaf_type;
-      bool multi = c.at_or_above_node;
-      info.at_or_above_node = info.spec->is_node_level || c.at_or_above_node;
-      info.node_level = info.at_or_above_node && !multi;
+Status SchedulerImpl::Build(const Config& config, const DerivedConfig& derived) {
+  // Chains (2.6), from the validated derivation: ChainId = index into
+  // derived.chains (first appearance in physicalCells). Every per-level
+  // property a cell needs is the property of its chain's type at that level.
+  for (const DerivedChain& d : derived.chains) {
+    Chain c;
+    c.name = d.name;
+    c.leaf_type = d.leaf_cell_type;
+    c.top_level = d.top_level;
+    c.type_at_level.assign(d.top_level + 1, "");
+    c.child_number_at_level.assign(d.top_level + 1, 0);
+    c.leaves_at_level.assign(d.top_level + 1, 1);
+    c.at_or_above_node_at_level.assign(d.top_level + 1, 0);
+    c.node_level_at_level.assign(d.top_level + 1, 0);
+    for (int32_t l = 2; l <= d.top_level; ++l) {
+      const DerivedCellType* t = derived.FindCellType(d.level_cell_types[l - 1]);
+      c.type_at_level[l] = t->name;
+      c.child_number_at_level[l] = static_cast<int32_t>(t->child_cell_number);
+      c.leaves_at_level[l] = static_cast<int32_t>(t->leaf_cell_number);
+      c.at_or_above_node_at_level[l] = t->at_or_above_node;
+      c.node_level_at_level[l] = t->node_level;
     }
-    info.derived = true;
-  };
-  for (const auto& t : config.cell_types) derive(t.name);
-
-  // Physical cells (2.4).
-  for (size_t i = 0; i < config.physical_cells.size(); ++i) {
-    const PhysicalCellSpec& top = config.physical_cells[i];
-    auto cid = chain_index_.find(top.cell_type);
-    ChainId chain;
-    if (cid == chain_index_.end()) {
-      chain = static_cast<ChainId>(chains_.size());
-      chain_index_[top.cell_type] = chain;
-      Chain c;
-      c.name = top.cell_type;
-      const TypeInfo& ti = types_.at(top.cell_type);
-      c.top_level = ti.level;
-      c.leaf_type = ti.leaf_type;
-      c.type_at_level.assign(ti.level + 1, "");
-      c.child_number_at_level.assign(ti.level + 1, 0);
-      c.leaves_at_level.assign(ti.level + 1, 1);
-      std::string t = top.cell_type;
-      for (int32_t l = ti.level; l >= 1; --l) {
-        c.type_at_level[l] = t;
-        auto it = types_.find(t);
-        if (it != types_.end()) {
-          c.child_number_at_level[l] =
-              static_cast<int32_t>(it->second.spec->child_cell_number);
-          c.leaves_at_level[l] = it->second.leaves;
-          t = it->second.spec->child_cell_type;
-        }
-      }
-      c.full.assign(ti.level + 1, {});
-      chains_.push_back(std::move(c));
-      chains_by_leaf_[chains_.back().leaf_type].push_back(chain);
-    } else {
-      chain = cid->second;
-    }
-    std::string address = top.cell_address ? *top.cell_address : std::to_string(i);
-    CellId id = NewPCell(chain, top.cell_type, kNone, address);
-    chains_[chain].tops.push_back(id);
-    BuildPhysicalSubtree(id, top, static_cast<int64_t>(i));
+    c.type_at_level[1] = d.level_cell_types[0];
+    c.full.assign(d.top_level + 1, {});
+    chain_index_[c.name] = static_cast<ChainId>(chains_.size());
+    chains_.push_back(std::move(c));
   }
   // Chains of a leaf type are tried in descending byte-wise name (6.2, Q1).
-  for (auto& [leaf, list] : chains_by_leaf_) {
-    std::sort(list.begin(), list.end(), [&](ChainId a, ChainId b) {
-      return chains_[a].name > chains_[b].name;
-    });
+  for (const DerivedChain& d : derived.chains) {
+    if (chains_by_leaf_.count(d.leaf_cell_type)) continue;
+    for (int32_t ch : derived.ChainsOfLeafType(d.leaf_cell_type))
+      chains_by_leaf_[d.leaf_cell_type].push_back(static_cast<ChainId>(ch));
   }
-  // Full lists per level in construction order: a depth-first walk of each
-  // top in list order, filtered by level.
-  for (auto& chain : chains_) {
-    std::function<void(CellId)> walk = [&](CellId c) {
-      chain.full[pcells_[c].level].push_back(c);
-      for (int32_t k = 0; k < pcells_[c].child_count; ++k)
-        walk(pchildren_[pcells_[c].child_begin + k]);
-    };
-    for (CellId t : chain.tops) walk(t);
-  }
-  // Nodes in configuration order: first appearance in a depth-first walk of
-  // physicalCells (9).
-  {
-    std::function<void(CellId)> walk = [&](CellId c) {
-      const PCell& p = pcells_[c];
-      if (p.level == 1 && p.node != kNone) node_leaves_[p.node].push_back(c);
-      for (int32_t k = 0; k < p.child_count; ++k)
-        walk(pchildren_[p.child_begin + k]);
-    };
-    for (CellId c{0}; c < static_cast<CellId>(pcells_.size()); ++c)
-      if (pcells_[c].parent == kNone) walk(c);
-    // node_leaves_ must list leaves per chain in full-list order; the walk
-    // above visits tops in list order, which is that order per chain.
+
+  // Physical cells (2.4), exactly as the validator walked them: physicalCells
+  // in list order, depth first. Cells get ids in that order, so a parent's id
+  // precedes its children's; its children range in pchildren_ is reserved
+  // when the parent is made and filled as the children arrive. Nodes get ids
+  // in order of first appearance, the configuration order of hived.md 9; each
+  // chain's full lists and each node's leaves come out in construction order.
+  std::vector<CellId> id_of_visit;
+  std::vector<int32_t> children_seen;  // [cell]
+  ForEachPhysicalCell(config, derived, [&](const PhysicalCellVisit& v) {
+    const ChainId chain = static_cast<ChainId>(v.chain);
+    const CellId parent = v.parent < 0 ? CellId::None() : id_of_visit[v.parent];
+    CellId id = NewPCell(chain, v.level, parent, std::string(v.address));
+    id_of_visit.push_back(id);
+    children_seen.push_back(0);
+    PCell& c = pcells_[id];
+    if (!v.pinned_cell_id.empty()) {
+      pinned_cells_[std::string(v.pinned_cell_id)] = id;
+      c.pinned = true;
+    }
+    if (c.node_level) {
+      auto [it, inserted] =
+          node_index_.emplace(std::string(v.node), static_cast<NodeId>(node_names_.size()));
+      if (inserted) {
+        node_names_.emplace_back(v.node);
+        node_leaves_.emplace_back();
+        node_bad_.push_back(false);
+      }
+      c.node = it->second;
+    } else if (parent != kNone) {
+      c.node = pcells_[parent].node;
+    }
+    if (c.level == 1) {
+      c.leaf_index = v.leaf_index;
+      if (c.node != kNone) node_leaves_[c.node].push_back(id);
+    } else {
+      c.child_begin = static_cast<int32_t>(pchildren_.size());
+      c.child_count = chains_[chain].child_number_at_level[c.level];
+      pchildren_.resize(pchildren_.size() + c.child_count, kNone);
+    }
+    if (parent == kNone) {
+      chains_[chain].tops.push_back(id);
+    } else {
+      pchildren_[pcells_[parent].child_begin + children_seen[parent]++] = id;
+    }
+    chains_[chain].full[c.level].push_back(id);
+  });
+  // Multi-node cells list every node below them, in tree order; children
+  // have larger ids than their parent, so descending ids see them first.
+  for (int32_t i = static_cast<int32_t>(pcells_.size()) - 1; i >= 0; --i) {
+    PCell& self = pcells_[CellId(i)];
+    if (self.level == 1 || self.node != kNone) continue;
+    for (int32_t k = 0; k < self.child_count; ++k) {
+      const PCell& ch = pcells_[pchildren_[self.child_begin + k]];
+      if (ch.node != kNone) {
+        self.nodes.push_back(ch.node);
+      } else {
+        self.nodes.insert(self.nodes.end(), ch.nodes.begin(), ch.nodes.end());
+      }
+    }
   }
 
   // Free lists, bad lists, counters (2.6, 5.5).
@@ -245,96 +238,20 @@ Status SchedulerImpl::Build(const Config& config) {
   return Status::Ok();
 }
 
-CellId SchedulerImpl::NewPCell(ChainId chain, const std::string& type,
-                               CellId parent, const std::string& address) {
+CellId SchedulerImpl::NewPCell(ChainId chain, int32_t level, CellId parent,
+                               std::string address) {
   CellId id = static_cast<CellId>(pcells_.size());
   pcells_.emplace_back();
   PCell& c = pcells_.back();
+  const Chain& ch = chains_[chain];
   c.chain = chain;
   c.parent = parent;
-  c.address = address;
-  auto it = types_.find(type);
-  if (it == types_.end()) {  // a leaf
-    c.level = 1;
-    c.total_leaves = 1;
-    c.at_or_above_node = false;
-  } else {
-    c.level = it->second.level;
-    c.total_leaves = it->second.leaves;
-    c.at_or_above_node = it->second.at_or_above_node;
-    c.node_level = it->second.node_level;
-  }
+  c.address = std::move(address);
+  c.level = level;
+  c.total_leaves = ch.leaves_at_level[level];
+  c.at_or_above_node = ch.at_or_above_node_at_level[level];
+  c.node_level = ch.node_level_at_level[level];
   return id;
-}
-
-void SchedulerImpl::BuildPhysicalSubtree(CellId id, const PhysicalCellSpec& spec,
-                                         int64_t default_number) {
-  PCell* c = &pcells_[id];
-  if (!spec.pinned_cell_id.empty()) {
-    pinned_cells_[spec.pinned_cell_id] = id;
-    c->pinned = true;
-  }
-  if (c->node_level) {
-    std::string name = LastSegment(c->address);
-    auto it = node_index_.find(name);
-    NodeId n;
-    if (it == node_index_.end()) {
-      n = static_cast<NodeId>(node_names_.size());
-      node_index_[name] = n;
-      node_names_.push_back(name);
-      node_leaves_.emplace_back();
-      node_bad_.push_back(false);
-    } else {
-      n = it->second;
-    }
-    c->node = n;
-  } else if (c->parent != kNone && pcells_[c->parent].node != kNone) {
-    c->node = pcells_[c->parent].node;
-  }
-  if (c->level == 1) {
-    int64_t v = 0;
-    std::string seg = LastSegment(c->address);
-    auto r = std::from_chars(seg.data(), seg.data() + seg.size(), v);
-    c->leaf_index = (r.ec == std::errc() ? static_cast<int32_t>(v) : -1);
-    return;
-  }
-  const TypeInfo& ti = types_.at(chains_[c->chain].type_at_level[c->level]);
-  const std::string& child_type = ti.spec->child_cell_type;
-  int32_t n_children = static_cast<int32_t>(ti.spec->child_cell_number);
-  int64_t base = c->node_level ? 0 : default_number;
-  int32_t begin = static_cast<int32_t>(pchildren_.size());
-  pchildren_.resize(pchildren_.size() + n_children, kNone);
-  std::vector<CellId> kids(n_children);
-  for (int32_t k = 0; k < n_children; ++k) {
-    int64_t dn = base * n_children + k;
-    const PhysicalCellSpec* cs =
-        k < static_cast<int32_t>(spec.cell_children.size()) ? &spec.cell_children[k]
-                                                             : nullptr;
-    std::string seg = (cs && cs->cell_address) ? *cs->cell_address : std::to_string(dn);
-    std::string addr = pcells_[id].address + "/" + seg;
-    kids[k] = NewPCell(pcells_[id].chain, child_type, id, addr);
-    pchildren_[begin + k] = kids[k];
-  }
-  pcells_[id].child_begin = begin;
-  pcells_[id].child_count = n_children;
-  static const PhysicalCellSpec kEmpty;
-  for (int32_t k = 0; k < n_children; ++k) {
-    const PhysicalCellSpec& cs =
-        k < static_cast<int32_t>(spec.cell_children.size()) ? spec.cell_children[k] : kEmpty;
-    BuildPhysicalSubtree(kids[k], cs, base * n_children + k);
-  }
-  // Multi-node cells list every node below them, in tree order.
-  PCell& self = pcells_[id];
-  if (self.node == kNone) {
-    for (int32_t k = 0; k < n_children; ++k) {
-      const PCell& ch = pcells_[kids[k]];
-      if (ch.node != kNone) {
-        self.nodes.push_back(ch.node);
-      } else {
-        self.nodes.insert(self.nodes.end(), ch.nodes.begin(), ch.nodes.end());
-      }
-    }
-  }
 }
 
 VCellId SchedulerImpl::NewVCell(VcId vc, ChainId chain, int32_t level,
@@ -351,10 +268,10 @@ VCellId SchedulerImpl::NewVCell(VcId vc, ChainId chain, int32_t level,
   v.pinned_index = pinned_index;
   v.preassigned = parent == kNone ? id : vcells_[parent].preassigned;
   if (level > 1) {
-    const TypeInfo& ti = types_.at(chains_[chain].type_at_level[level]);
-    v.total_leaves = ti.leaves;
-    v.at_or_above_node = ti.at_or_above_node;
-    v.node_level = ti.node_level;
+    const Chain& ch = chains_[chain];
+    v.total_leaves = ch.leaves_at_level[level];
+    v.at_or_above_node = ch.at_or_above_node_at_level[level];
+    v.node_level = ch.node_level_at_level[level];
   }
   return id;
 }

@@ -12,6 +12,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "apiary/cell/config_derived.h"
 #include "types.h"
 
 namespace apiary::cell {
@@ -143,23 +144,15 @@ struct MapCtx {
   }
 };
 
-struct TypeInfo {
-  const CellTypeSpec* spec = nullptr;
-  bool derived = false;
-  int32_t level = 0;
-  int32_t leaves = 0;
-  std::string leaf_type;
-  bool at_or_above_node = false;
-  bool node_level = false;
-};
-
 class SchedulerImpl {
  public:
   using RefreshScratch = NodeArray::Scratch;
 
   explicit SchedulerImpl(const Clock* clock) : clock_(clock) {}
 
-  Status Build(const Config& config);
+  // Builds the trees from `config` and its validated derivation (what is
+  // validated is what is built).
+  Status Build(const Config& config, const DerivedConfig& derived);
 
   ScheduleResult Schedule(const PodRef& pod, const PodSchedulingSpec& spec,
                           const std::vector<std::string>* suggested_nodes,
@@ -278,9 +271,7 @@ class SchedulerImpl {
   void TransferLeaf(CellId c, VCellId v, int32_t p);
 
   // engine/build.cc
-  CellId NewPCell(ChainId chain, const std::string& type, CellId parent,
-                  const std::string& address);
-  void BuildPhysicalSubtree(CellId id, const PhysicalCellSpec& spec, int64_t default_number);
+  CellId NewPCell(ChainId chain, int32_t level, CellId parent, std::string address);
   VCellId NewVCell(VcId vc, ChainId chain, int32_t level, VCellId parent,
                    const std::string& address, int32_t pinned_index);
   void BuildVirtualSubtree(VCellId id);
@@ -401,7 +392,6 @@ class SchedulerImpl {
   // facade (scheduler.cc) calls the functions above.
  private:
   const Clock* clock_;
-  std::unordered_map<std::string, TypeInfo> types_;
   std::vector<Chain> chains_;
   std::unordered_map<std::string, ChainId> chain_index_;
   std::map<std::string, std::vector<ChainId>> chains_by_leaf_;

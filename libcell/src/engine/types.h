@@ -128,6 +128,8 @@ struct Chain {
   std::vector<std::string> type_at_level;     // [level], index 0 unused
   std::vector<int32_t> child_number_at_level; // [level]: children per cell
   std::vector<int32_t> leaves_at_level;       // [level]: leaves per cell
+  std::vector<char> at_or_above_node_at_level;  // [level]
+  std::vector<char> node_level_at_level;        // [level]: effective node level
   std::vector<std::vector<CellId>> full;      // [level], construction order
   std::vector<CellId> tops;
 };
