@@ -2,6 +2,7 @@
 // offset or the OS reason (issue 17: every YAML input, every "cannot open").
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "apiary/extender/kube_client.h"
@@ -20,6 +21,8 @@ TEST(KubeconfigTextTest, NotUtf8IsRefusedWithTheByteOffsetAndMissingWithTheReaso
   auto missing = LoadKubeconfig(dir + "/absent");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().message(), dir + "/absent: cannot read: No such file or directory");
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace
