@@ -17,7 +17,6 @@ namespace {
 using testing::CellType;
 using testing::Child;
 using testing::Describe;
-using testing::DumpCluster;
 using testing::MakeScheduler;
 using testing::PCell;
 using testing::Pod;
@@ -40,25 +39,8 @@ Config Cluster(const std::string& without = "") {
   return c;
 }
 
-// Everything a restart must restore: cells, bindings, groups.
-std::string State(const Scheduler& s) {
-  std::string out = DumpCluster(s);
-  for (const auto& g : s.AffinityGroups()) {
-    out += "group " + g.name + " " + g.state + "\n";
-    for (const auto& [node, leaves] : g.physical_placement) {
-      out += "  " + node + ":";
-      for (int32_t l : leaves) out += " " + std::to_string(l);
-      out += "\n";
-    }
-    for (const auto& [cell, leaves] : g.virtual_placement) {
-      out += "  " + cell + ":";
-      for (const auto& l : leaves) out += " " + l;
-      out += "\n";
-    }
-    for (const auto& p : g.allocated_pods) out += "  pod " + p + "\n";
-  }
-  return out;
-}
+// Everything a restart must restore: cells, bindings, groups, lazy marks.
+std::string State(const Scheduler& s) { return testing::InspectOutput(s); }
 
 class RecoveryTest : public ::testing::Test {
  protected:
