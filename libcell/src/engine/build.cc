@@ -101,8 +101,8 @@ Status SchedulerImpl::Build(const Config& config, const DerivedConfig& derived) 
   });
   // Multi-node cells list every node below them, in tree order; children
   // have larger ids than their parent, so descending ids see them first.
-  for (CellId id = static_cast<CellId>(pcells_.size()) - 1; id >= 0; --id) {
-    PCell& self = pcells_[id];
+  for (size_t i = pcells_.size(); i-- > 0;) {
+    PCell& self = pcells_[i];
     if (self.level == 1 || self.node != kNone) continue;
     for (int32_t k = 0; k < self.child_count; ++k) {
       const PCell& ch = pcells_[pchildren_[self.child_begin + k]];
