@@ -5,8 +5,8 @@
 // state. The engine does not meet it yet, so each test asserts a bound equal
 // to today's measured count rounded up: the test fails when a change makes
 // the engine allocate more, and each bound should be lowered (towards 0) as
-// the engine improves. bench/README.md records the counts and where they
-// come from.
+// the engine improves. bench/README.md records the counts, bench/HISTORY.md
+// ("Engine hot spots") where they came from.
 //
 // The counts are exact and deterministic (fixed cluster, fixed seed), so
 // these are ordinary unit tests, not timing tests.

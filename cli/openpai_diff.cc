@@ -17,6 +17,7 @@
 #include "apiary/cell/config_derived.h"
 #include "apiary/cell/text.h"
 #include "apiary/cell/config_loader.h"
+#include "apiary/cell/recovery.h"
 #include "apiary/cell/scheduler.h"
 #include "apiary/wire/inspect_json.h"
 #include "apiary/wire/pod_json.h"
@@ -290,14 +291,9 @@ std::string Placement(const std::vector<std::pair<std::string, std::vector<int32
 
 // ---- Running pods ----
 
-struct BoundPod {
-  wire::PodObject pod;
-  cell::PodSchedulingSpec spec;
-  cell::PodBindInfo bind_info;
-  std::optional<cell::LazyPreemptionMark> mark;
-  bool has_time = false;
-  int64_t scheduled_nanos = 0;
-};
+// A bound pod of the dump: its bind order is its PodScheduled time (the
+// extender's recovery order), absent when the pod has no such condition.
+using BoundPod = cell::PodToRecover;
 
 cell::Result<std::vector<BoundPod>> ReadPods(const std::string& text, const std::string& name,
                                              DiffReport* r) {
@@ -367,7 +363,7 @@ cell::Result<std::vector<BoundPod>> ReadPods(const std::string& text, const std:
       if (!st.ok()) r->warnings.push_back("pod " + full + ": " + st.message() + " (ignored)");
     }
     if (std::string p = pod->Annotation(cell::kAnnotationLazyPreemptor); !p.empty())
-      b.mark = cell::LazyPreemptionMark{p, 0};
+      b.lazy_mark = cell::LazyPreemptionMark{p, 0};
     if (status && status->contains("conditions") && (*status)["conditions"].is_array()) {
       const auto& conds = (*status)["conditions"];
       for (size_t c = 0; c < conds.size(); ++c) {
@@ -381,22 +377,18 @@ cell::Result<std::vector<BoundPod>> ReadPods(const std::string& text, const std:
         if (!nanos)
           return cell::Status::Invalid(where + " (pod " + full + "): " + field +
                                        ": not an RFC 3339 time: " + t->dump() + "\n");
-        b.has_time = true;
-        b.scheduled_nanos = *nanos;
+        b.bind_order = *nanos;
         break;
       }
     }
-    b.pod = std::move(pod).value();
+    b.pod = pod->ref;
     pods.push_back(std::move(b));
   }
-  // The extender's recovery order: PodScheduled time, ties (and pods
-  // without the condition, which come last) by namespace/name.
-  std::stable_sort(pods.begin(), pods.end(), [](const BoundPod& a, const BoundPod& b) {
-    if (a.has_time != b.has_time) return a.has_time;
-    if (a.has_time && a.scheduled_nanos != b.scheduled_nanos)
-      return a.scheduled_nanos < b.scheduled_nanos;
-    return std::pair(a.pod.ref.ns, a.pod.ref.name) < std::pair(b.pod.ref.ns, b.pod.ref.name);
-  });
+  // Listed in recovery order (cell::BindOrder), as the extender recovers them.
+  std::vector<BoundPod> ordered;
+  ordered.reserve(pods.size());
+  for (size_t i : cell::BindOrder(pods)) ordered.push_back(std::move(pods[i]));
+  pods = std::move(ordered);
   r->pods_note = std::to_string(items->size()) + " pods in " + name + ": " +
                  std::to_string(pods.size()) + " bound (with bind info)";
   if (completed) r->pods_note += ", " + std::to_string(completed) + " completed (skipped)";
@@ -409,22 +401,25 @@ struct Recovered {
   std::map<std::string, std::string> failed;  // uid -> error
 };
 
-// hived.md 9: build, then AddAllocatedPod in order, then FinishRecovery.
+// hived.md 9: build, then the recovery driver (cell::RecoverPods). With
+// `marks_from`, each pod's lazy mark and virtual cells are the ones that
+// scheduler holds now.
 cell::Result<Recovered> Recover(const cell::Config& config, const std::vector<BoundPod>& pods,
                                 const cell::Clock* clock, const cell::Scheduler* marks_from) {
   auto s = cell::Scheduler::Create(config, clock, /*start_healthy=*/true);
   if (!s.ok()) return s.status();
   Recovered r;
   r.scheduler = std::move(s).value();
-  for (const BoundPod& p : pods) {
-    std::optional<cell::LazyPreemptionMark> mark =
-        marks_from ? marks_from->LazyMarkOfPod(p.pod.ref.uid) : p.mark;
-    cell::PodBindInfo info = p.bind_info;
-    if (marks_from) info.virtual_leaf_cells = marks_from->VirtualLeafCellsOfPod(p.pod.ref.uid);
-    cell::Status st = r.scheduler->AddAllocatedPod(p.pod.ref, p.spec, info, mark);
-    if (!st.ok()) r.failed[p.pod.ref.uid] = st.message();
+  std::vector<BoundPod> input = pods;
+  if (marks_from) {
+    for (BoundPod& p : input) {
+      p.lazy_mark = marks_from->LazyMarkOfPod(p.pod.uid);
+      p.bind_info.virtual_leaf_cells = marks_from->VirtualLeafCellsOfPod(p.pod.uid);
+    }
   }
-  r.scheduler->FinishRecovery();
+  cell::RecoveryReport report = cell::RecoverPods(*r.scheduler, input);
+  for (size_t i = 0; i < input.size(); ++i)
+    if (!report.status[i].ok()) r.failed[input[i].pod.uid] = report.status[i].message();
   return r;
 }
 
@@ -449,9 +444,9 @@ void EvaluatePods(const Side& before, const Side& after, const std::vector<Bound
   }
   r->pods_evaluated = true;
   for (const BoundPod& p : pods) {
-    auto it = old_r->failed.find(p.pod.ref.uid);
+    auto it = old_r->failed.find(p.pod.uid);
     if (it != old_r->failed.end())
-      r->warnings.push_back("pod " + p.pod.ref.FullName() + " does not match " + before.file +
+      r->warnings.push_back("pod " + p.pod.FullName() + " does not match " + before.file +
                             " (not recovered there): " + it->second);
   }
   r->pods_recovered = static_cast<int64_t>(pods.size() - old_r->failed.size());
@@ -463,13 +458,13 @@ void EvaluatePods(const Side& before, const Side& after, const std::vector<Bound
   // Pods OLD holds but NEW cannot recover, per group.
   std::map<std::string, std::vector<std::string>> unrecovered;
   for (const BoundPod& p : pods) {
-    if (old_r->failed.count(p.pod.ref.uid)) continue;
-    auto it = new_r->failed.find(p.pod.ref.uid);
+    if (old_r->failed.count(p.pod.uid)) continue;
+    auto it = new_r->failed.find(p.pod.uid);
     if (it != new_r->failed.end())
       unrecovered[p.spec.affinity_group_name].push_back(
-          it->second.find(p.pod.ref.FullName()) != std::string::npos
+          it->second.find(p.pod.FullName()) != std::string::npos
               ? it->second
-              : p.pod.ref.FullName() + ": " + it->second);
+              : p.pod.FullName() + ": " + it->second);
   }
 
   for (const auto& [name, g] : old_groups) {

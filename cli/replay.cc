@@ -8,6 +8,7 @@
 
 #include "apiary/cell/annotations.h"
 #include "apiary/cell/config_loader.h"
+#include "apiary/cell/recovery.h"
 #include "apiary/cell/text.h"
 #include "apiary/wire/inspect_json.h"
 
@@ -450,29 +451,21 @@ Json Replayer::Restart(const nlohmann::json& event, Json out) {
   if (!loaded.ok()) return ErrorResult(std::move(out), loaded.status().message());
   auto fresh = cell::Scheduler::Create(loaded->config, &clock_, /*start_healthy=*/true);
   if (!fresh.ok()) return ErrorResult(std::move(out), fresh.status().message());
-  std::vector<PodRecord*> allocated;
-  for (auto& [name, record] : pods_)
-    if (record.allocated) allocated.push_back(&record);
-  std::sort(allocated.begin(), allocated.end(), [](const PodRecord* a, const PodRecord* b) {
-    return a->allocated_seq < b->allocated_seq;
-  });
-  // A lazy-preemption mark survives only when its preemptor is recovered as
-  // allocated too (hived.md Q19); every pod to recover is known here.
-  std::set<std::string> recovered_groups;
-  for (const PodRecord* record : allocated)
-    recovered_groups.insert(record->spec.affinity_group_name);
-  int64_t recovered = 0;
-  for (PodRecord* record : allocated) {
-    auto mark = scheduler_->LazyMarkOfPod(record->pod.ref.uid);
-    if (mark && !recovered_groups.count(mark->preemptor)) mark.reset();
-    // The virtual cells the group holds now, as the extender keeps them in
-    // the pods' apiary.io/virtual-leaf-cells annotation.
-    cell::PodBindInfo info = record->bind_info;
-    info.virtual_leaf_cells = scheduler_->VirtualLeafCellsOfPod(record->pod.ref.uid);
-    Status st = (*fresh)->AddAllocatedPod(record->pod.ref, record->spec, info, mark);
-    if (st.ok()) ++recovered;
+  // Every allocated pod, in the order it was allocated; its lazy mark and the
+  // virtual cells its group holds now, as the extender keeps them in the
+  // pods' apiary.io/virtual-leaf-cells annotation.
+  std::vector<cell::PodToRecover> pods;
+  for (auto& [name, record] : pods_) {
+    if (!record.allocated) continue;
+    cell::PodToRecover p{record.pod.ref, record.spec, record.bind_info,
+                         scheduler_->LazyMarkOfPod(record.pod.ref.uid), record.allocated_seq};
+    p.bind_info.virtual_leaf_cells = scheduler_->VirtualLeafCellsOfPod(record.pod.ref.uid);
+    pods.push_back(std::move(p));
   }
-  (*fresh)->FinishRecovery();
+  // Every pod to recover is known here, so a lazy mark survives only when
+  // its preemptor is recovered too (hived.md Q19).
+  const int64_t recovered =
+      cell::RecoverPods(**fresh, pods, {.drop_marks_of_absent_preemptors = true}).recovered;
   scheduler_ = std::move(fresh).value();
   config_path_ = path;
   out["result"] = "ok";

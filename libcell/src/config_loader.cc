@@ -1,7 +1,7 @@
 // The YAML front door of the configuration (hived.md 2, checks V1, V2, V29).
-// yaml-cpp lives only here and in annotations.cc: every yaml-cpp exception is
-// caught and becomes a diagnostic naming the file, the YAML path and the
-// reason.
+// yaml-cpp lives only here and in the annotation readers (annotation_yaml.cc,
+// yaml_tree.cc): every yaml-cpp exception is caught and becomes a diagnostic
+// naming the file, the YAML path and the reason.
 //
 // Reading is lenient where HiveD is (an empty file, null sections, a
 // cellAddress written as a number, cellChildren absent/null/[]) and strict

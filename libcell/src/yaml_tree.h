@@ -1,4 +1,4 @@
-// A small YAML document tree for the pod annotations (annotations.cc), built
+// A small YAML document tree for the pod annotations (annotation_yaml.h), built
 // either by libyaml (fast, for the documents it can read exactly as
 // yaml-cpp does) or from a yaml-cpp document (everything else).
 //

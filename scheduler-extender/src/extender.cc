@@ -9,6 +9,7 @@
 
 #include "apiary/cell/annotations.h"
 #include "apiary/cell/config_loader.h"
+#include "apiary/cell/recovery.h"
 #include "apiary/extender/log.h"
 #include "apiary/wire/inspect_json.h"
 
@@ -325,61 +326,52 @@ Status Extender::RebuildLocked(bool initial) {
     auto it = node_healthy_.find(n);
     if (it != node_healthy_.end() && it->second) (void)sched->SetNodeHealth(n, true);
   }
-  std::vector<PodEntry*> order;
+  // The pods to recover (cell::RecoverPods puts them in bind order): at
+  // startup first bound first, by PodScheduled time (hived.md 9); a
+  // reconfiguration replays this process's own commit order.
+  std::vector<PodEntry*> entries;
+  std::vector<cell::PodToRecover> pods;
+  size_t candidates = 0;
   for (auto& [uid, e] : pods_) {
     (void)uid;
     e.allocated = false;
-    if ((e.state == PodState::kBound || e.state == PodState::kBinding) && e.bind_info)
-      order.push_back(&e);
-  }
-  if (initial) {
-    // hived.md 9: first bound first, by PodScheduled time, ties by ns/name.
-    std::sort(order.begin(), order.end(), [](const PodEntry* a, const PodEntry* b) {
-      int64_t ta = a->scheduled_time < 0 ? std::numeric_limits<int64_t>::max() : a->scheduled_time;
-      int64_t tb = b->scheduled_time < 0 ? std::numeric_limits<int64_t>::max() : b->scheduled_time;
-      if (ta != tb) return ta < tb;
-      if (a->ref.ns != b->ref.ns) return a->ref.ns < b->ref.ns;
-      return a->ref.name < b->ref.name;
-    });
-  } else {
-    // A reconfiguration replays this process's own commit order.
-    std::sort(order.begin(), order.end(), [](const PodEntry* a, const PodEntry* b) {
-      if (a->commit_seq != b->commit_seq) return a->commit_seq < b->commit_seq;
-      if (a->ref.ns != b->ref.ns) return a->ref.ns < b->ref.ns;
-      return a->ref.name < b->ref.name;
-    });
-  }
-  int64_t recovered = 0;
-  for (PodEntry* e : order) {
+    if ((e.state != PodState::kBound && e.state != PodState::kBinding) || !e.bind_info) continue;
+    ++candidates;
     std::string err;
-    const cell::PodSchedulingSpec* spec = SpecLocked(*e, e->spec_text, &err);
-    e->commit_seq = ++next_commit_seq_;
+    const cell::PodSchedulingSpec* spec = SpecLocked(e, e.spec_text, &err);
     if (!spec) {
-      LogError("recover_failed", {{"pod", e->ref.FullName()}, {"uid", e->ref.uid}, {"error", err}});
+      e.commit_seq = ++next_commit_seq_;
+      LogError("recover_failed", {{"pod", e.ref.FullName()}, {"uid", e.ref.uid}, {"error", err}});
       continue;
     }
-    std::optional<cell::LazyPreemptionMark> mark;
+    cell::PodToRecover p{e.ref, *spec, *e.bind_info, std::nullopt, std::nullopt};
     if (initial) {
-      if (e->lazy_preemptor && !e->lazy_preemptor->empty()) {
+      if (e.scheduled_time >= 0) p.bind_order = e.scheduled_time;
+      if (e.lazy_preemptor && !e.lazy_preemptor->empty()) {
         cell::LazyPreemptionMark m;
-        m.preemptor = *e->lazy_preemptor;
+        m.preemptor = *e.lazy_preemptor;
         m.preemption_time = clock_->NowUnixSeconds();
-        if (e->lazy_time)
-          if (auto t = ParseRfc3339(*e->lazy_time)) m.preemption_time = *t;
-        mark = m;
+        if (e.lazy_time)
+          if (auto t = ParseRfc3339(*e.lazy_time)) m.preemption_time = *t;
+        p.lazy_mark = m;
       }
-    } else if (scheduler_) {
-      mark = scheduler_->LazyMarkOfPod(e->ref.uid);
+    } else {
+      p.bind_order = static_cast<int64_t>(e.commit_seq);
+      if (scheduler_) p.lazy_mark = scheduler_->LazyMarkOfPod(e.ref.uid);
     }
-    Status st = sched->AddAllocatedPod(e->ref, *spec, *e->bind_info, mark);
-    e->allocated = st.ok();
-    if (!st.ok()) {
-      LogError("recover_failed", {{"pod", e->ref.FullName()}, {"uid", e->ref.uid}, {"error", st.message()}});
-      continue;
-    }
-    ++recovered;
+    entries.push_back(&e);
+    pods.push_back(std::move(p));
   }
-  sched->FinishRecovery();
+  const cell::RecoveryReport report = cell::RecoverPods(*sched, pods);
+  for (size_t i : report.order) {
+    PodEntry* e = entries[i];
+    e->commit_seq = ++next_commit_seq_;
+    e->allocated = report.status[i].ok();
+    if (!e->allocated)
+      LogError("recover_failed",
+               {{"pod", e->ref.FullName()}, {"uid", e->ref.uid}, {"error", report.status[i].message()}});
+  }
+  const int64_t recovered = report.recovered;
   // In-flight preemptions are forgotten (hived.md 9); kube-scheduler drives
   // them again.
   for (auto& [uid, e] : pods_) {
@@ -395,7 +387,7 @@ Status Extender::RebuildLocked(bool initial) {
   metrics_.recovery_micros = micros;
   metrics_.recovered_pods = recovered;
   LogInfo(initial ? "recovered" : "reconfigured",
-          {{"pods", std::to_string(recovered)}, {"candidates", std::to_string(order.size())},
+          {{"pods", std::to_string(recovered)}, {"candidates", std::to_string(candidates)},
            {"millis", std::to_string(micros / 1000)}});
   return Status::Ok();
 }

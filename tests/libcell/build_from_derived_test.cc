@@ -116,7 +116,7 @@ std::string Disagreement(const Config& config) {
 
 TEST(BuildFromDerivedConfig, BundledConfigsAgreeCellByCell) {
   const std::string root = APIARY_SOURCE_DIR;
-  for (const std::string path :
+  for (const std::string& path :
        {root + "/examples/configs/hived-basic.yaml",
         root + "/examples/configs/openpai-services-configuration.yaml",
         root + "/tests/data/hived-basic-prod-shrunk.yaml",

@@ -39,6 +39,7 @@ namespace {
 using testing::CellType;
 using testing::Describe;
 using testing::DumpCluster;
+using testing::InspectOutput;
 using testing::PCell;
 using testing::Spec;
 
@@ -168,29 +169,6 @@ GenConfig MakeConfig(uint64_t seed) {
     g.config.virtual_clusters.push_back(std::move(spec));
   }
   return g;
-}
-
-// The whole inspect output: every cell of the physical cluster and of every
-// VC (states, priorities, health, bindings), then every affinity group.
-std::string InspectOutput(const Scheduler& s) {
-  std::string out = testing::DumpCluster(s);
-  for (const auto& g : s.AffinityGroups()) {
-    out += "group " + g.name + " vc=" + g.vc + " p=" + std::to_string(g.priority) + " " +
-           g.state + (g.lazy_preemption ? " lazy-by=" + g.lazy_preemption->preemptor : "") +
-           "\n";
-    for (const auto& [node, leaves] : g.physical_placement) {
-      out += "  " + node + ":";
-      for (int32_t l : leaves) out += " " + std::to_string(l);
-      out += "\n";
-    }
-    for (const auto& [cell, leaves] : g.virtual_placement) {
-      out += "  " + cell + ":";
-      for (const auto& l : leaves) out += " " + l;
-      out += "\n";
-    }
-    for (const auto& p : g.allocated_pods) out += "  pod " + p + "\n";
-  }
-  return out;
 }
 
 // `InspectOutput` with each run of a VC's "-opp" cell lines sorted.

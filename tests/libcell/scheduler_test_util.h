@@ -140,6 +140,29 @@ inline std::string DumpCluster(const Scheduler& s) {
   return out;
 }
 
+// The whole inspect output: every cell of the physical cluster and of every
+// VC (states, priorities, health, bindings), then every affinity group.
+inline std::string InspectOutput(const Scheduler& s) {
+  std::string out = DumpCluster(s);
+  for (const auto& g : s.AffinityGroups()) {
+    out += "group " + g.name + " vc=" + g.vc + " p=" + std::to_string(g.priority) + " " +
+           g.state + (g.lazy_preemption ? " lazy-by=" + g.lazy_preemption->preemptor : "") +
+           "\n";
+    for (const auto& [node, leaves] : g.physical_placement) {
+      out += "  " + node + ":";
+      for (int32_t l : leaves) out += " " + std::to_string(l);
+      out += "\n";
+    }
+    for (const auto& [cell, leaves] : g.virtual_placement) {
+      out += "  " + cell + ":";
+      for (const auto& l : leaves) out += " " + l;
+      out += "\n";
+    }
+    for (const auto& p : g.allocated_pods) out += "  pod " + p + "\n";
+  }
+  return out;
+}
+
 // Finds a cell by address in a status tree (nullptr when absent).
 inline const CellStatus* FindCell(const std::vector<CellStatus>& cells,
                                   const std::string& address) {

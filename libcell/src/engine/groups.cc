@@ -153,13 +153,9 @@ void SchedulerImpl::CancelPreemption(GroupId gid) {
                 slot = &m.virt[s][i];
               }
       }
-      // Releasing the preemptor's last leaf in a bad preassigned cell
-      // releases that cell, and the doomed-cell bind rule (8.2) may bind it
-      // again at once with its bad descendants on the first unbound virtual
-      // children -- possibly the victim's old virtual leaf. HiveD then
-      // re-allocates on a virtual leaf bound elsewhere and corrupts its
-      // bindings. Apiary gives the leaf back at -1 instead and lets the
-      // victim continue lazily preempted (6.4), a consistent state.
+      // The victim's old virtual leaf may have been re-bound by the
+      // doomed-cell rule (see TryBindDoomed, quota.cc): Apiary gives the leaf
+      // back at -1 and lets the victim continue lazily preempted (6.4).
       if (v != kNone && ((vcells_[v].pcell != kNone && vcells_[v].pcell != c) ||
                          (pcells_[c].vcell != kNone && pcells_[c].vcell != v))) {
         *slot = kNone;

@@ -50,13 +50,9 @@ void SchedulerImpl::RevertLazyPreempt(GroupId gid, const VirtCells& virt) {
   Group& g = groups_[gid];
   // 6.4 reverts by re-allocating each leaf with its old virtual leaf. That
   // is only possible while each old virtual leaf is unbound or still bound
-  // to its own physical leaf. Releasing the group's last leaf in a bad
-  // preassigned cell releases that cell, and the doomed-cell bind rule
-  // (8.2) may bind it again at once, re-binding its bad descendants to the
-  // first unbound virtual children -- possibly the group's old ones. HiveD
-  // then re-allocates on a virtual leaf bound elsewhere and corrupts its
-  // bindings; Apiary leaves such a group lazily preempted (it keeps running
-  // as an opportunistic group, a consistent state).
+  // to its own physical leaf; the doomed-cell rule may have re-bound them
+  // (see TryBindDoomed, quota.cc). Apiary then leaves the group lazily
+  // preempted (it keeps running as an opportunistic group).
   for (size_t m = 0; m < g.members.size(); ++m)
     for (size_t s = 0; s < g.members[m].phys.size(); ++s)
       for (size_t i = 0; i < g.members[m].phys[s].size(); ++i) {

@@ -79,11 +79,10 @@ void SchedulerImpl::ReleaseLeaf(CellId pleaf, VcId vc) {
 // Hands a guaranteed leaf, bound to `v`, to another user of the same virtual
 // leaf (a preemptor taking a victim's leaf, 7.3, or a victim getting it back,
 // 7.4) without unbinding it. Used instead of release + allocate only when
-// the leaf's preassigned physical cell is bad: releasing it there can let the
-// doomed-cell bind rule (8.2) re-bind the cell and its bad descendants onto
-// the very virtual cells about to be re-allocated, which HiveD then corrupts.
-// With a healthy preassigned cell no rebinding can intervene, and the
-// release + allocate of 5.3 (with its free-list reordering) is kept.
+// the leaf's preassigned physical cell is bad, where a release lets the
+// doomed-cell rule re-bind it (see TryBindDoomed, quota.cc). With a healthy
+// preassigned cell no rebinding can intervene, and the release + allocate
+// of 5.3 (with its free-list reordering) is kept.
 bool SchedulerImpl::TransferInBadCell(CellId c, VCellId v) const {
   if (v == kNone || pcells_[c].vcell != v || vcells_[v].pcell != c) return false;
   CellId preassigned_phys = vcells_[vcells_[v].preassigned].pcell;

@@ -93,6 +93,30 @@ void SchedulerImpl::ReleasePreassigned(CellId c, VcId vc, bool doomed) {
 }
 
 // hived.md 8.2 bind rule at (ch, l), VCs in ascending name.
+//
+// The doomed-cell rebinding rule, stated once (other places point here).
+// Whenever a VC's free quota at a level exceeds the healthy free cells
+// there, the first bad free cell is bound ("doomed") to the VC's first
+// unbound preassigned virtual cell, and its bad descendants to the first
+// unbound virtual children below. The rule runs inside every release of a
+// preassigned cell, so releasing a leaf whose preassigned cell is bad (or
+// contains a bad node) can bind that cell again at once -- onto virtual
+// cells other than the ones it had, possibly the very virtual leaves the
+// caller is about to allocate again (a victim's, a reverted group's, a
+// placement's). HiveD then allocates on a virtual leaf bound elsewhere and
+// corrupts its bindings. Apiary's answers, where this can happen:
+//   - a placement being allocated claims its virtual cells (claim_), and the
+//     rule passes over claimed cells while an unclaimed one is left;
+//   - a leaf changing hands inside a bad cell is transferred, not released
+//     and re-allocated (TransferInBadCell, leaf_allocation.cc);
+//   - a victim getting back a leaf whose virtual leaf moved continues lazily
+//     preempted at -1 (CancelPreemption, groups.cc), and so does a group whose
+//     lazy preemption cannot be reverted (RevertLazyPreempt);
+//   - a placement whose virtual leaves the lazy preemption re-bound to bad
+//     leaves is a failed mapping (ScheduleGuaranteed), and one that
+//     cancelled preemptions broke waits for a fresh placement (Schedule);
+//   - recovery releases doomed bindings that stand in a recovered group's way
+//     (FreeDoomedBindingFor, recovery_mapping.cc).
 void SchedulerImpl::TryBindDoomed(ChainId ch, int32_t l) {
   for (VcId v{0}; v < static_cast<VcId>(vcs_.size()); ++v) {
     ChainVc& cv = vcs_[v].chains[ch];

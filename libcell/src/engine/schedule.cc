@@ -97,12 +97,10 @@ bool SchedulerImpl::ScheduleGuaranteed(const Request& req, ChainId chain,
   auto lazy = TryLazyPreempt(vplace, req.group_name);
   // The intra-VC scheduler only picks healthy nodes, so a virtual leaf of the
   // placement is bound to a bad physical leaf only when the lazy preemption
-  // just re-bound it: releasing the victim's preassigned cell, which
-  // contains a bad node, lets the doomed-cell bind rule (8.2) bind that
-  // cell again with its bad descendants on the first unbound virtual
-  // children. 6.5 step 1 takes bound leaves as they are, so HiveD would
-  // place the new group on the bad node. Apiary treats this as a failed
-  // mapping (new pods avoid bad nodes, section 8).
+  // just re-bound it by the doomed-cell rule (see TryBindDoomed, quota.cc).
+  // 6.5 step 1 takes bound leaves as they are, so HiveD would place the new
+  // group on the bad node. Apiary treats this as a failed mapping (new pods
+  // avoid bad nodes, section 8).
   bool bound_to_bad = false;
   if (!lazy.empty()) {
     ForEachLeaf(vplace, [&](size_t, size_t, size_t, VCellId v) {
@@ -370,12 +368,10 @@ ScheduleResult SchedulerImpl::Schedule(const PodRef& pod, const PodSchedulingSpe
     for (GroupId p : preemptors)
       if (groups_[p].live && groups_[p].state == GroupState::kPreempting) CancelPreemption(p);
     // The placement is not recomputed after the cancellations (6.1 step 4).
-    // A cancellation that releases a bad preassigned cell lets the doomed-
-    // cell bind rule (8.2) bind it again, its bad descendants on the first
-    // unbound virtual children -- possibly virtual leaves of this placement,
-    // which can then no longer be bound to their physical leaves. HiveD
-    // would allocate them anyway and corrupt its bindings; Apiary waits and
-    // lets the next call compute a fresh placement.
+    // A cancellation may have let the doomed-cell rule re-bind virtual
+    // leaves of this placement (see TryBindDoomed, quota.cc); HiveD would
+    // allocate them anyway. Apiary waits and lets the next call compute a
+    // fresh placement.
     bool bindable = true;
     if (pl.has_virtual && !preemptors.empty()) {
       ForEachLeaf(pl.phys, [&](size_t m, size_t s, size_t i, CellId c) {

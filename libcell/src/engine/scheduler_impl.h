@@ -426,9 +426,8 @@ class SchedulerImpl {
   // Apiary: the unbound virtual cells a preemptor's placement is about to
   // bind (CreatePreemptingGroup), marked with the current epoch (0 = no
   // placement is being allocated). A doomed or bad-cell binding made while
-  // its leaves are allocated one by one (8.1, 8.2) passes over them, so it
-  // cannot take a virtual cell that a later leaf of the same placement
-  // binds to other hardware, which left HiveD's trees inconsistent.
+  // its leaves are allocated one by one passes over them (the doomed-cell
+  // rule: see TryBindDoomed, quota.cc).
   std::vector<uint32_t> claim_;
   uint32_t claim_epoch_ = 0;
   uint32_t last_claim_epoch_ = 0;

@@ -1,29 +1,9 @@
-// Pod annotations (hived.md 4 and 10): the scheduling spec a pod asks with and
-// the bind info written when it is bound.
-//
-// Reading builds a YamlTree (yaml_tree.h): libyaml for the common
-// documents, yaml-cpp for the rest (and for every error message), both with
-// yaml-cpp's meanings. Scalar typing is ours: yaml-cpp would
-// convert "1.5" to an int by truncation and "yes" to a string, while HiveD's
-// reader (Go yaml.v2, YAML 1.1 rules) types plain scalars by their text. We
-// resolve plain scalars the way yaml.v2 does, then apply Apiary's stricter
-// decisions (a fraction is an error; an explicit null is an absent field).
-//
-// Writing is by hand, not through YAML::Emitter: the bind info must be
-// byte-identical to HiveD's (yaml.v2's block style, sequences at the parent
-// key's indentation, yaml.v2's choice of when to quote a string).
-//
-// Errors: every yaml-cpp exception is caught here; field-level problems are
-// reported through DecodeError, an exception private to this file, which is
-// caught at the same entry points and turned into a Status naming the field.
-
-#include "apiary/cell/annotations.h"
-
-#include "apiary/cell/text.h"
+// YAML scalars for the pod annotations: resolving plain scalars as yaml.v2
+// does, decoding typed fields from a YamlTree, and writing scalars as
+// yaml.v2 does (annotation_yaml.h).
+#include "annotation_yaml.h"
 
 #include <yaml-cpp/yaml.h>
-
-#include "yaml_tree.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -32,40 +12,12 @@
 #include <cstdlib>
 #include <exception>
 #include <limits>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
-namespace apiary::cell {
+namespace apiary::cell::annotation_yaml {
 namespace {
-
-constexpr char kBindInfoErrorPrefix[] =
-    "Pod annotation hivedscheduler.microsoft.com/pod-bind-info: ";
-constexpr char kLeafCellIsolationErrorPrefix[] =
-    "Pod annotation hivedscheduler.microsoft.com/pod-leaf-cell-isolation: ";
-constexpr char kVirtualLeafCellsErrorPrefix[] =
-    "Pod annotation apiary.io/virtual-leaf-cells: ";
-constexpr char kEmptyAnnotation[] = "Annotation does not exist or is empty";
-constexpr char kUnmarshalPrefix[] = "Failed to unmarshal YAML: ";
-
-// ---------------------------------------------------------------------------
-// Resolving plain scalars as yaml.v2 does (YAML 1.1 core schema).
-
-enum class ScalarKind { kNull, kBool, kInt, kFloat, kTimestamp, kString };
-
-struct Resolved {
-  ScalarKind kind = ScalarKind::kString;
-  bool bool_value = false;
-  // kInt: the value is (negative ? -magnitude : magnitude); it fits in int64
-  // or (non-negative) uint64, as Go's ParseInt / ParseUint would accept.
-  bool negative = false;
-  uint64_t magnitude = 0;
-  double float_value = 0;  // kFloat
-};
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 bool OneOf(std::string_view s, std::initializer_list<std::string_view> set) {
   for (std::string_view x : set) {
@@ -240,6 +192,8 @@ bool IsBase60Float(std::string_view s) {
   return i == s.size();
 }
 
+}  // namespace
+
 Resolved ResolvePlain(std::string_view in) {
   Resolved r;
   if (in.empty()) {
@@ -330,10 +284,6 @@ Resolved ResolvePlain(std::string_view in) {
 // ---------------------------------------------------------------------------
 // Decoding YAML trees into typed fields.
 
-struct DecodeError {
-  std::string message;
-};
-
 std::string QuoteForMessage(std::string_view s) {
   constexpr size_t kMax = 64;
   std::string out = "\"";
@@ -377,15 +327,10 @@ std::string DescribeNode(const YamlTree& node) {
   throw DecodeError{path + ": " + what};
 }
 
+namespace {
+
 constexpr char kTagStr[] = "tag:yaml.org,2002:str";
 constexpr char kTagNull[] = "tag:yaml.org,2002:null";
-
-// True for an explicit null (`~`, `null`, an empty value, `!!null`): Apiary
-// treats it as an absent field.
-bool IsNullNode(const YamlTree& node) {
-  if (node.IsNull()) return true;
-  return node.IsScalar() && node.Tag() == kTagNull;
-}
 
 // Plain (untagged, unquoted) scalars and those with an explicit core-schema
 // tag other than !!str are typed by their text; quoted and block scalars,
@@ -394,6 +339,15 @@ bool IsTypedByText(const YamlTree& node) {
   const std::string& tag = node.Tag();
   if (tag == "?" || tag.empty()) return true;
   return tag.rfind("tag:yaml.org,2002:", 0) == 0 && tag != kTagStr;
+}
+
+}  // namespace
+
+// True for an explicit null (`~`, `null`, an empty value, `!!null`): Apiary
+// treats it as an absent field.
+bool IsNullNode(const YamlTree& node) {
+  if (node.IsNull()) return true;
+  return node.IsScalar() && node.Tag() == kTagNull;
 }
 
 int32_t DecodeInt(const YamlTree& node, const std::string& path) {
@@ -470,16 +424,6 @@ std::string Item(const std::string& path, size_t i) {
   return path + "[" + std::to_string(i) + "]";
 }
 
-// Visits the entries of a map in document order, with the key text. Non-
-// scalar keys cannot name a field and are skipped, like unknown names. A key
-// given twice is visited twice: the last value wins, as in yaml.v2.
-template <typename Fn>
-void ForEachField(const YamlTree& map, Fn&& fn) {
-  map.ForEachEntry([&](const YamlTree& key, const YamlTree& value) {
-    if (key.IsScalar()) fn(key.Scalar(), value);
-  });
-}
-
 std::vector<int32_t> DecodeIntList(const YamlTree& node,
                                    const std::string& path) {
   RequireSequence(node, path);
@@ -506,16 +450,20 @@ std::vector<std::string> DecodeStringList(const YamlTree& node,
   return out;
 }
 
+namespace {
+
 std::string DescribeYamlException(const YAML::Exception& e) {
   if (e.mark.is_null()) return e.msg;
   return "line " + std::to_string(e.mark.line + 1) + ", column " +
          std::to_string(e.mark.column + 1) + ": " + e.msg;
 }
 
+}  // namespace
+
 // Runs `decode` on the parsed document; every failure becomes a Status with
 // `prefix` (the annotation's name) and HiveD's "Failed to unmarshal" lead.
-template <typename Fn>
-Status DecodeDocument(std::string_view text, const char* prefix, Fn&& decode) {
+Status DecodeDocument(std::string_view text, const char* prefix,
+                      const std::function<void(const YamlTree&)>& decode) {
   auto unmarshal_error = [&](const std::string& detail) {
     return Status::Invalid(std::string(prefix) + kUnmarshalPrefix + detail);
   };
@@ -534,199 +482,9 @@ Status DecodeDocument(std::string_view text, const char* prefix, Fn&& decode) {
 }
 
 // ---------------------------------------------------------------------------
-// The pod scheduling spec (hived.md 4.2).
-
-// The legacy key names HiveD still reads (4.2); Apiary renames keys only.
-std::string_view CanonicalSpecKey(std::string_view key) {
-  if (key == "gpuType") return "leafCellType";
-  if (key == "gpuNumber") return "leafCellNumber";
-  return key;
-}
-
-std::string_view CanonicalBindInfoKey(std::string_view key) {
-  if (key == "gpuIsolation") return "leafCellIsolation";
-  if (key == "physicalGpuIndices") return "physicalLeafCellIndices";
-  return key;
-}
-
-struct RawSpec {
-  PodSchedulingSpec spec;  // scalar fields; the group below
-  bool has_affinity_group = false;
-  std::string group_name;
-  std::vector<AffinityGroupMemberSpec> members;
-  // Keys HiveD ignores (non-strict YAML), as "path: unknown key ... (did you
-  // mean ...?)": a misspelt leafCellNumber leaves the default 0 in place.
-  std::vector<std::string> unknown_keys;
-};
-
-// The keys of hived.md 4.2 at each level of the spec, legacy names included.
-const std::vector<std::string> kSpecKeys = {
-    "virtualCluster", "priority", "pinnedCellId", "leafCellType", "leafCellNumber",
-    "affinityGroup", "lazyPreemptionEnable", "ignoreK8sSuggestedNodes", "gangReleaseEnable",
-    "gpuType", "gpuNumber"};
-const std::vector<std::string> kGroupKeys = {"name", "members"};
-const std::vector<std::string> kMemberKeys = {"podNumber", "leafCellNumber", "gpuNumber"};
-
-void NoteUnknownKey(const std::string& path, const std::string& key,
-                    const std::vector<std::string>& known, RawSpec* raw) {
-  if (std::find(known.begin(), known.end(), key) != known.end()) return;
-  raw->unknown_keys.push_back(Child(path, key) + ": unknown key " + key + " is ignored" +
-                              DidYouMean(key, known));
-}
-
-AffinityGroupMemberSpec DecodeMember(const YamlTree& node,
-                                     const std::string& path, RawSpec* raw) {
-  AffinityGroupMemberSpec member;
-  if (IsNullNode(node)) return member;  // a zero member, rejected later
-  RequireMap(node, path);
-  ForEachField(node, [&](const std::string& key, const YamlTree& value) {
-    NoteUnknownKey(path, key, kMemberKeys, raw);
-    if (IsNullNode(value)) return;
-    std::string_view name = CanonicalSpecKey(key);
-    if (name == "podNumber") {
-      member.pod_number = DecodeInt(value, Child(path, key));
-    } else if (name == "leafCellNumber") {
-      member.leaf_cell_number = DecodeInt(value, Child(path, key));
-    }
-  });
-  return member;
-}
-
-void DecodeAffinityGroup(const YamlTree& node, const std::string& path,
-                         RawSpec* raw) {
-  RequireMap(node, path);
-  raw->has_affinity_group = true;
-  raw->group_name.clear();
-  raw->members.clear();
-  ForEachField(node, [&](const std::string& key, const YamlTree& value) {
-    NoteUnknownKey(path, key, kGroupKeys, raw);
-    std::string_view name = CanonicalSpecKey(key);
-    if (name == "name") {
-      raw->group_name =
-          IsNullNode(value) ? "" : DecodeString(value, Child(path, key));
-    } else if (name == "members") {
-      raw->members.clear();
-      if (IsNullNode(value)) return;
-      std::string members_path = Child(path, key);
-      RequireSequence(value, members_path);
-      for (size_t i = 0; i < value.size(); ++i) {
-        raw->members.push_back(DecodeMember(value[i], Item(members_path, i), raw));
-      }
-    }
-  });
-}
-
-void DecodeSpec(const YamlTree& root, RawSpec* raw) {
-  if (IsNullNode(root)) return;  // an empty document: every field absent
-  if (!root.IsMap()) {
-    throw DecodeError{"expected a map at the top level, got " +
-                      DescribeNode(root)};
-  }
-  PodSchedulingSpec& s = raw->spec;
-  ForEachField(root, [&](const std::string& key, const YamlTree& value) {
-    NoteUnknownKey("", key, kSpecKeys, raw);
-    std::string_view name = CanonicalSpecKey(key);
-    // An explicit null is an absent field (4.2): the default applies, and a
-    // null after a value for the same key (last wins) restores the default.
-    const bool null = IsNullNode(value);
-    if (name == "virtualCluster") {
-      s.virtual_cluster = null ? "" : DecodeString(value, key);
-    } else if (name == "priority") {
-      s.priority = null ? 0 : DecodeInt(value, key);
-    } else if (name == "pinnedCellId") {
-      s.pinned_cell_id = null ? "" : DecodeString(value, key);
-    } else if (name == "leafCellType") {
-      s.leaf_cell_type = null ? "" : DecodeString(value, key);
-    } else if (name == "leafCellNumber") {
-      s.leaf_cell_number = null ? 0 : DecodeInt(value, key);
-    } else if (name == "affinityGroup") {
-      if (null) {
-        raw->has_affinity_group = false;
-        raw->group_name.clear();
-        raw->members.clear();
-      } else {
-        DecodeAffinityGroup(value, key, raw);
-      }
-    } else if (name == "lazyPreemptionEnable") {
-      s.lazy_preemption_enable = null ? false : DecodeBool(value, key);
-    } else if (name == "ignoreK8sSuggestedNodes") {
-      s.ignore_k8s_suggested_nodes = null ? true : DecodeBool(value, key);
-    } else if (name == "gangReleaseEnable") {
-      s.gang_release_enable = null ? false : DecodeBool(value, key);
-    }
-  });
-}
-
-// ---------------------------------------------------------------------------
-// Bind info (hived.md 10).
-
-PodPlacementInfo DecodePlacement(const YamlTree& node,
-                                 const std::string& path) {
-  PodPlacementInfo p;
-  RequireMap(node, path);
-  ForEachField(node, [&](const std::string& key, const YamlTree& value) {
-    std::string_view name = CanonicalBindInfoKey(key);
-    const bool null = IsNullNode(value);
-    std::string field = Child(path, key);
-    if (name == "physicalNode") {
-      p.physical_node = null ? "" : DecodeString(value, field);
-    } else if (name == "physicalLeafCellIndices") {
-      p.physical_leaf_cell_indices =
-          null ? std::vector<int32_t>() : DecodeIntList(value, field);
-    } else if (name == "preassignedCellTypes") {
-      p.preassigned_cell_types =
-          null ? std::vector<std::string>() : DecodeStringList(value, field);
-    }
-  });
-  return p;
-}
-
-AffinityGroupMemberBindInfo DecodeMemberBindInfo(const YamlTree& node,
-                                                 const std::string& path) {
-  AffinityGroupMemberBindInfo m;
-  RequireMap(node, path);
-  ForEachField(node, [&](const std::string& key, const YamlTree& value) {
-    if (key != "podPlacements") return;
-    m.pod_placements.clear();
-    if (IsNullNode(value)) return;
-    std::string field = Child(path, key);
-    RequireSequence(value, field);
-    for (size_t i = 0; i < value.size(); ++i) {
-      m.pod_placements.push_back(DecodePlacement(value[i], Item(field, i)));
-    }
-  });
-  return m;
-}
-
-void DecodeBindInfo(const YamlTree& root, PodBindInfo* info) {
-  if (!root.IsMap()) {
-    throw DecodeError{"expected a map at the top level, got " +
-                      DescribeNode(root)};
-  }
-  ForEachField(root, [&](const std::string& key, const YamlTree& value) {
-    std::string_view name = CanonicalBindInfoKey(key);
-    const bool null = IsNullNode(value);
-    if (name == "node") {
-      info->node = null ? "" : DecodeString(value, key);
-    } else if (name == "leafCellIsolation") {
-      info->leaf_cell_isolation =
-          null ? std::vector<int32_t>() : DecodeIntList(value, key);
-    } else if (name == "cellChain") {
-      info->cell_chain = null ? "" : DecodeString(value, key);
-    } else if (name == "affinityGroupBindInfo") {
-      info->affinity_group_bind_info.clear();
-      if (null) return;
-      RequireSequence(value, key);
-      for (size_t i = 0; i < value.size(); ++i) {
-        info->affinity_group_bind_info.push_back(
-            DecodeMemberBindInfo(value[i], Item(key, i)));
-      }
-    }
-  });
-}
-
-// ---------------------------------------------------------------------------
 // Emitting scalars as yaml.v2 does.
+
+namespace {
 
 // Decodes one UTF-8 code point at s[*i]; false on malformed input.
 bool NextCodePoint(std::string_view s, size_t* i, uint32_t* cp) {
@@ -942,6 +700,8 @@ void AppendEscape(std::string* out, uint32_t c) {
   }
 }
 
+}  // namespace
+
 void AppendDoubleQuoted(std::string* out, std::string_view s) {
   *out += '"';
   size_t i = 0;
@@ -983,259 +743,4 @@ void AppendScalar(std::string* out, std::string_view s) {
   }
 }
 
-// `key:` followed by the block sequence at the key's own indentation, or
-// `key: []` when empty (yaml.v2's style).
-template <typename T, typename AppendItem>
-void AppendSequenceField(std::string* out, std::string_view indent,
-                         std::string_view key, const std::vector<T>& items,
-                         AppendItem&& append_item) {
-  *out += indent;
-  *out += key;
-  if (items.empty()) {
-    *out += ": []\n";
-    return;
-  }
-  *out += ":\n";
-  for (const T& item : items) {
-    *out += indent;
-    *out += "- ";
-    append_item(out, item);
-    *out += '\n';
-  }
-}
-
-void AppendInt(std::string* out, int32_t v) { *out += std::to_string(v); }
-void AppendString(std::string* out, const std::string& v) {
-  AppendScalar(out, v);
-}
-
-}  // namespace
-
-Result<PodSchedulingSpec> ParsePodSchedulingSpec(std::string_view text,
-                                                 std::string_view pod_namespace,
-                                                 std::string_view pod_name,
-                                                 std::vector<std::string>* warnings) {
-  RawSpec raw;
-  // HiveD's message, then the ignored keys: a misspelt key is the usual
-  // cause of "LeafCellNumber is non-positive" and the like.
-  auto error = [&raw](std::string_view message) {
-    std::string text = std::string(kPodSchedulingSpecErrorPrefix) + std::string(message);
-    for (const std::string& u : raw.unknown_keys) text += "; " + u;
-    return Status::Invalid(std::move(text));
-  };
-  if (text.empty()) return error(kEmptyAnnotation);
-
-  Status decoded =
-      DecodeDocument(text, kPodSchedulingSpecErrorPrefix,
-                     [&](const YamlTree& root) { DecodeSpec(root, &raw); });
-  if (!decoded.ok()) return decoded;
-  if (warnings) *warnings = raw.unknown_keys;
-
-  // The checks of hived.md 4.3, in its order.
-  PodSchedulingSpec& spec = raw.spec;
-  if (spec.virtual_cluster.empty()) return error("VirtualCluster is empty");
-  if (spec.priority < kOpportunisticPriority) {
-    return error("Priority is less than -1");
-  }
-  if (spec.priority > kMaxGuaranteedPriority) {
-    return error("Priority is greater than 1000");
-  }
-  if (spec.leaf_cell_number <= 0) {
-    return error("LeafCellNumber is non-positive");
-  }
-  if (!raw.has_affinity_group) {
-    raw.group_name = std::string(pod_namespace) + "/" + std::string(pod_name);
-    raw.members = {{1, spec.leaf_cell_number}};
-  }
-  if (raw.group_name.empty()) return error("AffinityGroup.Name is empty");
-  // Member by member, both counts of a member before the next (HiveD's loop).
-  bool contains_pod = false;
-  for (const AffinityGroupMemberSpec& m : raw.members) {
-    if (m.pod_number <= 0) {
-      return error("AffinityGroup.Members has non-positive PodNumber");
-    }
-    if (m.leaf_cell_number <= 0) {
-      return error("AffinityGroup.Members has non-positive LeafCellNumber");
-    }
-    if (m.leaf_cell_number == spec.leaf_cell_number) contains_pod = true;
-  }
-  if (!contains_pod) {
-    return error("AffinityGroup.Members does not contains current Pod");
-  }
-
-  // Merge members of equal size, in first-appearance order.
-  spec.affinity_group_name = std::move(raw.group_name);
-  spec.affinity_group_members.clear();
-  for (const AffinityGroupMemberSpec& m : raw.members) {
-    AffinityGroupMemberSpec* same = nullptr;
-    for (AffinityGroupMemberSpec& merged : spec.affinity_group_members) {
-      if (merged.leaf_cell_number == m.leaf_cell_number) same = &merged;
-    }
-    if (same == nullptr) {
-      spec.affinity_group_members.push_back(m);
-      continue;
-    }
-    int64_t sum = int64_t{same->pod_number} + m.pod_number;
-    if (sum > std::numeric_limits<int32_t>::max()) {
-      return error("AffinityGroup.Members has more than 2147483647 pods of " +
-                   std::to_string(m.leaf_cell_number) + " leaf cells");
-    }
-    same->pod_number = static_cast<int32_t>(sum);
-  }
-  return std::move(spec);
-}
-
-std::string EmitPodBindInfo(const PodBindInfo& info) {
-  std::string out;
-  out.reserve(256);
-  out += "node: ";
-  AppendScalar(&out, info.node);
-  out += '\n';
-  AppendSequenceField(&out, "", "leafCellIsolation", info.leaf_cell_isolation,
-                      AppendInt);
-  out += "cellChain: ";
-  AppendScalar(&out, info.cell_chain);
-  out += '\n';
-  if (info.affinity_group_bind_info.empty()) {
-    out += "affinityGroupBindInfo: []\n";
-    return out;
-  }
-  out += "affinityGroupBindInfo:\n";
-  for (const AffinityGroupMemberBindInfo& member :
-       info.affinity_group_bind_info) {
-    if (member.pod_placements.empty()) {
-      out += "- podPlacements: []\n";
-      continue;
-    }
-    out += "- podPlacements:\n";
-    for (const PodPlacementInfo& p : member.pod_placements) {
-      out += "  - physicalNode: ";
-      AppendScalar(&out, p.physical_node);
-      out += '\n';
-      AppendSequenceField(&out, "    ", "physicalLeafCellIndices",
-                          p.physical_leaf_cell_indices, AppendInt);
-      AppendSequenceField(&out, "    ", "preassignedCellTypes",
-                          p.preassigned_cell_types, AppendString);
-    }
-  }
-  return out;
-}
-
-Result<PodBindInfo> ParsePodBindInfo(std::string_view text) {
-  if (text.empty()) {
-    return Status::Invalid(std::string(kBindInfoErrorPrefix) +
-                           kEmptyAnnotation);
-  }
-  PodBindInfo info;
-  bool empty = false;
-  Status decoded =
-      DecodeDocument(text, kBindInfoErrorPrefix, [&](const YamlTree& root) {
-        // Unlike the spec, whose fields all have defaults, a bind info with
-        // no content (blank, a comment, `null`) records nothing to recover.
-        if (IsNullNode(root)) {
-          empty = true;
-          return;
-        }
-        DecodeBindInfo(root, &info);
-      });
-  if (!decoded.ok()) return decoded;
-  if (empty) {
-    return Status::Invalid(std::string(kBindInfoErrorPrefix) +
-                           kEmptyAnnotation);
-  }
-  return info;
-}
-
-namespace {
-size_t LeafCount(const PodBindInfo& info) {
-  size_t n = 0;
-  for (const AffinityGroupMemberBindInfo& member : info.affinity_group_bind_info)
-    for (const PodPlacementInfo& p : member.pod_placements) n += p.physical_leaf_cell_indices.size();
-  return n;
-}
-}  // namespace
-
-std::string EmitVirtualLeafCells(const PodBindInfo& info) {
-  const size_t leaves = LeafCount(info);
-  if (info.virtual_leaf_cells.size() != leaves) return "";
-  bool any = false;
-  std::string out = "[";
-  for (size_t i = 0; i < leaves; ++i) {
-    if (i > 0) out += ',';
-    AppendDoubleQuoted(&out, info.virtual_leaf_cells[i]);
-    any = any || !info.virtual_leaf_cells[i].empty();
-  }
-  return any ? out + "]" : std::string();
-}
-
-Status ApplyVirtualLeafCells(std::string_view text, PodBindInfo& info) {
-  if (text.empty())
-    return Status::Invalid(std::string(kVirtualLeafCellsErrorPrefix) + kEmptyAnnotation);
-  std::vector<std::string> addresses;
-  Status decoded =
-      DecodeDocument(text, kVirtualLeafCellsErrorPrefix, [&](const YamlTree& root) {
-        if (!root.IsSequence())
-          throw DecodeError{"expected a sequence of virtual cell addresses"};
-        for (size_t i = 0; i < root.size(); ++i) {
-          if (!root[i].IsScalar())
-            throw DecodeError{"entry " + std::to_string(i) +
-                              ": expected a virtual cell address (a string)"};
-          addresses.push_back(root[i].Scalar());
-        }
-      });
-  if (!decoded.ok()) return decoded;
-  const size_t leaves = LeafCount(info);
-  if (addresses.size() != leaves)
-    return Status::Invalid(std::string(kVirtualLeafCellsErrorPrefix) + "has " +
-                           std::to_string(addresses.size()) +
-                           " addresses but the bind info has " + std::to_string(leaves) +
-                           " leaf cells");
-  info.virtual_leaf_cells = std::move(addresses);
-  return Status::Ok();
-}
-
-std::string EmitLeafCellIsolation(const std::vector<int32_t>& indices) {
-  std::string out;
-  for (size_t i = 0; i < indices.size(); ++i) {
-    if (i > 0) out += ',';
-    out += std::to_string(indices[i]);
-  }
-  return out;
-}
-
-Result<std::vector<int32_t>> ParseLeafCellIsolation(std::string_view text) {
-  auto error = [](const std::string& message) {
-    return Status::Invalid(kLeafCellIsolationErrorPrefix + message);
-  };
-  if (text.empty()) return error(kEmptyAnnotation);
-  std::vector<int32_t> out;
-  size_t start = 0;
-  while (true) {
-    size_t comma = text.find(',', start);
-    std::string_view token = text.substr(start, comma == std::string_view::npos
-                                                    ? std::string_view::npos
-                                                    : comma - start);
-    std::string_view digits = token;
-    while (!digits.empty() && digits.front() == ' ') digits.remove_prefix(1);
-    while (!digits.empty() && digits.back() == ' ') digits.remove_suffix(1);
-    bool ok = !digits.empty();
-    int64_t value = 0;
-    for (char c : digits) {
-      if (!IsDigit(c) || value > std::numeric_limits<int32_t>::max()) {
-        ok = false;
-        break;
-      }
-      value = value * 10 + (c - '0');
-    }
-    if (!ok || value > std::numeric_limits<int32_t>::max()) {
-      return error("invalid leaf cell index " + QuoteForMessage(token) +
-                   " in " + QuoteForMessage(text));
-    }
-    out.push_back(static_cast<int32_t>(value));
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
-}  // namespace apiary::cell
+}  // namespace apiary::cell::annotation_yaml
