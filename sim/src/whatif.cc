@@ -15,6 +15,7 @@
 #include "apiary/cell/text.h"
 #include "apiary/sim/replay_export.h"
 #include "apiary/sim/report.h"
+#include "apiary/traces/gpu_sku.h"
 #include "apiary/wire/inspect_json.h"
 
 namespace apiary::sim {
@@ -634,6 +635,27 @@ Status WriteSnapshot(const std::string& dir, const ClusterModel& cluster,
   if (Status st = WriteTextFile(dir + "/config.yaml", ConfigYaml(cluster.hived)); !st.ok())
     return st;
   const std::string host_vc = cluster.vcs.empty() ? "" : cluster.vcs.front();
+  // A what-if's durations are run times. When every SKU a job may use runs
+  // at one speed, its reference seconds become that SKU's run time;
+  // otherwise they stay reference seconds (the SKU is not known yet).
+  auto run_time = [&](const SimJob& j, int64_t reference_s, int32_t sku) {
+    if (sku >= 0) return traces::ScaleDuration(reference_s, cluster.skus[sku].speed);
+    std::set<double> speeds;
+    for (const SkuInfo& k : cluster.skus) {
+      bool allowed = j.model < 0;
+      if (!allowed)
+        for (const std::string& m : workload.models[j.model])
+          allowed |= k.name == m || k.leaf_type == m;
+      if (allowed) speeds.insert(k.speed);
+    }
+    return speeds.size() == 1 ? traces::ScaleDuration(reference_s, *speeds.begin())
+                              : reference_s;
+  };
+  auto sku_of_chain = [&](const std::string& chain) {
+    for (const NodeGroup& g : cluster.groups)
+      if (g.chain == chain) return g.sku;
+    return -1;
+  };
   json items = json::array();
   std::map<int32_t, const SimSnapshot::Running*> running;
   int64_t seq = 0;
@@ -658,7 +680,8 @@ Status WriteSnapshot(const std::string& dir, const ClusterModel& cluster,
       if (std::string v = cell::EmitVirtualLeafCells(run.pods[i].bind_info); !v.empty())
         ann[cell::kAnnotationVirtualLeafCells] = v;
       ann[kAnnotationExpectedEnd] = std::to_string(run.end_s);
-      ann[kAnnotationExpectedDuration] = std::to_string(run.restart_s);
+      ann[kAnnotationExpectedDuration] = std::to_string(
+          run_time(j, run.restart_s, sku_of_chain(run.pods[i].bind_info.cell_chain)));
       pod["metadata"]["annotations"] = std::move(ann);
       pod["spec"] = {{"nodeName", run.pods[i].bind_info.node}};
       pod["status"] = {{"phase", "Running"},
@@ -694,7 +717,7 @@ Status WriteSnapshot(const std::string& dir, const ClusterModel& cluster,
               {"priority", it->second->priority},
               {"pods", j.num_pods},
               {"gpus_per_pod", j.gpus_per_pod},
-              {"duration", it->second->remaining_s},
+              {"duration", run_time(j, it->second->remaining_s, -1)},
               {"submit", j.submit_s}};
     if (j.model >= 0) {
       for (const SkuInfo& s : cluster.skus)

@@ -144,7 +144,10 @@ std::string WhatIfJson(const WhatIfResult& result);
 // workload order: running ones with their submit time, waiting ones with
 // shape, remaining duration and submit time). A waiting job of a VC without
 // a quota is written as an opportunistic job of the first VC (as hived runs
-// it). Durations are the workload's reference seconds.
+// it). Durations are run times: the workload's reference seconds scaled to
+// the SKU a running job runs on, or to the one speed of the SKUs a waiting
+// job may use (reference seconds when those differ). The placement model is
+// not applied (run the simulation with it off to compare).
 Status WriteSnapshot(const std::string& dir, const ClusterModel& cluster,
                      const Workload& workload, const SimSnapshot& snapshot);
 
