@@ -274,6 +274,32 @@ TEST(WhatIf, RunningJobsEndAtTheirExpectedEndAndFreeTheQuota) {
   EXPECT_EQ(def->jobs[0].end_s, 10 + 3600 + 3600);
 }
 
+TEST(WhatIf, SnapshotDurationsAreRunTimesOnTheJobsSku) {
+  // Durations at the V100 reference; K80 runs them slower. The snapshot
+  // writes run times, so the what-if still predicts the simulation.
+  auto loaded = cell::LoadConfigFile(SourcePath("examples/configs/hived-basic.yaml"));
+  ASSERT_TRUE(loaded.ok());
+  auto c = ClusterFromHivedConfig(loaded->config, "V100");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  Workload w = testing::MakeJobs({{"k1", "default", 0, 1, 4, 1800, 0, "K80"},
+                                  {"k2", "default", 60, 1, 4, 1200, 0, "K80"},
+                                  {"v1", "prod", 0, 1, 8, 600, 0, ""}},
+                                 "V100");
+  SimSnapshot snap;
+  SimOptions o;
+  o.snapshot_at_s = 300;
+  o.snapshot = &snap;
+  SimResult sim = testing::RunSim(*c, w, PolicyKind::kHived, o);
+  const JobRecord& k2 = sim.jobs[testing::IndexOf(w, "k2")];
+  ASSERT_GT(k2.finish_s - k2.first_start_s, 1200);  // K80 is slower than V100
+  Snapshot in = WriteAndRead(*c, w, snap, "k80");
+  auto r = RunWhatIf(in.config, in.pods, "pods.json", in.jobs, {});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->jobs.size(), 1u);
+  EXPECT_EQ(r->jobs[0].start_s, k2.first_start_s);
+  EXPECT_EQ(r->jobs[0].end_s, k2.finish_s);
+}
+
 // ---- The readers' errors ----
 
 std::string JobsError(const std::string& text) {
