@@ -427,6 +427,9 @@ Result<WhatIfResult> RunWhatIf(const cell::Config& config, const wire::PodList& 
   so.borrow = options.borrow;
   so.start_s = now;
   so.initial = &initial;
+  // One time-series bin: the answer uses none, and `now` may be seconds
+  // since the epoch (hourly bins from 1970 would cost memory per VC).
+  so.bin_s = int64_t{1} << 50;
   auto sim = Simulate(cluster, w, PolicyKind::kHived, so);
   if (!sim.ok()) return Status::Invalid(pods_name + ": " + sim.status().message());
 

@@ -348,6 +348,39 @@ TEST(WhatIfInput, JobsFileErrorsNameTheField) {
   EXPECT_EQ(ok.jobs[0].submit_s, 3000);
 }
 
+TEST(WhatIfInput, PodListErrorsNameTheItemAndField) {
+  auto err = [](const std::string& text) {
+    auto r = wire::ReadPodList(text, "pods.json");
+    EXPECT_FALSE(r.ok()) << text;
+    return r.ok() ? std::string() : r.status().message();
+  };
+  EXPECT_NE(err("{").find("pods.json: invalid JSON"), std::string::npos);
+  EXPECT_NE(err(R"({"kind": "Deployment"})").find("pods.json: not a pod list"), std::string::npos);
+  EXPECT_NE(err(R"({"items": 3})").find("pods.json: items: must be a list of pods"),
+            std::string::npos);
+  json bound = json::parse(ReadAll(SourcePath("examples/whatif/pods.json")));
+  bound["items"][1]["status"]["conditions"][0]["lastTransitionTime"] = "noon";
+  EXPECT_NE(err(bound.dump())
+                .find("pods.json: items[1] (pod sim/bert-pretrain-0): "
+                      "status.conditions[0].lastTransitionTime: not an RFC 3339 time: \"noon\""),
+            std::string::npos)
+      << err(bound.dump());
+  // Completed pods are skipped, pods without bind info listed as unbound.
+  auto ok = wire::ReadPodList(R"({"items": [
+      {"metadata": {"name": "done"}, "status": {"phase": "Succeeded"}},
+      {"metadata": {"name": "waiting", "annotations": {
+         "hivedscheduler.microsoft.com/pod-scheduling-spec": "{virtualCluster: a}"}}}]})",
+                              "pods.json");
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->completed, 1);
+  ASSERT_EQ(ok->unbound.size(), 1u);
+  EXPECT_TRUE(ok->unbound[0].has_spec);
+  EXPECT_EQ(ok->unbound[0].where, "pods.json: items[1]");
+  EXPECT_EQ(ok->Note("pods.json"),
+            "2 pods in pods.json: 0 bound (with bind info), 1 completed (skipped), 1 without "
+            "bind info (skipped)");
+}
+
 std::string RunError(const Small& s, const std::string& pods_text, const std::string& jobs_text) {
   auto pods = wire::ReadPodList(pods_text, "pods.json");
   if (!pods.ok()) return pods.status().message();
