@@ -287,8 +287,8 @@ int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d,
                 << snapshot.running.size() << " running, " << snapshot.waiting.size()
                 << " waiting jobs) in " << snapshot_at[1]
                 << "/{config.yaml,pods.json,jobs.json}; check: apiary-sim whatif --config "
-                << snapshot_at[1] << "/config.yaml --pods " << snapshot_at[1] << "/pods.json --jobs "
-                << snapshot_at[1] << "/jobs.json\n";
+                << snapshot_at[1] << "/config.yaml --pods " << snapshot_at[1]
+                << "/pods.json --jobs " << snapshot_at[1] << "/jobs.json\n";
   }
 
   std::vector<PolicySummary> summaries;

@@ -285,15 +285,17 @@ Result<WhatIfResult> RunWhatIf(const cell::Config& config, const wire::PodList& 
   auto running_entry = [&](int32_t g, const WhatIfJob* f) -> Result<Entry> {
     const Group& grp = groups[g];
     const wire::BoundPod& first = *grp.pods.front();
-    const std::string pod = "pod " + first.pod.ref.FullName() + " (" + first.where + ")";
+    // "pods.json: items[3] (pod ns/name)", as the reader names pods.
+    const std::string pod = first.where + " (pod " + first.pod.ref.FullName() + ")";
     const cell::PodSchedulingSpec& spec = first.spec;
     if (cluster.FindVc(spec.virtual_cluster) < 0)
-      return Status::Invalid(pods_name + ": " + pod + ": pod-scheduling-spec virtualCluster: unknown VC \"" +
+      return Status::Invalid(pod + ": pod-scheduling-spec virtualCluster: unknown VC \"" +
                              spec.virtual_cluster + "\"" + known_vcs());
     if (spec.affinity_group_members.size() != 1)
-      return Status::Invalid(pods_name + ": " + pod + ": pod-scheduling-spec affinityGroup.members: group \"" +
+      return Status::Invalid(pod + ": pod-scheduling-spec affinityGroup.members: group \"" +
                              grp.name +
-                             "\" has pods of different sizes; the what-if models a job as equal pods");
+                             "\" has pods of different sizes; the what-if models a job as "
+                             "equal pods");
     Entry e;
     e.running = true;
     e.group = g;
@@ -310,15 +312,14 @@ Result<WhatIfResult> RunWhatIf(const cell::Config& config, const wire::PodList& 
     j.duration_s = jobs.default_duration_s;
     if (std::string a = first.pod.Annotation(kAnnotationExpectedEnd); !a.empty()) {
       if (!TimeOfText(a, &e.end_s))
-        return Status::Invalid(pods_name + ": " + pod + ": annotation " + kAnnotationExpectedEnd +
+        return Status::Invalid(pod + ": annotation " + kAnnotationExpectedEnd +
                                ": expected whole seconds or an RFC 3339 time, got \"" + a + "\"");
-      end_from = "annotation " + std::string(kAnnotationExpectedEnd) + " of " + pod;
+      end_from = pod + ": annotation " + kAnnotationExpectedEnd;
     }
     if (std::string a = first.pod.Annotation(kAnnotationExpectedDuration); !a.empty()) {
       if (!ParseDuration(a, &j.duration_s))
-        return Status::Invalid(pods_name + ": " + pod + ": annotation " +
-                               kAnnotationExpectedDuration + ": bad duration \"" + a +
-                               "\" (seconds, or e.g. \"90m\", \"2h\")");
+        return Status::Invalid(pod + ": annotation " + kAnnotationExpectedDuration +
+                               ": bad duration \"" + a + "\" (seconds, or e.g. \"90m\", \"2h\")");
     }
     j.submit_s = first.has_time ? first.scheduled_nanos / 1000000000 : now;
     if (f) {

@@ -125,7 +125,8 @@ TEST(WhatIf, FromASimulationsMidpointPredictsItsStartsAndPreemptions) {
       // The same preemptions after T, in the same order.
       std::vector<std::tuple<int64_t, std::string, std::string>> expected, got;
       for (const PreemptionEvent& p : sim.preemption_log)
-        if (p.time_s > m.t) expected.emplace_back(p.time_s, w.jobs[p.preemptor].id, w.jobs[p.victim].id);
+        if (p.time_s > m.t)
+          expected.emplace_back(p.time_s, w.jobs[p.preemptor].id, w.jobs[p.victim].id);
       for (const WhatIfPreemption& p : r->preemptions)
         got.emplace_back(p.time_s, p.preemptor, p.victim);
       EXPECT_FALSE(expected.empty());  // the scenario exercises preemption
@@ -440,12 +441,14 @@ TEST(WhatIfInput, StateErrorsNameThePodOrTheField) {
       << msg;
   // A running pod of a VC the configuration lacks.
   msg = RunError(s, edit([](json& p) {
-                   std::string spec = p["metadata"]["annotations"][cell::kAnnotationPodSchedulingSpec];
+                   json& ann = p["metadata"]["annotations"];
+                   std::string spec = ann[cell::kAnnotationPodSchedulingSpec];
                    spec.replace(spec.find("research"), 8, "ghost");
-                   p["metadata"]["annotations"][cell::kAnnotationPodSchedulingSpec] = spec;
+                   ann[cell::kAnnotationPodSchedulingSpec] = spec;
                  }),
                  none);
-  EXPECT_NE(msg.find("virtualCluster: unknown VC \"ghost\" (the configuration's VCs: prod, "
+  EXPECT_NE(msg.find("pods.json: items[0] (pod sim/o1-0): pod-scheduling-spec virtualCluster: "
+                     "unknown VC \"ghost\" (the configuration's VCs: prod, "
                      "research, default)"),
             std::string::npos)
       << msg;
@@ -464,10 +467,9 @@ TEST(WhatIfInput, StateErrorsNameThePodOrTheField) {
   msg = RunError(s, pods, R"({"jobs": [{"name": "p", "vc": "prod", "end": 50}]})");
   EXPECT_NE(msg.find("jobs[0].end: no running pods of group \"p\""), std::string::npos) << msg;
   msg = RunError(s, pods, R"({"now": 2000})");
-  EXPECT_NE(msg.find("job \"o1\" is expected to end at 1000, not after now (2000)"),
+  EXPECT_NE(msg.find("pods.json: items[0] (pod sim/o1-0): annotation apiary.io/expected-end: "
+                     "job \"o1\" is expected to end at 1000, not after now (2000)"),
             std::string::npos)
-      << msg;
-  EXPECT_NE(msg.find("annotation apiary.io/expected-end of pod sim/o1-0"), std::string::npos)
       << msg;
 }
 
