@@ -589,7 +589,9 @@ std::string WhatIfJson(const WhatIfResult& r) {
       "running jobs end at their expected end",
       "a preempted job restarts from scratch and runs its expected duration",
       "no arrivals but the jobs file's",
-      "durations are run times on this cluster (no SKU scaling, no placement model)"};
+      "durations are run times on this cluster (no SKU scaling, no placement model)",
+      "the scheduler is rebuilt from the pods as after an extender restart (opportunistic "
+      "placements follow the free-cell order recovery gives)"};
   json jobs = json::array();
   auto opt = [](int64_t t) { return t < 0 ? json(nullptr) : json(t); };
   for (const WhatIfJobResult& j : r.jobs) {

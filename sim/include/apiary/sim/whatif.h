@@ -12,7 +12,10 @@
 // and runs its expected duration; pending jobs run their expected duration
 // (no SKU scaling, no placement model: durations are run times on this
 // cluster); nothing arrives but the jobs file's (a job submitted after `now`
-// arrives then). Same inputs => the same answer, byte for byte.
+// arrives then). Same inputs => the same answer, byte for byte. The
+// scheduler is rebuilt from the pods as the extender rebuilds it after a
+// restart: where an opportunistic pod lands then follows the free-cell order
+// that recovery gives, which need not be the one the running scheduler has.
 //
 // `apiary-sim run --snapshot-at T DIR` writes a simulation's state at T in
 // these formats (WriteSnapshot), so that a what-if can be checked against
