@@ -21,6 +21,7 @@
 #include "apiary/cell/scheduler.h"
 #include "apiary/wire/inspect_json.h"
 #include "apiary/wire/pod_json.h"
+#include "apiary/wire/pod_list.h"
 
 namespace apiary::cli::openpai {
 namespace {
@@ -295,104 +296,27 @@ std::string Placement(const std::vector<std::pair<std::string, std::vector<int32
 // extender's recovery order), absent when the pod has no such condition.
 using BoundPod = cell::PodToRecover;
 
+// The pods `apiary diff --pods` evaluates: the bound ones, in recovery order
+// (wire/pod_list.h); what was skipped goes to the report.
 cell::Result<std::vector<BoundPod>> ReadPods(const std::string& text, const std::string& name,
                                              DiffReport* r) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    return cell::Status::Invalid(name + ": invalid JSON: " + e.what() + "\n");
-  }
-  const nlohmann::json* items = nullptr;
-  nlohmann::json single = nlohmann::json::array();
-  if (j.is_array()) {
-    items = &j;
-  } else if (j.is_object() && j.contains("items")) {
-    if (!j["items"].is_array() && !j["items"].is_null())
-      return cell::Status::Invalid(name + ": items: must be a list of pods\n");
-    if (j["items"].is_null()) j["items"] = nlohmann::json::array();
-    items = &j["items"];
-  } else if (j.is_object() && j.contains("metadata")) {
-    single.push_back(j);
-    items = &single;
-  } else {
-    return cell::Status::Invalid(
-        name + ": not a pod list: expected the output of `kubectl get pods -A -o json`\n");
-  }
+  auto list = wire::ReadPodList(text, name);
+  if (!list.ok()) return list.status();
+  for (std::string& w : list->warnings) r->warnings.push_back(std::move(w));
+  r->pods_note = list->Note(name);
+  // The list is in the extender's recovery order already (cell::BindOrder's
+  // rule); the recovery driver keeps it.
   std::vector<BoundPod> pods;
-  int64_t completed = 0, unbound = 0;
-  for (size_t i = 0; i < items->size(); ++i) {
-    const nlohmann::json& item = (*items)[i];
-    const std::string where = name + ": items[" + std::to_string(i) + "]";
-    auto pod = wire::PodFromJson(item);
-    if (!pod.ok()) return cell::Status::Invalid(where + ": " + pod.status().message() + "\n");
-    const std::string full = pod->ref.FullName();
-    const nlohmann::json* status = item.contains("status") && item["status"].is_object()
-                                       ? &item["status"]
-                                       : nullptr;
-    if (status && status->contains("phase") && (*status)["phase"].is_string()) {
-      const std::string phase = (*status)["phase"];
-      if (phase == "Succeeded" || phase == "Failed") {
-        ++completed;
-        continue;
-      }
-    }
-    const std::string bind_text = pod->Annotation(cell::kAnnotationPodBindInfo);
-    if (bind_text.empty()) {
-      ++unbound;
-      continue;
-    }
-    BoundPod b;
-    auto spec = cell::ParsePodSchedulingSpec(pod->Annotation(cell::kAnnotationPodSchedulingSpec),
-                                             pod->ref.ns, pod->ref.name);
-    if (!spec.ok()) {
-      r->warnings.push_back("pod " + full + " skipped: " + spec.status().message());
-      continue;
-    }
-    auto info = cell::ParsePodBindInfo(bind_text);
-    if (!info.ok()) {
-      r->warnings.push_back("pod " + full + " skipped: annotation " +
-                            cell::kAnnotationPodBindInfo + ": " + info.status().message());
-      continue;
-    }
-    b.spec = std::move(spec).value();
-    b.bind_info = std::move(info).value();
-    if (std::string cells = pod->Annotation(cell::kAnnotationVirtualLeafCells); !cells.empty()) {
-      // Only a preference at recovery: without it the cells are re-derived.
-      cell::Status st = cell::ApplyVirtualLeafCells(cells, b.bind_info);
-      if (!st.ok()) r->warnings.push_back("pod " + full + ": " + st.message() + " (ignored)");
-    }
-    if (std::string p = pod->Annotation(cell::kAnnotationLazyPreemptor); !p.empty())
-      b.lazy_mark = cell::LazyPreemptionMark{p, 0};
-    if (status && status->contains("conditions") && (*status)["conditions"].is_array()) {
-      const auto& conds = (*status)["conditions"];
-      for (size_t c = 0; c < conds.size(); ++c) {
-        if (!conds[c].is_object() || conds[c].value("type", "") != "PodScheduled") continue;
-        const std::string field =
-            "status.conditions[" + std::to_string(c) + "].lastTransitionTime";
-        auto t = conds[c].find("lastTransitionTime");
-        if (t == conds[c].end() || t->is_null()) break;
-        std::optional<int64_t> nanos;
-        if (t->is_string()) nanos = ParseRfc3339Nanos(t->get<std::string>());
-        if (!nanos)
-          return cell::Status::Invalid(where + " (pod " + full + "): " + field +
-                                       ": not an RFC 3339 time: " + t->dump() + "\n");
-        b.bind_order = *nanos;
-        break;
-      }
-    }
-    b.pod = pod->ref;
-    pods.push_back(std::move(b));
+  pods.reserve(list->bound.size());
+  for (wire::BoundPod& b : list->bound) {
+    BoundPod p;
+    p.pod = b.pod.ref;
+    p.spec = std::move(b.spec);
+    p.bind_info = std::move(b.bind_info);
+    p.lazy_mark = std::move(b.mark);
+    if (b.has_time) p.bind_order = b.scheduled_nanos;
+    pods.push_back(std::move(p));
   }
-  // Listed in recovery order (cell::BindOrder), as the extender recovers them.
-  std::vector<BoundPod> ordered;
-  ordered.reserve(pods.size());
-  for (size_t i : cell::BindOrder(pods)) ordered.push_back(std::move(pods[i]));
-  pods = std::move(ordered);
-  r->pods_note = std::to_string(items->size()) + " pods in " + name + ": " +
-                 std::to_string(pods.size()) + " bound (with bind info)";
-  if (completed) r->pods_note += ", " + std::to_string(completed) + " completed (skipped)";
-  if (unbound) r->pods_note += ", " + std::to_string(unbound) + " without bind info (skipped)";
   return pods;
 }
 

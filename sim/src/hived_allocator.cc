@@ -198,6 +198,58 @@ class HivedAllocator : public Allocator {
 
   int64_t FreeGpus() const override { return free_; }
 
+  Result<PlaceResult> Adopt(int32_t job, const std::vector<AdoptedPod>& pods) override {
+    const SimJob& j = ctx_.workload->jobs[job];
+    Running& run = running_[job];
+    APIARY_CHECK(run.pods.empty() && !pods.empty());
+    PlaceResult out;
+    // The pods take the names TryPlace gives (victims map back to jobs by
+    // uid) and the job's group name, as if the simulation had placed them.
+    for (size_t i = 0; i < pods.size(); ++i) {
+      cell::PodRef ref;
+      ref.uid = std::to_string(job) + "-" + std::to_string(i);
+      ref.ns = "sim";
+      ref.name = ref.uid;
+      cell::PodSchedulingSpec spec = pods[i].spec;
+      spec.affinity_group_name = "sim/" + std::to_string(job);
+      cell::Status st = sched_->AddAllocatedPod(ref, spec, pods[i].bind_info);
+      if (!st.ok()) {
+        for (const cell::PodRef& done : run.pods) (void)sched_->DeleteAllocatedPod(done.uid);
+        run = Running();
+        return Status::Invalid("pod " + pods[i].ref.FullName() + " (job " + j.id +
+                               "): the scheduler refuses its bind info: " + st.message());
+      }
+      run.pods.push_back(ref);
+      run.spec = spec;
+      if (ctx_.keep_bind_info) run.binds.push_back(pods[i].bind_info);
+      auto it = node_index_.find(pods[i].bind_info.node);
+      APIARY_CHECK(it != node_index_.end());  // AddAllocatedPod knew the node
+      if (std::find(out.nodes.begin(), out.nodes.end(), it->second) == out.nodes.end())
+        out.nodes.push_back(it->second);
+      out.leaves.insert(out.leaves.end(), pods[i].bind_info.leaf_cell_isolation.begin(),
+                        pods[i].bind_info.leaf_cell_isolation.end());
+    }
+    for (const auto& [chain, sku] : chain_sku_)
+      if (chain == pods[0].bind_info.cell_chain) out.sku = sku;
+    APIARY_CHECK(out.sku >= 0);
+    out.kind = PlaceResult::Kind::kPlaced;
+    Account(job);
+    return out;
+  }
+
+  void FinishAdoption() override { sched_->FinishRecovery(); }
+
+  std::vector<AdoptedPod> PodsOf(int32_t job) const override {
+    const Running& run = running_[job];
+    std::vector<AdoptedPod> out;
+    for (size_t i = 0; i < run.pods.size() && i < run.binds.size(); ++i) {
+      AdoptedPod p{run.pods[i], run.spec, run.binds[i]};
+      p.bind_info.virtual_leaf_cells = sched_->VirtualLeafCellsOfPod(run.pods[i].uid);
+      out.push_back(std::move(p));
+    }
+    return out;
+  }
+
   std::string CheckInvariants() const override {
     std::string s = sched_->CheckInvariants();
     if (!s.empty()) return s;
@@ -213,7 +265,23 @@ class HivedAllocator : public Allocator {
     std::vector<cell::PodRef> pods;
     cell::PodSchedulingSpec spec;
     bool guaranteed = false;
+    // Each pod's bind info (AllocatorContext::record_placement only: what a
+    // snapshot of the simulation writes).
+    std::vector<cell::PodBindInfo> binds;
   };
+
+  // Counts a job that just started running in its VC's quota.
+  void Account(int32_t job) {
+    const SimJob& j = ctx_.workload->jobs[job];
+    Running& run = running_[job];
+    run.guaranteed = run.spec.priority >= 0;
+    if (run.guaranteed) {
+      const int32_t cvc = ctx_.vc_map[j.vc];
+      vc_used_[cvc] += j.gpus();
+      ++vc_priorities_[cvc][run.spec.priority];
+    }
+    free_ -= j.gpus();
+  }
 
   PlaceResult Commit(int32_t job, const ScheduleResult& first) {
     const SimJob& j = ctx_.workload->jobs[job];
@@ -221,7 +289,7 @@ class HivedAllocator : public Allocator {
     PlaceResult out;
     cell::Status st = sched_->AddAllocatedPod(run.pods[0], run.spec, first.bind_info);
     APIARY_CHECK(st.ok());
-    Placed(run.pods[0], first, out);
+    Placed(job, run.pods[0], first, out);
     for (int32_t i = 1; i < j.num_pods; ++i) {
       if (ctx_.replay_log) ctx_.replay_log->Schedule(run.pods[i], spec_json_);
       ScheduleResult r = sched_->Schedule(run.pods[i], run.spec, nullptr,
@@ -230,31 +298,26 @@ class HivedAllocator : public Allocator {
       APIARY_CHECK(r.kind == ScheduleResult::Kind::kBind);
       st = sched_->AddAllocatedPod(run.pods[i], run.spec, r.bind_info);
       APIARY_CHECK(st.ok());
-      Placed(run.pods[i], r, out);
+      Placed(job, run.pods[i], r, out);
     }
     out.kind = PlaceResult::Kind::kPlaced;
     for (const auto& [chain, sku] : chain_sku_)
       if (chain == first.cell_chain) out.sku = sku;
     APIARY_CHECK(out.sku >= 0);
-    run.guaranteed = run.spec.priority >= 0;
-    if (run.guaranteed) {
-      const int32_t cvc = ctx_.vc_map[j.vc];
-      vc_used_[cvc] += j.gpus();
-      ++vc_priorities_[cvc][run.spec.priority];
-    }
-    free_ -= j.gpus();
+    Account(job);
     return out;
   }
 
   // Records a bound pod: its node among the job's nodes, its GPUs for the
   // placement model (record_placement), and the bind in the replay log.
-  void Placed(const cell::PodRef& pod, const ScheduleResult& r, PlaceResult& out) {
+  void Placed(int32_t job, const cell::PodRef& pod, const ScheduleResult& r, PlaceResult& out) {
     auto it = node_index_.find(r.node);
     APIARY_CHECK(it != node_index_.end());
     if (std::find(out.nodes.begin(), out.nodes.end(), it->second) == out.nodes.end())
       out.nodes.push_back(it->second);
     if (ctx_.record_placement)
       out.leaves.insert(out.leaves.end(), r.leaf_cells.begin(), r.leaf_cells.end());
+    if (ctx_.keep_bind_info) running_[job].binds.push_back(r.bind_info);
     if (ctx_.replay_log) ctx_.replay_log->Bound(pod, r.node, r.leaf_cells);
   }
 

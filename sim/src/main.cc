@@ -2,6 +2,7 @@
 //   apiary-sim run       replay a trace under hived / static / quota, compare
 //   apiary-sim size-vcs  the smallest quota per VC that meets a wait target
 //   apiary-sim merge     combine the shards of a sharded size-vcs sweep
+//   apiary-sim whatif    from a live cluster's state: when pending jobs start
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -26,32 +27,13 @@
 #include "apiary/sim/sizing.h"
 #include "apiary/sim/stats.h"
 #include "apiary/sim/thread_pool.h"
+#include "apiary/sim/whatif.h"
+#include "apiary/cell/config_loader.h"
+#include "apiary/wire/pod_list.h"
 
 namespace {
 
 using namespace apiary::sim;  // NOLINT: a program, not a header
-
-// "90", "90s", "30m", "2h", "1.5d" -> seconds.
-bool ParseDuration(const std::string& text, int64_t* out) {
-  if (text.empty()) return false;
-  size_t pos = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &pos);
-  } catch (...) {
-    return false;
-  }
-  std::string unit = text.substr(pos);
-  double mult = 1;
-  if (unit.empty() || unit == "s") mult = 1;
-  else if (unit == "m" || unit == "min") mult = 60;
-  else if (unit == "h") mult = 3600;
-  else if (unit == "d") mult = 86400;
-  else return false;
-  if (v < 0) return false;
-  *out = static_cast<int64_t>(v * mult + 0.5);
-  return true;
-}
 
 // A CLI11 validator/transform for durations.
 struct DurationOption {
@@ -194,7 +176,8 @@ int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d,
                const std::string& policies_text,
                const std::string& queue, const std::string& unknown_vc, const std::string& level,
                const std::string& out_dir, bool no_plots, bool check, int threads, bool quiet,
-               const std::string& export_replay, const std::string& command) {
+               const std::string& export_replay, const std::vector<std::string>& snapshot_at,
+               const std::string& command) {
   if (!ParseDuration(d.from, &so.workload.from_s)) return Fail("--from: bad duration " + d.from);
   if (!d.to.empty() && !ParseDuration(d.to, &so.workload.to_s))
     return Fail("--to: bad duration " + d.to);
@@ -240,6 +223,15 @@ int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d,
     sim.replay_log = &replay_log;
   }
 
+  SimSnapshot snapshot;
+  if (!snapshot_at.empty()) {
+    if (!ParseDuration(snapshot_at[0], &sim.snapshot_at_s))
+      return Fail("--snapshot-at: bad time " + snapshot_at[0] +
+                  " (seconds since the start, or e.g. 36h)");
+    if (std::find(policies.begin(), policies.end(), PolicyKind::kHived) == policies.end())
+      return Fail("--snapshot-at: records the hived policy's state; add hived to --policies");
+  }
+
   auto t0 = std::chrono::steady_clock::now();
   auto sc = LoadScenario(so);
   if (!sc.ok()) return Fail(sc.status().message());
@@ -264,6 +256,7 @@ int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d,
       // Parallel runs would fight over one terminal line: only the first shows it.
       if (serial || i == 0)
         o.progress_label = "[" + std::string(PolicyName(policies[i])) + "]";
+      if (!snapshot_at.empty() && policies[i] == PolicyKind::kHived) o.snapshot = &snapshot;
       auto r = Simulate(sc->cluster, sc->workload, policies[i], o);
       if (r.ok()) results[i] = std::move(r).value();
       else errors[i] = r.status();
@@ -284,6 +277,18 @@ int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d,
                 << "/placements.csv (" << replay_log.binds().size()
                 << " binds); check: apiary replay --config " << export_replay << "/config.yaml "
                 << export_replay << "/events.jsonl\n";
+  }
+
+  if (!snapshot_at.empty()) {
+    auto st = WriteSnapshot(snapshot_at[1], sc->cluster, sc->workload, snapshot);
+    if (!st.ok()) return Fail("--snapshot-at: " + st.message());
+    if (!quiet)
+      std::cout << "snapshot: the hived state at t=" << snapshot.time_s << " ("
+                << snapshot.running.size() << " running, " << snapshot.waiting.size()
+                << " waiting jobs) in " << snapshot_at[1]
+                << "/{config.yaml,pods.json,jobs.json}; check: apiary-sim whatif --config "
+                << snapshot_at[1] << "/config.yaml --pods " << snapshot_at[1]
+                << "/pods.json --jobs " << snapshot_at[1] << "/jobs.json\n";
   }
 
   std::vector<PolicySummary> summaries;
@@ -413,6 +418,46 @@ int SizeCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d
   return 0;
 }
 
+int WhatIfCommand(const std::string& config_path, const std::string& pods_path,
+                  const std::string& jobs_path, const std::string& json_path,
+                  const std::string& queue, bool borrow) {
+  auto slurp = [](const std::string& path, std::string* out) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return false;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    *out = ss.str();
+    return true;
+  };
+  auto config = apiary::cell::LoadConfigFile(config_path);
+  if (!config.ok()) return Fail("--config: " + config.status().message());
+  std::string text;
+  if (!slurp(pods_path, &text)) return Fail("--pods: cannot read " + pods_path);
+  auto pods = apiary::wire::ReadPodList(text, pods_path);
+  if (!pods.ok()) return Fail(pods.status().message());
+  WhatIfJobs jobs;
+  if (!jobs_path.empty()) {
+    if (!slurp(jobs_path, &text)) return Fail("--jobs: cannot read " + jobs_path);
+    auto j = ReadWhatIfJobs(text, jobs_path);
+    if (!j.ok()) return Fail(j.status().message());
+    jobs = std::move(j).value();
+  }
+  WhatIfOptions opt;
+  auto q = ParseQueuePolicy(queue);
+  if (!q.ok()) return Fail("--queue: " + q.status().message());
+  opt.queue = *q;
+  opt.borrow = borrow;
+  auto r = RunWhatIf(config->config, *pods, pods_path, jobs, opt);
+  if (!r.ok()) return Fail(r.status().message());
+  if (json_path != "-") std::cout << FormatWhatIf(*r);
+  if (json_path == "-") std::cout << WhatIfJson(*r);
+  else if (!json_path.empty()) {
+    auto st = WriteTextFile(json_path, WhatIfJson(*r));
+    if (!st.ok()) return Fail("--json: " + st.message());
+  }
+  return 0;
+}
+
 int MergeCommand(const std::vector<std::string>& files, const std::string& out) {
   std::vector<std::string> texts;
   for (const std::string& f : files) {
@@ -515,6 +560,14 @@ int main(int argc, char** argv) {
                   "DIR/placements.csv (every bind), so that `apiary replay --config "
                   "DIR/config.yaml DIR/events.jsonl` reproduces each pod's placement");
 
+  std::vector<std::string> snapshot_at;
+  run->add_option("--snapshot-at", snapshot_at,
+                  "T DIR: write the hived policy's state after the last scheduling pass at or "
+                  "before T (seconds, or e.g. 36h) as a what-if's inputs: DIR/config.yaml, "
+                  "DIR/pods.json (running pods with bind info and expected ends), DIR/jobs.json "
+                  "(waiting jobs); `apiary-sim whatif` continues from it")
+      ->expected(2);
+
   // ---- size-vcs ----
   ScenarioOptions size_so;
   Durations size_d;
@@ -593,12 +646,37 @@ int main(int argc, char** argv) {
       ->required();
   merge->add_option("--out", merge_out, "Write the answer as JSON here");
 
-  const std::vector<std::string> commands = {"run", "size-vcs", "merge"};
+  // ---- whatif ----
+  std::string wi_config, wi_pods, wi_jobs, wi_json, wi_queue = "fifo";
+  bool wi_borrow = false;
+  auto* whatif = app.add_subcommand(
+      "whatif",
+      "From a live cluster's state (the HiveD config, its pods as `kubectl get pods -A -o json` "
+      "prints them, the pending jobs with expected durations) simulate forward on the hived "
+      "engine: per pending job its start, the jobs it preempts and its VC's queue ahead of it; "
+      "per VC when its guaranteed quota frees up. See sim/README.md, \"What-if\".");
+  whatif->add_option("--config", wi_config, "The extender's HiveD configuration (YAML)")
+      ->required();
+  whatif->add_option("--pods", wi_pods,
+                     "`kubectl get pods -A -o json` output: the running pods, with their bind "
+                     "info (and optionally apiary.io/expected-end, apiary.io/expected-duration)")
+      ->required();
+  whatif->add_option("--jobs", wi_jobs,
+                     "Jobs file (JSON): now, default_duration, and the pending jobs (name, vc, "
+                     "priority, pods, gpus_per_pod, leaf_cell_type, duration, submit) and "
+                     "running ones' expected end/duration; default: none pending, now = 0");
+  whatif->add_option("--json", wi_json, "Also write the answer as JSON to this file (- = stdout)");
+  whatif->add_option("--queue", wi_queue, "Per-VC queue order: fifo or sjf")
+      ->capture_default_str();
+  whatif->add_flag("--borrow", wi_borrow,
+                   "Guaranteed jobs that do not fit their quota run opportunistically");
+
+  const std::vector<std::string> commands = {"run", "size-vcs", "merge", "whatif"};
   if (argc > 1 && argv[1][0] != '-' &&
       std::find(commands.begin(), commands.end(), argv[1]) == commands.end())
     return Fail(std::string("unknown command \"") + argv[1] + "\"" +
                 apiary::cell::DidYouMean(argv[1], commands) +
-                "; commands: run, size-vcs, merge (apiary-sim --help)");
+                "; commands: run, size-vcs, merge, whatif (apiary-sim --help)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -608,11 +686,12 @@ int main(int argc, char** argv) {
   const std::string command = JoinArgs(argc, argv);
   if (*run)
     return RunCommand(placement, run_so, run_d, run_borrow, policies, queue, unknown_vc, quota_level, out_dir, no_plots,
-                      check, threads, quiet, export_replay, command);
+                      check, threads, quiet, export_replay, snapshot_at, command);
   if (*size)
     return SizeCommand(size_placement, size_so, size_d, sizing, size_level, size_policy, percentile, size_queue,
                        shard_index, shard_count, size_out, size_report, size_no_plots, command,
                        size_quiet);
   if (*merge) return MergeCommand(merge_files, merge_out);
+  if (*whatif) return WhatIfCommand(wi_config, wi_pods, wi_jobs, wi_json, wi_queue, wi_borrow);
   return 2;
 }

@@ -72,6 +72,8 @@ class Engine {
     epoch_.assign(n, 0);
     queued_since_.assign(n, 0);
     run_start_.assign(n, 0);
+    run_end_.assign(n, 0);
+    start_seq_.assign(n, 0);
     progress_ref_.assign(n, 0);
     qkey_.resize(n);
     queue_.resize(nv);
@@ -93,17 +95,32 @@ class Engine {
     const int32_t n = static_cast<int32_t>(w_.jobs.size());
     EventQueue events(static_cast<uint64_t>(n));  // arrivals own seq 0..n-1
     events_ = &events;
+    if (opt_.initial) {
+      Status st = AdoptInitial();
+      if (!st.ok()) return st;
+    }
     size_t next = 0;
+    // Jobs adopted as running never arrive.
+    auto skip_adopted = [&] {
+      while (next < w_.jobs.size() && state_[next] != State::kPending) ++next;
+    };
+    // Jobs submitted before the start arrive at it (sorted by submit, so the
+    // arrival times stay in order).
+    auto arrival = [&](size_t i) { return std::max(w_.jobs[i].submit_s, opt_.start_s); };
     char detail[96];
+    skip_adopted();
     while (next < w_.jobs.size() || !events.empty()) {
       int64_t t = INT64_MAX;
-      if (next < w_.jobs.size()) t = w_.jobs[next].submit_s;
+      if (next < w_.jobs.size()) t = arrival(next);
       if (!events.empty()) t = std::min(t, events.Top().time);
+      if (opt_.snapshot && !opt_.snapshot->taken && t > opt_.snapshot_at_s) TakeSnapshot();
       Advance(t);
       alloc_.SetTime(t);
       bool released = false;
-      while (next < w_.jobs.size() && w_.jobs[next].submit_s == t)
+      while (next < w_.jobs.size() && arrival(next) == t) {
         Arrive(static_cast<int32_t>(next++));
+        skip_adopted();
+      }
       while (!events.empty() && events.Top().time == t) {
         Event e = events.Pop();
         if (e.kind == kCompletion && e.epoch == epoch_[e.job] &&
@@ -126,6 +143,7 @@ class Engine {
       }
     }
     progress_.Done();
+    if (opt_.snapshot && !opt_.snapshot->taken) TakeSnapshot();
     Finish();
     return Status::Ok();
   }
@@ -200,6 +218,64 @@ class Engine {
     return false;
   }
 
+  // ---- Live state: adoption and snapshots ---------------------------------
+
+  // The jobs of SimOptions::initial run from start_s; their completion
+  // events are scheduled in the list's order (ties at equal end times).
+  Status AdoptInitial() {
+    Advance(opt_.start_s);
+    alloc_.SetTime(opt_.start_s);
+    for (const InitialRun& run : *opt_.initial) {
+      if (run.job < 0 || static_cast<size_t>(run.job) >= w_.jobs.size())
+        return Status::Invalid("initial run of job index " + std::to_string(run.job) +
+                               ": not in the workload");
+      const SimJob& j = w_.jobs[run.job];
+      if (state_[run.job] != State::kPending)
+        return Status::Invalid("job " + j.id + ": adopted twice");
+      if (run.end_s <= opt_.start_s)
+        return Status::Invalid("job " + j.id + ": ends at " + std::to_string(run.end_s) +
+                               ", not after the start " + std::to_string(opt_.start_s));
+      auto pr = alloc_.Adopt(run.job, run.pods);
+      if (!pr.ok()) return pr.status();
+      JobRecord& rec = r_.jobs[run.job];
+      rec.nodes_offset = static_cast<int32_t>(r_.node_pool.size());
+      rec.nodes_count = static_cast<int32_t>(pr->nodes.size());
+      r_.node_pool.insert(r_.node_pool.end(), pr->nodes.begin(), pr->nodes.end());
+      rec.first_start_s = opt_.start_s;
+      rec.sku = pr->sku;
+      state_[run.job] = State::kRunning;
+      run_start_[run.job] = opt_.start_s;
+      run_end_[run.job] = run.end_s;
+      start_seq_[run.job] = next_start_seq_++;
+      if (placement_) run_speed_[run.job] = cluster_.skus[pr->sku].speed;
+      events_->Push(run.end_s, kCompletion, run.job, epoch_[run.job]);
+      alloc_level_[j.vc] += j.gpus();
+    }
+    alloc_.FinishAdoption();
+    return Status::Ok();
+  }
+
+  void TakeSnapshot() {
+    SimSnapshot& s = *opt_.snapshot;
+    s.taken = true;
+    s.time_s = opt_.snapshot_at_s;
+    s.running.clear();
+    s.waiting.clear();
+    std::vector<int32_t> running;
+    for (size_t i = 0; i < w_.jobs.size(); ++i) {
+      const int32_t job = static_cast<int32_t>(i);
+      const SimJob& j = w_.jobs[i];
+      if (state_[i] == State::kRunning) running.push_back(job);
+      if (state_[i] == State::kWaiting)
+        s.waiting.push_back({job, j.duration_s - progress_ref_[i], ctx_.EffectivePriority(j)});
+    }
+    std::sort(running.begin(), running.end(),
+              [&](int32_t a, int32_t b) { return start_seq_[a] < start_seq_[b]; });
+    for (int32_t job : running)
+      s.running.push_back({job, run_start_[job], run_end_[job],
+                           w_.jobs[job].duration_s - progress_ref_[job], alloc_.PodsOf(job)});
+  }
+
   // ---- Job lifecycle -------------------------------------------------------
 
   void Arrive(int32_t job) {
@@ -208,6 +284,7 @@ class Engine {
     if (!alloc_.CanEverFit(job, &why)) {
       state_[job] = State::kRejected;
       r_.jobs[job].outcome = JobOutcome::kRejected;
+      r_.rejected_jobs.emplace_back(job, why);
       ++rejects_[why];
       return;
     }
@@ -227,6 +304,8 @@ class Engine {
     const int64_t remaining = j.duration_s - progress_ref_[job];
     const int64_t len = traces::ScaleDuration(remaining, RunSpeed(job, pr));
     events_->Push(now_ + len, kCompletion, job, epoch_[job]);
+    run_end_[job] = now_ + len;
+    start_seq_[job] = next_start_seq_++;
     alloc_level_[j.vc] += j.gpus();
   }
 
@@ -293,6 +372,7 @@ class Engine {
     Dequeue(job);
     state_[job] = State::kRejected;
     r_.jobs[job].outcome = JobOutcome::kRejected;
+    r_.rejected_jobs.emplace_back(job, why.empty() ? "rejected by the policy" : why);
     ++rejects_[why.empty() ? "rejected by the policy" : why];
   }
 
@@ -332,7 +412,10 @@ class Engine {
         case PlaceResult::Kind::kPreempt:
           // Victims die now; the preemptor then takes their cells.
           APIARY_CHECK(attempt < 4 && !pr.victims.empty());
-          for (int32_t v : pr.victims) Kill(v);
+          for (int32_t v : pr.victims) {
+            r_.preemption_log.push_back({now_, job, v});
+            Kill(v);
+          }
           break;
       }
     }
@@ -411,6 +494,8 @@ class Engine {
   std::vector<State> state_;
   std::vector<int32_t> epoch_;
   std::vector<int64_t> queued_since_, run_start_, progress_ref_;
+  std::vector<int64_t> run_end_, start_seq_;  // [job] of its current run
+  int64_t next_start_seq_ = 0;
   std::vector<double> run_speed_;  // [job] speed of its current run (placement model)
   std::vector<QKey> qkey_;
   std::vector<std::set<QKey>> queue_;  // [vc]
@@ -440,6 +525,7 @@ Result<SimResult> Simulate(const ClusterModel& cluster, const Workload& workload
                              "duration >= 0, pods and GPUs > 0)");
   AllocatorContext ctx = MakeAllocatorContext(cluster, workload, options.unknown_vc);
   if (policy == PolicyKind::kHived) ctx.replay_log = options.replay_log;
+  ctx.keep_bind_info = options.snapshot != nullptr;
   std::optional<BoundPlacement> bound;
   if (options.placement) {
     auto b = BindPlacementModel(*options.placement, cluster, workload, options.class_seed);

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "apiary/cell/pod_spec.h"
 #include "apiary/sim/cluster.h"
 #include "apiary/sim/workload.h"
 
@@ -51,6 +52,16 @@ struct PlaceResult {
   // (leaf cell) indices of all the job's pods (the placement model's
   // switch-level spread of a one-node job).
   std::vector<int32_t> leaves;
+};
+
+// One pod of a running job as the scheduler holds it: what the extender
+// writes into the pod's annotations (pod-scheduling-spec, pod-bind-info with
+// the virtual leaf cells). A what-if adopts such pods; a snapshot of a
+// simulation (SimOptions::snapshot) reports them.
+struct AdoptedPod {
+  cell::PodRef ref;
+  cell::PodSchedulingSpec spec;
+  cell::PodBindInfo bind_info;
 };
 
 enum class PolicyKind { kHived, kStatic, kQuota };
@@ -88,6 +99,20 @@ class Allocator {
 
   virtual int64_t FreeGpus() const = 0;
 
+  // Starting from a live state (what-if): takes over a job that is already
+  // running on the given pods' cells, as the extender's recovery does. The
+  // job's pods are renamed to the policy's own; kPlaced with its nodes and
+  // SKU, or an error naming the pod. Call FinishAdoption() after the last.
+  // Only hived supports it (the others: an error).
+  virtual Result<PlaceResult> Adopt(int32_t job, const std::vector<AdoptedPod>& pods) {
+    return Status::Invalid(std::string(PolicyName(kind())) +
+                           " cannot start from a live state (only hived can)");
+  }
+  virtual void FinishAdoption() {}
+  // The pods of a running job as the scheduler holds them (empty when the
+  // policy keeps no pods: static, quota).
+  virtual std::vector<AdoptedPod> PodsOf(int32_t job) const { return {}; }
+
   // Empty, or a description of a broken internal invariant (tests).
   virtual std::string CheckInvariants() const { return ""; }
 };
@@ -115,6 +140,9 @@ struct AllocatorContext {
   // one node); hived reports its pods' GPUs (PlaceResult::leaves).
   bool topology_blind = false;
   bool record_placement = false;
+  // hived: keep every running pod's bind info (Allocator::PodsOf; set for a
+  // snapshot, SimOptions::snapshot).
+  bool keep_bind_info = false;
   // The priority a job effectively runs at: -1 for jobs of VCs without a
   // quota (kOpportunistic), else the job's own.
   int32_t EffectivePriority(const SimJob& j) const {

@@ -54,6 +54,37 @@ const char* QueuePolicyName(QueuePolicy q);
 // work in reference seconds. Must be deterministic.
 using QueueKeyFn = std::function<int64_t(const SimJob& job, int64_t remaining_s)>;
 
+// A job already running when the simulation starts (a what-if from a live
+// state): the policy adopts its pods' placement (Allocator::Adopt) and it
+// completes at end_s, unless preempted first (then it restarts from scratch
+// with its SimJob::duration_s).
+struct InitialRun {
+  int32_t job = 0;    // workload index
+  int64_t end_s = 0;  // > SimOptions::start_s
+  std::vector<AdoptedPod> pods;
+};
+
+// The state of a simulation at one time (SimOptions::snapshot_at_s): what a
+// what-if needs to continue it (whatif.h writes it as files).
+struct SimSnapshot {
+  int64_t time_s = 0;
+  bool taken = false;
+  struct Running {
+    int32_t job = 0;
+    int64_t start_s = 0;
+    int64_t end_s = 0;       // its completion event
+    int64_t restart_s = 0;   // reference seconds it needs when killed now
+    std::vector<AdoptedPod> pods;  // hived only
+  };
+  std::vector<Running> running;  // in start order (= completion-event order)
+  struct Waiting {
+    int32_t job = 0;
+    int64_t remaining_s = 0;  // reference seconds of work left
+    int32_t priority = 0;     // effective (-1 for a VC without a quota)
+  };
+  std::vector<Waiting> waiting;  // workload order
+};
+
 struct SimOptions {
   QueuePolicy queue = QueuePolicy::kFifo;
   // When set, replaces `queue` (a plug-in queue policy).
@@ -83,6 +114,17 @@ struct SimOptions {
   // hived only: record every scheduler call for `apiary replay`
   // (replay_export.h); null = none. Must outlive the simulation.
   ReplayLog* replay_log = nullptr;
+  // Starting from a live state (what-if). Jobs submitted before start_s
+  // arrive at start_s (their queue key keeps the submit time); the jobs of
+  // `initial` (not owned; may be null) are running at start_s and do not
+  // arrive. Only hived can adopt running jobs.
+  int64_t start_s = 0;
+  const std::vector<InitialRun>* initial = nullptr;
+  // Record the state after the last scheduling pass at or before
+  // snapshot_at_s into `snapshot` (not owned; null = none); hived keeps its
+  // pods' bind infos for it.
+  int64_t snapshot_at_s = -1;
+  SimSnapshot* snapshot = nullptr;
   // Print a progress line to stderr (when it is a terminal and the run
   // lasts over a second), prefixed by this label; empty = never.
   std::string progress_label;
@@ -114,6 +156,13 @@ struct JobRecord {
   int64_t jct_s() const { return finish_s < 0 ? -1 : finish_s - submit_s; }
 };
 
+// One preemption: `victim` was killed so that `preemptor` could start.
+struct PreemptionEvent {
+  int64_t time_s = 0;
+  int32_t preemptor = 0;
+  int32_t victim = 0;
+};
+
 struct SimResult {
   PolicyKind policy = PolicyKind::kHived;
   bool placement_model = false;  // SimOptions::placement was set
@@ -126,8 +175,10 @@ struct SimResult {
             node_pool.begin() + j.nodes_offset + j.nodes_count};
   }
   std::vector<std::pair<std::string, int64_t>> reject_reasons;  // sorted
+  std::vector<std::pair<int32_t, std::string>> rejected_jobs;    // (job, why), in order
   int64_t makespan_s = 0;       // last completion
   int64_t preemptions = 0;
+  std::vector<PreemptionEvent> preemption_log;  // in order
   int64_t events = 0;           // arrivals + completions + kills
   int64_t place_calls = 0;      // TryPlace calls
   int64_t borrowed_starts = 0;  // runs started opportunistically by borrowing
