@@ -288,25 +288,30 @@ HttpResult KubeClient::Do(const std::string& method, const std::string& path, co
   auto c = Acquire(cred);
   httplib::Headers headers = {{"User-Agent", user_agent_}, {"Accept", "application/json"}};
   if (!cred.token.empty()) headers.emplace("Authorization", "Bearer " + cred.token);
-  httplib::Result r(nullptr, httplib::Error::Unknown);
+  // Every answer is read into a bounded body instead of httplib's, whatever
+  // the method: a list page, and also the object a POST, PATCH or DELETE
+  // echoes back (issue #16, the client side).
+  httplib::Request req;
+  req.method = method;
+  req.path = path;
+  req.headers = std::move(headers);
+  if (method != "GET") {
+    if (!content_type.empty()) req.headers.emplace("Content-Type", content_type);
+    req.body = body;
+  }
   HttpResult out;
   bool too_large = false;
-  if (method == "GET") {
-    // Lists can be large: read into a bounded body instead of httplib's.
-    r = c->Get(
-        path.c_str(), headers, [&](const httplib::Response&) { return true; },
-        [&](const char* data, size_t len) {
-          if (out.body.size() + len > max_response_bytes_) {
-            too_large = true;
-            return false;
-          }
-          out.body.append(data, len);
-          return true;
-        });
-  } else if (method == "POST") r = c->Post(path.c_str(), headers, body, content_type.c_str());
-  else if (method == "PUT") r = c->Put(path.c_str(), headers, body, content_type.c_str());
-  else if (method == "PATCH") r = c->Patch(path.c_str(), headers, body, content_type.c_str());
-  else if (method == "DELETE") r = c->Delete(path.c_str(), headers, body, content_type.c_str());
+  req.content_receiver = [&](const char* data, size_t len, uint64_t, uint64_t) {
+    if (out.body.size() + len > max_response_bytes_) {
+      too_large = true;
+      return false;
+    }
+    out.body.append(data, len);
+    return true;
+  };
+  httplib::Result r(nullptr, httplib::Error::Unknown);
+  if (method == "GET" || method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE")
+    r = c->send(req);
   if (too_large) {
     out.body.clear();
     out.error = method + " " + path + ": response larger than the limit of " + std::to_string(max_response_bytes_) +
@@ -319,7 +324,6 @@ HttpResult KubeClient::Do(const std::string& method, const std::string& path, co
     return out;
   }
   out.status = r->status;
-  if (method != "GET") out.body = std::move(r->body);
   Release(std::move(c), cred);
   if (out.status == 401) Unauthorized(cred.exec_seq);
   return out;
