@@ -5,8 +5,9 @@
 // - the scheduling listener (--listen): every path of extender.md 7, TLS and
 //   client-certificate auth when configured;
 // - the health listener (--health-listen): GET /healthz, /readyz, /metrics,
-//   /version and / only, plain HTTP, small limits of its own; probes and
-//   Prometheus use it, so a flood of the scheduling port does not fail them.
+//   /version and / only, plain HTTP (HTTPS without client certificates with
+//   --health-tls), small limits of its own; probes and Prometheus use it, so
+//   a flood of the scheduling port does not fail them.
 //
 // A connection costs a socket and a small session object, not a thread:
 // requests are read and parsed on the listener's I/O thread, and a complete
@@ -57,6 +58,13 @@ struct ServerOptions {
   // port); 0 = any free port (see health_port()).
   std::string health_host = "0.0.0.0";
   int health_port = -1;
+  // health_port was derived from --listen's port (--health-listen auto):
+  // a failure to bind it says so.
+  bool health_port_auto = false;
+  // The health listener speaks HTTPS with tls_cert_file / tls_key_file
+  // (which must be set), never asking for a client certificate: kubelet's
+  // probes present none.
+  bool health_tls = false;
   // TLS: both set = HTTPS. client_ca set = clients must present a
   // certificate signed by it.
   std::string tls_cert_file, tls_key_file, tls_client_ca_file;
