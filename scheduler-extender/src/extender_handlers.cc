@@ -465,10 +465,21 @@ std::string Extender::BindPod(const std::string& uid, const std::string& node, b
     metrics_.api_binding_errors++;
     LogWarn("binding_failed", {{"pod", req.pod.FullName()}, {"uid", uid}, {"node", node},
                                {"code", std::to_string(st.code)}, {"error", st.message}});
+    std::string err = "binding pod to node " + node + " failed: " +
+                      (st.code ? "API server answered " + std::to_string(st.code) + ": " : std::string()) +
+                      st.message;
+    if (st.code == 409 && !st.assigned_node.empty() && it != pods_.end() &&
+        it->second.state == PodState::kBinding && it->second.node == node) {
+      // Another client bound the pod elsewhere: release now rather than when
+      // the watch reports it.
+      BoundElsewhereLocked(it->second, st.assigned_node, "bind");
+      bool check = TakeLazyCheckLocked();
+      lock.unlock();
+      if (check) MarkAnnotationsDirty();
+      return err;
+    }
     // The pod stays Binding with its cells; the next filter returns the same node.
-    return "binding pod to node " + node + " failed: " +
-           (st.code ? "API server answered " + std::to_string(st.code) + ": " : std::string()) +
-           st.message;
+    return err;
   }
   if (direct) metrics_.direct_binds++;
   if (it != pods_.end() && it->second.state == PodState::kBinding && it->second.node == node) {

@@ -194,6 +194,11 @@ class Extender final : public ClusterEventHandler {
   void ApplyPodLocked(const PodInfo& pod, bool recovering);
   void RemovePodLocked(const std::string& uid, const char* why);
   void RecordBoundLocked(PodEntry& e, const std::string& node);
+  // A pod decided here (Binding on e.node) turned out bound to `node` by
+  // another client, as `seen` ("watch" or "bind"): releases the decided
+  // allocation, counts and logs it, then records the pod as a restart
+  // would see it (RecordBoundLocked). Sets lazy_check_.
+  void BoundElsewhereLocked(PodEntry& e, const std::string& node, const char* seen);
   // The pod's bind info from its annotations (bind info, plus the virtual
   // leaf cells when present and readable); logs and returns nullopt when the
   // bind info cannot be read.
