@@ -801,7 +801,9 @@ cell::Status HttpServer::Bind() {
         !st.ok())
       return st;
   }
-  if (options_.health_tls && options_.health_port >= 0) {
+  if (options_.health_tls && options_.health_port < 0)
+    return cell::Status::Invalid("--health-tls: there is no health listener (--health-listen off)");
+  if (options_.health_tls) {
     if (options_.tls_cert_file.empty())
       return cell::Status::Invalid("--health-tls: needs --tls-cert-file and --tls-key-file (the health listener "
                                    "serves the scheduling port's certificate)");

@@ -475,6 +475,8 @@ TEST_F(FrontDoorTest, HealthListenerStartupErrorsNameTheFlag) {
   std::string log;
   EXPECT_EQ(run({"--listen", "127.0.0.1:0", "--health-tls"}, "health-tls", &log), 2);
   EXPECT_NE(log.find("--health-tls: needs --tls-cert-file and --tls-key-file"), std::string::npos) << log;
+  EXPECT_EQ(run({"--listen", "127.0.0.1:0", "--health-listen", "off", "--health-tls"}, "health-tls-off", &log), 2);
+  EXPECT_NE(log.find("--health-tls: there is no health listener (--health-listen off)"), std::string::npos) << log;
 
   // Hold a listening port Q whose Q - 1 is free; --listen on Q - 1.
   int held = -1, listen_port = -1;
