@@ -367,13 +367,21 @@ class Listener {
   void Accept();
   // At the connection cap: close the longest-idle connection, else the
   // request arriving at the lowest rate (bytes per second since its first
-  // byte: one byte a second loses to any real client). False if neither.
+  // byte: one byte a second loses to any real client) of those arriving for
+  // longer than slow_grace, else the longest-idle of the connections idle
+  // for a moment only, else the lowest-rate request of the younger ones.
+  // False if none.
   bool MakeRoom() {
     auto now = SteadyClock::now();
     Session* idle = nullptr;
-    Session* slow = nullptr;
-    double slow_rate = 0;
     Session* fresh = nullptr;  // idle, but accepted or answered a moment ago
+    // Requests being read, lowest rate first: those arriving for longer than
+    // slow_grace, and younger ones (a client sending right now:
+    // kube-scheduler's requests arrive in microseconds), closed only when
+    // nothing else is left.
+    Session* slow = nullptr;
+    Session* young = nullptr;
+    double slow_rate = 0, young_rate = 0;
     for (Session* s : sessions_) {
       if (s->state == Session::State::kIdle || s->state == Session::State::kLinger) {
         // A connection gets a moment to send its request before it counts as
@@ -383,28 +391,20 @@ class Listener {
       } else if (s->state == Session::State::kReading) {
         double age = std::max(1e-3, std::chrono::duration<double>(now - s->since).count());
         double rate = static_cast<double>(s->read) / age;
-        if (!slow || rate < slow_rate) {
-          slow = s;
-          slow_rate = rate;
+        const bool old = now - s->since >= config_.slow_grace;
+        Session*& pick = old ? slow : young;
+        double& pick_rate = old ? slow_rate : young_rate;
+        if (!pick || rate < pick_rate) {
+          pick = s;
+          pick_rate = rate;
         }
       }
     }
-    if (idle) {
-      Count(HttpEvent::kEvictedIdle);
-      idle->Close();
-      return true;
-    }
-    if (slow) {
-      Count(HttpEvent::kEvictedSlow);
-      slow->Close();
-      return true;
-    }
-    if (fresh) {
-      Count(HttpEvent::kEvictedIdle);
-      fresh->Close();
-      return true;
-    }
-    return false;
+    Session* close = idle ? idle : slow ? slow : fresh ? fresh : young;
+    if (!close) return false;
+    Count(close->state == Session::State::kReading ? HttpEvent::kEvictedSlow : HttpEvent::kEvictedIdle);
+    close->Close();
+    return true;
   }
   void Sweep() {
     sweep_->expires_after(kSweepInterval);

@@ -20,7 +20,11 @@
 //   place of the longest-idle one (a keep-alive connection between requests
 //   or a connection that has sent nothing; one idle for under 100 ms, such as
 //   a client that just connected, comes last), else of the request arriving
-//   at the lowest rate (bytes per second so far); else it is refused;
+//   at the lowest rate (bytes per second so far) among those arriving for
+//   longer than slow_grace, else of a connection idle for a moment only,
+//   else of the younger request arriving at the lowest rate (a request
+//   being sent right now is closed for a newcomer only when every other
+//   connection is one too); else it is refused;
 // - header bytes and header count (431), body bytes as they arrive, chunked or
 //   not (413), Content-Encoding / Transfer-Encoding other than identity and
 //   chunked refused (415: kube-scheduler never compresses);
