@@ -133,8 +133,13 @@ int main(int argc, char** argv) {
                  "Decide filter and preempt on the I/O thread when the engine's lock is free (true/false)")
       ->capture_default_str();
   app.add_option("--health-listen", health_listen,
-                 "[host]:port of the health listener (/healthz, /readyz, /metrics, /version; plain HTTP); "
-                 "auto = the --listen host, its port + 1 (any free port when --listen's is 0); off = none");
+                 "[host]:port of the health listener (/healthz, /readyz, /metrics, /version; plain HTTP unless "
+                 "--health-tls); "
+                 "auto = the --listen host, its port + 1 (any free port when --listen's is 0; an error naming "
+                 "the port when it is taken); off = none");
+  app.add_flag("--health-tls", server_options.health_tls,
+               "Serve the health listener over HTTPS with --tls-cert-file/--tls-key-file, without asking for a "
+               "client certificate (kubelet's probes present none)");
   app.add_option("--idle-timeout", server_options.idle_timeout_s, "Keep-alive idle timeout, seconds");
   app.add_option("--max-connections", server_options.max_connections,
                  "Open connections on the scheduling port (at the cap, idle and slow ones make room)");
@@ -186,6 +191,7 @@ int main(int argc, char** argv) {
   if (health_listen == "auto") {
     server_options.health_host = server_options.host;
     server_options.health_port = server_options.port == 0 ? 0 : server_options.port + 1;
+    server_options.health_port_auto = server_options.port != 0;
   } else if (health_listen != "off") {
     if (auto st = ext::ParseListenAddress(health_listen, &server_options.health_host, &server_options.health_port);
         !st.ok()) {
@@ -248,7 +254,8 @@ int main(int argc, char** argv) {
                            {"preemption_mode", preemption_mode},
                            {"health", server.health_port() < 0 ? std::string("off")
                                                                : server_options.health_host + ":" +
-                                                                     std::to_string(server.health_port())}});
+                                                                     std::to_string(server.health_port())},
+                           {"health_tls", server_options.health_tls ? "true" : "false"}});
   std::atomic<bool> http_done{false};
   std::thread http([&] {
     if (!server.Listen()) ext::LogError("serve_failed", {});

@@ -201,6 +201,31 @@ void Extender::RecordBoundLocked(PodEntry& e, const std::string& node) {
                               {"group", spec->affinity_group_name}});
 }
 
+void Extender::BoundElsewhereLocked(PodEntry& e, const std::string& node, const char* seen) {
+  const std::string decided = e.node;
+  bool released = false;
+  if (scheduler_ && e.allocated) {
+    // A restart sees a bound pod without this extender's bind info for its
+    // node, which holds nothing: the decision's cells go now, not when the
+    // pod is deleted. (A gang keeps its other members' cells: see
+    // docs/extender.md, "A pod bound by another client".)
+    Status st = scheduler_->DeleteAllocatedPod(e.ref.uid);
+    released = st.ok();
+    if (!st.ok())
+      LogWarn("delete_allocated_failed", {{"pod", e.ref.FullName()}, {"uid", e.ref.uid}, {"error", st.message()}});
+    lazy_check_ = true;
+  }
+  e.allocated = false;
+  e.bind_info.reset();
+  e.bind_attempts = 0;
+  e.binding_created = false;
+  metrics_.pods_bound_elsewhere++;
+  LogError("pod_bound_elsewhere", {{"pod", e.ref.FullName()}, {"uid", e.ref.uid}, {"decided", decided},
+                                   {"bound", node}, {"seen", seen},
+                                   {"released", released ? "decided cells released" : "nothing held"}});
+  RecordBoundLocked(e, node);
+}
+
 void Extender::RemovePodLocked(const std::string& uid, const char* why) {
   auto it = pods_.find(uid);
   if (it == pods_.end()) return;
@@ -264,18 +289,27 @@ void Extender::ApplyPodLocked(const PodInfo& p, bool recovering) {
   e.spec_text = p.spec_annotation.has_value() ? p.spec_annotation : e.spec_text;
   e.lazy_preemptor = p.lazy_preemptor_annotation;
   e.lazy_time = p.lazy_time_annotation;
+  const bool bind_info_arrived = (!e.bind_info_text || e.bind_info_text->empty()) && p.bind_info_annotation &&
+                                 !p.bind_info_annotation->empty();
   if (p.bind_info_annotation) e.bind_info_text = p.bind_info_annotation;
   if (p.virtual_cells_annotation) e.virtual_cells_text = p.virtual_cells_annotation;
   if (p.node_name.empty()) return;
   switch (e.state) {
     case PodState::kBound:
-      if (p.node_name != e.node)
+      if (p.node_name != e.node) {
         LogError("pod_node_changed", {{"pod", full}, {"uid", p.ref.uid}, {"was", e.node}, {"now", p.node_name}});
+      } else if (bind_info_arrived && !e.allocated) {
+        // Recorded bound without bind info (the binding's 409 named another
+        // node before the watch brought the pod): its bind info arrived now,
+        // and a restart would recover the pod from it.
+        RecordBoundLocked(e, p.node_name);
+      }
       break;
     case PodState::kBinding:
-      if (p.node_name != e.node)
-        LogError("pod_bound_elsewhere", {{"pod", full}, {"uid", p.ref.uid}, {"decided", e.node},
-                                         {"bound", p.node_name}});
+      if (p.node_name != e.node) {
+        BoundElsewhereLocked(e, p.node_name, "watch");
+        break;
+      }
       e.state = PodState::kBound;
       e.node = p.node_name;
       LogDebug("pod_bound", {{"pod", full}, {"uid", p.ref.uid}, {"node", e.node}});

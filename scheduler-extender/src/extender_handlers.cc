@@ -176,216 +176,46 @@ bool Extender::MayHandleOnIoThread(const HttpRequest& req) const {
 HttpResponse Extender::HandleFilter(std::string_view body, Outcome* outcome) {
   static constexpr char kRoutine[] = "filterRoutine";
   HttpResponse resp;
-  FilterResult result;
   auto args = DecodeFilterArgs(body);
   if (!args.ok()) {
     *outcome = Outcome::kUserError;
+    FilterResult result;
     result.error = UserError(BestEffortPodKey(body), kRoutine, args.status().message());
     resp.body = EncodeFilterResult(result);
     return resp;
   }
-  const PodInfo& pod = args->pod;
-  const std::string key = pod.Key();
-  const std::vector<std::string_view>& offered = args->node_names;
-  auto answer_node = [&](const std::string& node) {
-    // One node, so kube-scheduler skips scoring (extender.md 5).
-    if (args->full_nodes) {
-      for (size_t i = 0; i < offered.size(); ++i)
-        if (offered[i] == node) result.node_objects = std::vector<std::string>{std::string(args->node_objects[i])};
-    } else {
-      result.node_names = std::vector<std::string>{node};
-    }
-  };
-  std::vector<cell::Victim> evict;
-  std::string evict_group;
-  std::string direct_bind_node;
-  std::string log_outcome, log_detail, log_group;
-  bool wait = false;
+  FilterDecision d;
   bool check_lazy = false;
-  int64_t wait_block_ms = 0;
   {
     std::unique_lock lock(mu_);
-    // On every exit from this scope: did this call possibly change marks?
+    // On leaving this scope: did this call possibly change marks?
     LazyCheckOnExit take_check{this, &check_lazy};
-    std::string reason;
-    if (!Serving(&reason)) {
-      *outcome = Outcome::kNotReady;
-      result.error = PlatformError(key, kRoutine, "scheduler is not serving: " + reason);
-      resp.body = EncodeFilterResult(result);
-      return resp;
-    }
-    wait_block_ms = config_->waiting_pod_scheduling_block_milli_sec;
-    auto it = pods_.find(pod.ref.uid);
-    if (it == pods_.end()) {
-      *outcome = Outcome::kUserError;
-      std::string msg = "Pod does not exist, completed or has not been informed to the scheduler";
-      if (!pod.enabled)
-        msg += " (it requests no " + std::string(kResourcePodSchedulingEnable) +
-               " limit > 0, so the scheduler does not manage it)";
-      result.error = UserError(key, kRoutine, msg);
-      resp.body = EncodeFilterResult(result);
-      return resp;
-    }
-    PodEntry& e = it->second;
-    switch (e.state) {
-      case PodState::kBound:
-        *outcome = Outcome::kUserError;
-        result.error = UserError(key, kRoutine, "Pod has already been bound to node " + e.node);
-        resp.body = EncodeFilterResult(result);
-        return resp;
-      case PodState::kBinding: {
-        // A retry: the decision stands (hived.md 6.1, extender.md 4.1).
-        ++e.bind_attempts;
-        bool offered_node = args->Offers(e.node);
-        if (!e.binding_created && (e.bind_attempts >= config_->force_pod_bind_threshold || !offered_node))
-          direct_bind_node = e.node;
-        if (offered_node) {
-          *outcome = Outcome::kBind;
-          answer_node(e.node);
-        } else {
-          *outcome = Outcome::kBindDirect;
-          result.failed_nodes.emplace_back(
-              kFakeNode, "Pod is bound by the scheduler to node " + e.node + ", outside the offered nodes");
-        }
-        log_outcome = "bind_retry";
-        log_detail = e.node;
-        break;
-      }
-      case PodState::kWaiting:
-      case PodState::kPreempting: {
-        std::string err;
-        const cell::PodSchedulingSpec* spec = SpecLocked(e, pod.spec_annotation, &err);
-        if (!spec) {
-          *outcome = Outcome::kUserError;
-          result.error = UserError(key, kRoutine, err);
-          resp.body = EncodeFilterResult(result);
-          LogInfo("decision", {{"pod", pod.ref.FullName()}, {"uid", pod.ref.uid}, {"verb", "filter"},
-                               {"outcome", "error"}, {"reason", err}});
-          return resp;
-        }
-        log_group = spec->affinity_group_name;
-        const bool self = options_.preemption_mode == PreemptionMode::kSelf;
-        const std::vector<std::string> offered_names = args->NodeNameStrings();
-        const std::vector<std::string>* suggested = &offered_names;
-        // Self mode: an existing preemption is cancelled for bad nodes only,
-        // not for nodes missing from NodeNames (extender.md 6).
-        if (self && preempting_groups_.count(spec->affinity_group_name)) suggested = nullptr;
-        ScheduleResult r = scheduler_->Schedule(
-            pod.ref, *spec, suggested,
-            self ? cell::SchedulingPhase::kPreempting : cell::SchedulingPhase::kFiltering);
-        switch (r.kind) {
-          case ScheduleResult::Kind::kBind: {
-            Status st = scheduler_->AddAllocatedPod(pod.ref, *spec, r.bind_info);
-            if (!st.ok()) {
-              *outcome = Outcome::kInternalError;
-              result.error = PlatformError(key, kRoutine, "commit failed: " + st.message());
-              LogError("commit_failed", {{"pod", pod.ref.FullName()}, {"uid", pod.ref.uid},
-                                         {"error", st.message()}});
-              break;
-            }
-            preempting_groups_.erase(spec->affinity_group_name);
-            lazy_check_ = true;
-            e.state = PodState::kBinding;
-            e.node = r.node;
-            e.bind_info = r.bind_info;
-            // The commit re-derived the group's virtual cells (hived.md 7.1);
-            // the annotation written at bind names the ones it holds now.
-            e.bind_info->virtual_leaf_cells = scheduler_->VirtualLeafCellsOfPod(pod.ref.uid);
-            e.allocated = true;
-            e.commit_seq = ++next_commit_seq_;
-            e.bind_attempts = 0;
-            e.binding_created = false;
-            if (args->Offers(r.node)) {
-              *outcome = Outcome::kBind;
-              answer_node(r.node);
-            } else {
-              *outcome = Outcome::kBindDirect;
-              direct_bind_node = r.node;
-              result.failed_nodes.emplace_back(
-                  kFakeNode, "Pod is bound by the scheduler to node " + r.node + ", outside the offered nodes");
-            }
-            log_outcome = "bind";
-            log_detail = r.node;
-            break;
-          }
-          case ScheduleResult::Kind::kPreempt: {
-            *outcome = Outcome::kPreempt;
-            lazy_check_ = true;
-            std::map<std::string, std::vector<const cell::Victim*>> by_node;
-            for (const auto& v : r.victims) by_node[v.node].push_back(&v);
-            if (self) {
-              // The Preempting group now reserves the cells; evict outside the lock.
-              if (e.state != PodState::kPreempting) metrics_.preemptions++;
-              e.state = PodState::kPreempting;
-              preempting_groups_.insert(spec->affinity_group_name);
-              std::string nodes;
-              for (const auto& [n, vs] : by_node) {
-                (void)vs;
-                nodes += (nodes.empty() ? "" : ", ") + n;
-              }
-              result.failed_nodes.emplace_back(
-                  kFakeNode, "Pod is preempting: " + std::to_string(r.victims.size()) +
-                                 " victim pods on nodes " + nodes);
-              auto now = std::chrono::steady_clock::now();
-              for (const auto& v : r.victims) {
-                auto vit = pods_.find(v.pod.uid);
-                if (vit != pods_.end()) {
-                  if (vit->second.last_eviction != std::chrono::steady_clock::time_point{} &&
-                      now - vit->second.last_eviction < options_.victim_retry)
-                    continue;
-                  vit->second.last_eviction = now;
-                }
-                evict.push_back(v);
-              }
-              evict_group = spec->affinity_group_name;
-              log_detail = std::to_string(r.victims.size()) + " victims on " + nodes;
-            } else {
-              // HiveD's flow: name the victim nodes; kube-scheduler calls preempt.
-              for (const auto& [n, vs] : by_node) {
-                std::string text = "node(" + n + ") has preemptible Pods: ";
-                bool first = true;
-                for (const auto* v : vs) {
-                  if (!first) text += ", ";
-                  first = false;
-                  text += v->pod.uid + "(" + v->pod.ns + "/" + v->pod.name + ")";
-                }
-                result.failed_nodes.emplace_back(n, std::move(text));
-              }
-              log_detail = std::to_string(r.victims.size()) + " victims";
-            }
-            log_outcome = "preempt";
-            break;
-          }
-          case ScheduleResult::Kind::kWait:
-            *outcome = Outcome::kWait;
-            if (e.state == PodState::kPreempting) preempting_groups_.erase(spec->affinity_group_name);
-            e.state = PodState::kWaiting;
-            result.failed_nodes.emplace_back(
-                kFakeNode, "Pod is waiting for preemptible or free resource to appear: " + r.message);
-            wait = true;
-            log_outcome = "wait";
-            log_detail = r.message;
-            break;
-          case ScheduleResult::Kind::kError:
-            *outcome = Outcome::kUserError;
-            result.error = UserError(key, kRoutine, r.message + VcHint(*scheduler_, *spec));
-            log_outcome = "error";
-            log_detail = r.message;
-            break;
-        }
-        break;
-      }
-    }
+    d = DecideFilterLocked(*args);
   }
+  // The effects, outside the lock.
+  const PodInfo& pod = args->pod;
+  *outcome = d.outcome;
+  if (!d.decided) {
+    // An answer without a decision (not serving, unknown or bound pod, a
+    // spec that does not parse): nothing to log but a spec error.
+    if (!d.log_reason.empty())
+      LogInfo("decision", {{"pod", pod.ref.FullName()}, {"uid", pod.ref.uid}, {"verb", "filter"},
+                           {"outcome", d.log_outcome}, {"reason", d.log_reason}});
+    resp.body = EncodeFilterResult(d.result);
+    return resp;
+  }
+  if (!d.commit_error.empty())
+    LogError("commit_failed", {{"pod", pod.ref.FullName()}, {"uid", pod.ref.uid}, {"error", d.commit_error}});
+  if (d.new_preemption) metrics_.preemptions++;
   // One line per decision; a retry of a decided pod only at debug level.
-  LogEvent(log_outcome == "bind_retry" ? spdlog::level::debug : spdlog::level::info, "decision",
-           {{"pod", pod.ref.FullName()}, {"uid", pod.ref.uid}, {"verb", "filter"}, {"group", log_group},
-            {"outcome", log_outcome}, {"detail", log_detail}});
+  LogEvent(d.log_outcome == "bind_retry" ? spdlog::level::debug : spdlog::level::info, "decision",
+           {{"pod", pod.ref.FullName()}, {"uid", pod.ref.uid}, {"verb", "filter"}, {"group", d.log_group},
+            {"outcome", d.log_outcome}, {"detail", d.log_detail}});
   if (check_lazy) MarkAnnotationsDirty();
-  if (!direct_bind_node.empty()) QueueDirectBind(pod.ref.uid, direct_bind_node);
-  for (const auto& v : evict) {
+  if (!d.direct_bind_node.empty()) QueueDirectBind(pod.ref.uid, d.direct_bind_node);
+  for (const auto& v : d.evict) {
     cell::PodRef victim = v.pod;
-    std::string group = evict_group;
+    std::string group = d.evict_group;
     Submit("evict/" + victim.uid, [this, victim, group] {
       if (!api_) return;
       ApiStatus st = options_.victim_method == VictimMethod::kEvict ? api_->EvictPod(victim)
@@ -405,9 +235,191 @@ HttpResponse Extender::HandleFilter(std::string_view body, Outcome* outcome) {
       }
     });
   }
-  resp.body = EncodeFilterResult(result);
-  if (wait) resp.delay_ms = wait_block_ms;
+  resp.body = EncodeFilterResult(d.result);
+  if (d.wait) resp.delay_ms = d.wait_block_ms;
   return resp;
+}
+
+Extender::FilterDecision Extender::DecideFilterLocked(const FilterArgs& args) {
+  static constexpr char kRoutine[] = "filterRoutine";
+  FilterDecision d;
+  FilterResult& result = d.result;
+  const PodInfo& pod = args.pod;
+  const std::string key = pod.Key();
+  const std::vector<std::string_view>& offered = args.node_names;
+  auto answer_node = [&](const std::string& node) {
+    // One node, so kube-scheduler skips scoring (extender.md 5).
+    if (args.full_nodes) {
+      for (size_t i = 0; i < offered.size(); ++i)
+        if (offered[i] == node) result.node_objects = std::vector<std::string>{std::string(args.node_objects[i])};
+    } else {
+      result.node_names = std::vector<std::string>{node};
+    }
+  };
+  std::string reason;
+  if (!Serving(&reason)) {
+    d.outcome = Outcome::kNotReady;
+    result.error = PlatformError(key, kRoutine, "scheduler is not serving: " + reason);
+    return d;
+  }
+  d.wait_block_ms = config_->waiting_pod_scheduling_block_milli_sec;
+  auto it = pods_.find(pod.ref.uid);
+  if (it == pods_.end()) {
+    d.outcome = Outcome::kUserError;
+    std::string msg = "Pod does not exist, completed or has not been informed to the scheduler";
+    if (!pod.enabled)
+      msg += " (it requests no " + std::string(kResourcePodSchedulingEnable) +
+             " limit > 0, so the scheduler does not manage it)";
+    result.error = UserError(key, kRoutine, msg);
+    return d;
+  }
+  PodEntry& e = it->second;
+  switch (e.state) {
+    case PodState::kBound:
+      d.outcome = Outcome::kUserError;
+      result.error = UserError(key, kRoutine, "Pod has already been bound to node " + e.node);
+      return d;
+    case PodState::kBinding: {
+      // A retry: the decision stands (hived.md 6.1, extender.md 4.1).
+      d.decided = true;
+      ++e.bind_attempts;
+      bool offered_node = args.Offers(e.node);
+      if (!e.binding_created && (e.bind_attempts >= config_->force_pod_bind_threshold || !offered_node))
+        d.direct_bind_node = e.node;
+      if (offered_node) {
+        d.outcome = Outcome::kBind;
+        answer_node(e.node);
+      } else {
+        d.outcome = Outcome::kBindDirect;
+        result.failed_nodes.emplace_back(
+            kFakeNode, "Pod is bound by the scheduler to node " + e.node + ", outside the offered nodes");
+      }
+      d.log_outcome = "bind_retry";
+      d.log_detail = e.node;
+      return d;
+    }
+    case PodState::kWaiting:
+    case PodState::kPreempting:
+      break;
+  }
+  std::string err;
+  const cell::PodSchedulingSpec* spec = SpecLocked(e, pod.spec_annotation, &err);
+  if (!spec) {
+    d.outcome = Outcome::kUserError;
+    result.error = UserError(key, kRoutine, err);
+    d.log_outcome = "error";
+    d.log_reason = err;
+    return d;
+  }
+  d.decided = true;
+  d.log_group = spec->affinity_group_name;
+  const bool self = options_.preemption_mode == PreemptionMode::kSelf;
+  const std::vector<std::string> offered_names = args.NodeNameStrings();
+  const std::vector<std::string>* suggested = &offered_names;
+  // Self mode: an existing preemption is cancelled for bad nodes only,
+  // not for nodes missing from NodeNames (extender.md 6).
+  if (self && preempting_groups_.count(spec->affinity_group_name)) suggested = nullptr;
+  ScheduleResult r = scheduler_->Schedule(
+      pod.ref, *spec, suggested, self ? cell::SchedulingPhase::kPreempting : cell::SchedulingPhase::kFiltering);
+  switch (r.kind) {
+    case ScheduleResult::Kind::kBind: {
+      Status st = scheduler_->AddAllocatedPod(pod.ref, *spec, r.bind_info);
+      if (!st.ok()) {
+        d.outcome = Outcome::kInternalError;
+        result.error = PlatformError(key, kRoutine, "commit failed: " + st.message());
+        d.commit_error = st.message();
+        break;
+      }
+      preempting_groups_.erase(spec->affinity_group_name);
+      lazy_check_ = true;
+      e.state = PodState::kBinding;
+      e.node = r.node;
+      e.bind_info = r.bind_info;
+      // The commit re-derived the group's virtual cells (hived.md 7.1);
+      // the annotation written at bind names the ones it holds now.
+      e.bind_info->virtual_leaf_cells = scheduler_->VirtualLeafCellsOfPod(pod.ref.uid);
+      e.allocated = true;
+      e.commit_seq = ++next_commit_seq_;
+      e.bind_attempts = 0;
+      e.binding_created = false;
+      if (args.Offers(r.node)) {
+        d.outcome = Outcome::kBind;
+        answer_node(r.node);
+      } else {
+        d.outcome = Outcome::kBindDirect;
+        d.direct_bind_node = r.node;
+        result.failed_nodes.emplace_back(
+            kFakeNode, "Pod is bound by the scheduler to node " + r.node + ", outside the offered nodes");
+      }
+      d.log_outcome = "bind";
+      d.log_detail = r.node;
+      break;
+    }
+    case ScheduleResult::Kind::kPreempt: {
+      d.outcome = Outcome::kPreempt;
+      lazy_check_ = true;
+      std::map<std::string, std::vector<const cell::Victim*>> by_node;
+      for (const auto& v : r.victims) by_node[v.node].push_back(&v);
+      if (self) {
+        // The Preempting group now reserves the cells; evict outside the lock.
+        if (e.state != PodState::kPreempting) d.new_preemption = true;
+        e.state = PodState::kPreempting;
+        preempting_groups_.insert(spec->affinity_group_name);
+        std::string nodes;
+        for (const auto& [n, vs] : by_node) {
+          (void)vs;
+          nodes += (nodes.empty() ? "" : ", ") + n;
+        }
+        result.failed_nodes.emplace_back(
+            kFakeNode, "Pod is preempting: " + std::to_string(r.victims.size()) + " victim pods on nodes " + nodes);
+        auto now = std::chrono::steady_clock::now();
+        for (const auto& v : r.victims) {
+          auto vit = pods_.find(v.pod.uid);
+          if (vit != pods_.end()) {
+            if (vit->second.last_eviction != std::chrono::steady_clock::time_point{} &&
+                now - vit->second.last_eviction < options_.victim_retry)
+              continue;
+            vit->second.last_eviction = now;
+          }
+          d.evict.push_back(v);
+        }
+        d.evict_group = spec->affinity_group_name;
+        d.log_detail = std::to_string(r.victims.size()) + " victims on " + nodes;
+      } else {
+        // HiveD's flow: name the victim nodes; kube-scheduler calls preempt.
+        for (const auto& [n, vs] : by_node) {
+          std::string text = "node(" + n + ") has preemptible Pods: ";
+          bool first = true;
+          for (const auto* v : vs) {
+            if (!first) text += ", ";
+            first = false;
+            text += v->pod.uid + "(" + v->pod.ns + "/" + v->pod.name + ")";
+          }
+          result.failed_nodes.emplace_back(n, std::move(text));
+        }
+        d.log_detail = std::to_string(r.victims.size()) + " victims";
+      }
+      d.log_outcome = "preempt";
+      break;
+    }
+    case ScheduleResult::Kind::kWait:
+      d.outcome = Outcome::kWait;
+      if (e.state == PodState::kPreempting) preempting_groups_.erase(spec->affinity_group_name);
+      e.state = PodState::kWaiting;
+      result.failed_nodes.emplace_back(kFakeNode,
+                                       "Pod is waiting for preemptible or free resource to appear: " + r.message);
+      d.wait = true;
+      d.log_outcome = "wait";
+      d.log_detail = r.message;
+      break;
+    case ScheduleResult::Kind::kError:
+      d.outcome = Outcome::kUserError;
+      result.error = UserError(key, kRoutine, r.message + VcHint(*scheduler_, *spec));
+      d.log_outcome = "error";
+      d.log_detail = r.message;
+      break;
+  }
+  return d;
 }
 
 // ---------------------------------------------------------------------------
@@ -462,10 +474,21 @@ std::string Extender::BindPod(const std::string& uid, const std::string& node, b
     metrics_.api_binding_errors++;
     LogWarn("binding_failed", {{"pod", req.pod.FullName()}, {"uid", uid}, {"node", node},
                                {"code", std::to_string(st.code)}, {"error", st.message}});
+    std::string err = "binding pod to node " + node + " failed: " +
+                      (st.code ? "API server answered " + std::to_string(st.code) + ": " : std::string()) +
+                      st.message;
+    if (st.code == 409 && !st.assigned_node.empty() && it != pods_.end() &&
+        it->second.state == PodState::kBinding && it->second.node == node) {
+      // Another client bound the pod elsewhere: release now rather than when
+      // the watch reports it.
+      BoundElsewhereLocked(it->second, st.assigned_node, "bind");
+      bool check = TakeLazyCheckLocked();
+      lock.unlock();
+      if (check) MarkAnnotationsDirty();
+      return err;
+    }
     // The pod stays Binding with its cells; the next filter returns the same node.
-    return "binding pod to node " + node + " failed: " +
-           (st.code ? "API server answered " + std::to_string(st.code) + ": " : std::string()) +
-           st.message;
+    return err;
   }
   if (direct) metrics_.direct_binds++;
   if (it != pods_.end() && it->second.state == PodState::kBinding && it->second.node == node) {

@@ -138,6 +138,9 @@ std::string Metrics::Render() const {
           eviction_errors.load());
   Counter(&out, "apiary_extender_preemptions_total", "Preemptions started (groups turned Preempting).",
           preemptions.load());
+  Counter(&out, "apiary_extender_pods_bound_elsewhere_total",
+          "Pods decided for one node and bound to another by another client; their decided cells were released.",
+          pods_bound_elsewhere.load());
   Counter(&out, "apiary_extender_annotation_patches_total",
           "Pod annotation patches (bind info, lazy preemption marks).", annotation_patches.load());
   Counter(&out, "apiary_extender_annotation_patch_errors_total", "Failed pod annotation patches.",

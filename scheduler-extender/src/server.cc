@@ -368,13 +368,21 @@ class Listener {
   void Accept();
   // At the connection cap: close the longest-idle connection, else the
   // request arriving at the lowest rate (bytes per second since its first
-  // byte: one byte a second loses to any real client). False if neither.
+  // byte: one byte a second loses to any real client) of those arriving for
+  // longer than slow_grace, else the longest-idle of the connections idle
+  // for a moment only, else the lowest-rate request of the younger ones.
+  // False if none.
   bool MakeRoom() {
     auto now = SteadyClock::now();
     Session* idle = nullptr;
-    Session* slow = nullptr;
-    double slow_rate = 0;
     Session* fresh = nullptr;  // idle, but accepted or answered a moment ago
+    // Requests being read, lowest rate first: those arriving for longer than
+    // slow_grace, and younger ones (a client sending right now:
+    // kube-scheduler's requests arrive in microseconds), closed only when
+    // nothing else is left.
+    Session* slow = nullptr;
+    Session* young = nullptr;
+    double slow_rate = 0, young_rate = 0;
     for (Session* s : sessions_) {
       if (s->state == Session::State::kIdle || s->state == Session::State::kLinger) {
         // A connection gets a moment to send its request before it counts as
@@ -384,28 +392,20 @@ class Listener {
       } else if (s->state == Session::State::kReading) {
         double age = std::max(1e-3, std::chrono::duration<double>(now - s->since).count());
         double rate = static_cast<double>(s->read) / age;
-        if (!slow || rate < slow_rate) {
-          slow = s;
-          slow_rate = rate;
+        const bool old = now - s->since >= config_.slow_grace;
+        Session*& pick = old ? slow : young;
+        double& pick_rate = old ? slow_rate : young_rate;
+        if (!pick || rate < pick_rate) {
+          pick = s;
+          pick_rate = rate;
         }
       }
     }
-    if (idle) {
-      Count(HttpEvent::kEvictedIdle);
-      idle->Close();
-      return true;
-    }
-    if (slow) {
-      Count(HttpEvent::kEvictedSlow);
-      slow->Close();
-      return true;
-    }
-    if (fresh) {
-      Count(HttpEvent::kEvictedIdle);
-      fresh->Close();
-      return true;
-    }
-    return false;
+    Session* close = idle ? idle : slow ? slow : fresh ? fresh : young;
+    if (!close) return false;
+    Count(close->state == Session::State::kReading ? HttpEvent::kEvictedSlow : HttpEvent::kEvictedIdle);
+    close->Close();
+    return true;
   }
   void Sweep() {
     sweep_->expires_after(kSweepInterval);
@@ -753,7 +753,7 @@ class HttpServer::Impl {
     scheduling.reset();
     health.reset();
   }
-  std::unique_ptr<asio::ssl::context> tls;
+  std::unique_ptr<asio::ssl::context> tls, health_tls;
   std::unique_ptr<asio::thread_pool> pool, health_pool;
   std::unique_ptr<Listener> scheduling;
   std::unique_ptr<Listener> health;
@@ -767,28 +767,53 @@ HttpServer::~HttpServer() {
   impl_.reset();
 }
 
+namespace {
+
+// A TLS server context with the certificate chain and key; with a client CA,
+// clients must present a certificate it signed.
+cell::Status MakeTlsContext(const std::string& cert_file, const std::string& key_file, const std::string& client_ca_file,
+                            std::unique_ptr<asio::ssl::context>* out) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                   asio::ssl::context::single_dh_use);
+  error_code ec;
+  ctx->use_certificate_chain_file(cert_file, ec);
+  if (!ec) ctx->use_private_key_file(key_file, asio::ssl::context::pem, ec);
+  if (!ec && !client_ca_file.empty()) {
+    ctx->load_verify_file(client_ca_file, ec);
+    ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+  }
+  if (ec)
+    return cell::Status::Invalid("TLS: cannot load certificate " + cert_file + ", key " + key_file +
+                                 (client_ca_file.empty() ? "" : ", client CA " + client_ca_file) + ": " +
+                                 ec.message());
+  *out = std::move(ctx);
+  return cell::Status::Ok();
+}
+
+}  // namespace
+
 cell::Status HttpServer::Bind() {
   auto impl = std::make_unique<Impl>();
   if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
     if (options_.tls_cert_file.empty() || options_.tls_key_file.empty())
       return cell::Status::Invalid("TLS needs both --tls-cert-file and --tls-key-file");
-    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                     asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
-    error_code ec;
-    ctx->use_certificate_chain_file(options_.tls_cert_file, ec);
-    if (!ec) ctx->use_private_key_file(options_.tls_key_file, asio::ssl::context::pem, ec);
-    if (!ec && !options_.tls_client_ca_file.empty()) {
-      ctx->load_verify_file(options_.tls_client_ca_file, ec);
-      ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
-    }
-    if (ec)
-      return cell::Status::Invalid("TLS: cannot load certificate " + options_.tls_cert_file + ", key " +
-                                   options_.tls_key_file +
-                                   (options_.tls_client_ca_file.empty() ? "" : ", client CA " + options_.tls_client_ca_file) +
-                                   ": " + ec.message());
-    impl->tls = std::move(ctx);
+    if (auto st = MakeTlsContext(options_.tls_cert_file, options_.tls_key_file, options_.tls_client_ca_file,
+                                 &impl->tls);
+        !st.ok())
+      return st;
+  }
+  if (options_.health_tls && options_.health_port < 0)
+    return cell::Status::Invalid("--health-tls: there is no health listener (--health-listen off)");
+  if (options_.health_tls) {
+    if (options_.tls_cert_file.empty())
+      return cell::Status::Invalid("--health-tls: needs --tls-cert-file and --tls-key-file (the health listener "
+                                   "serves the scheduling port's certificate)");
+    // The same certificate and key, no client certificate: kubelet's probes
+    // and most scrapers present none.
+    if (auto st = MakeTlsContext(options_.tls_cert_file, options_.tls_key_file, "", &impl->health_tls); !st.ok())
+      return st;
   }
   // A connection is a descriptor: allow as many as the hard limit permits.
   rlimit nofile{};
@@ -830,9 +855,19 @@ cell::Status HttpServer::Bind() {
     health.health_only = true;
     health.decide_on_io_thread = false;
     impl->health_pool = std::make_unique<asio::thread_pool>(2);
-    impl->health = std::make_unique<Listener>(extender_, health, nullptr, impl->health_pool.get());
-    if (auto st = impl->health->Bind(options_.health_host, options_.health_port, &health_port_); !st.ok())
-      return st;
+    impl->health = std::make_unique<Listener>(extender_, health, impl->health_tls.get(), impl->health_pool.get());
+    if (options_.health_port > 65535)
+      return cell::Status::Invalid("--health-listen auto: the --listen port + 1 (" +
+                                   std::to_string(options_.health_port) +
+                                   ") is not a TCP port; pass --health-listen host:port or off");
+    if (auto st = impl->health->Bind(options_.health_host, options_.health_port, &health_port_); !st.ok()) {
+      if (options_.health_port_auto)
+        return cell::Status::Invalid("--health-listen auto: port " + std::to_string(options_.health_port) +
+                                     " (the --listen port + 1) on " + options_.health_host +
+                                     " is not available: " + st.message() +
+                                     "; pass --health-listen host:port with a free port, or off");
+      return cell::Status::Invalid("--health-listen: " + st.message());
+    }
   }
   impl_ = std::move(impl);
   return cell::Status::Ok();

@@ -78,6 +78,55 @@ TEST_F(E2ETest, FilterBindAnnotateDeleteFrees) {
   EXPECT_NE(metrics.find("apiary_extender_api_bindings_total 1"), std::string::npos) << metrics;
 }
 
+// Issue #16, against the API server: a pod decided for node X, then bound to
+// Y by another client (a Binding without this extender's annotations). Once
+// the watch reports it, X's GPUs are free again, the event is logged once
+// and counted, and a restarted extender shows the same state as the live one.
+TEST_F(E2ETest, PodBoundByAnotherClientHoldsNothingLiveOrRestarted) {
+  Up();
+  const Json free_state = c_.Inspect("/v1/inspect/clusterstatus");
+  Json pod = c_.CreatePod("ml", "elsewhere-0", PodSpecArgs{"prod", 10, "V100", 8});
+  Json f = c_.FilterKnown(pod);
+  ASSERT_TRUE(f["NodeNames"].is_array()) << f.dump();
+  const std::string decided = f["NodeNames"][0];
+  ASSERT_NE(c_.Inspect("/v1/inspect/clusterstatus"), free_state);  // the decision holds X's GPUs
+  const std::string other = decided == "dgx-01" ? "dgx-02" : "dgx-01";
+  Json binding = {{"kind", "Binding"},
+                  {"apiVersion", "v1"},
+                  {"metadata", {{"name", "elsewhere-0"}, {"namespace", "ml"}}},
+                  {"target", {{"kind", "Node"}, {"apiVersion", "v1"}, {"name", other}}}};
+  ASSERT_EQ(Call(c_.api_port(), "POST", "/api/v1/namespaces/ml/pods/elsewhere-0/binding", binding.dump()).status, 201);
+  ASSERT_TRUE(WaitUntil([&] { return c_.Inspect("/v1/inspect/clusterstatus") == free_state; },
+                        std::chrono::seconds(10)))
+      << c_.Inspect("/v1/inspect/clusterstatus").dump();
+  EXPECT_TRUE(c_.Inspect("/v1/inspect/affinitygroups/")["items"].empty());
+  // kube-scheduler's bind of the decision: a node mismatch, no binding call.
+  std::string err = c_.Bind(pod, decided)["Error"];
+  EXPECT_NE(err.find("Pod binding node mismatch: expected " + other + ", received " + decided), std::string::npos)
+      << err;
+  EXPECT_EQ(Call(c_.api_port(), "GET", "/fake/count?match=/binding").json()["count"], 1);
+  std::string metrics = Call(c_.port(), "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("\napiary_extender_pods_bound_elsewhere_total 1\n"), std::string::npos) << metrics;
+  const std::string log = c_.extender().Log();
+  const std::string line = "event=pod_bound_elsewhere pod=ml/elsewhere-0";
+  size_t at = log.find(line);
+  ASSERT_NE(at, std::string::npos) << log;
+  EXPECT_EQ(log.find(line, at + 1), std::string::npos) << "logged more than once:\n" << log;
+  size_t eol = log.find('\n', at);
+  const std::string entry = log.substr(at, eol - at);
+  EXPECT_NE(entry.find("decided=" + decided), std::string::npos) << entry;
+  EXPECT_NE(entry.find("bound=" + other), std::string::npos) << entry;
+
+  // A restarted extender (kill -9) agrees with the live one.
+  const Json live_status = c_.Inspect("/v1/inspect/clusterstatus");
+  const Json live_groups = c_.Inspect("/v1/inspect/affinitygroups/");
+  c_.extender().Kill(SIGKILL);
+  ASSERT_GT(c_.StartExtender({}, 0), 0) << c_.extender().Log();
+  ASSERT_TRUE(c_.WaitReady()) << c_.extender().Log();
+  EXPECT_EQ(c_.Inspect("/v1/inspect/clusterstatus"), live_status);
+  EXPECT_EQ(c_.Inspect("/v1/inspect/affinitygroups/"), live_groups);
+}
+
 TEST_F(E2ETest, GangOfFourAcrossNodes) {
   Up();
   PodSpecArgs a{"prod", 50, "V100", 4, "ml/gang", {{4, 4}}};

@@ -136,8 +136,9 @@ class ExtenderTest : public ::testing::Test {
     EXPECT_EQ(r.status, 200);
     return Json::parse(r.body);
   }
-  // The watch shows the pod bound (with the annotations the binding wrote).
-  void ObserveBound(Json pod, const std::string& node) {
+  // The watch shows the pod bound (with the annotations the binding wrote);
+  // returns the pod as delivered.
+  Json ObserveBound(Json pod, const std::string& node) {
     std::lock_guard lock(api_.mu);
     for (const auto& b : api_.bindings)
       if (b.pod.uid == pod["metadata"]["uid"])
@@ -146,6 +147,35 @@ class ExtenderTest : public ::testing::Test {
     pod["status"]["conditions"] = Json::array(
         {{{"type", "PodScheduled"}, {"status", "True"}, {"lastTransitionTime", "2024-01-01T00:00:0" + std::to_string(seq_++ % 10) + "Z"}}});
     ext_->OnPodEvent(WatchEventType::kModified, Info(pod));
+    return pod;
+  }
+  // The watch shows the pod bound to `node` by another client: no
+  // annotations of this extender. Returns the pod as delivered.
+  Json ObserveBoundByAnother(Json pod, const std::string& node) {
+    pod["spec"]["nodeName"] = node;
+    pod["status"]["conditions"] = Json::array(
+        {{{"type", "PodScheduled"}, {"status", "True"}, {"lastTransitionTime", "2024-01-01T00:00:0" + std::to_string(seq_++ % 10) + "Z"}}});
+    ext_->OnPodEvent(WatchEventType::kModified, Info(pod));
+    return pod;
+  }
+  int64_t BoundElsewhereCount() {
+    const std::string text = ext_->metrics().Render();
+    const std::string series = "\napiary_extender_pods_bound_elsewhere_total ";
+    size_t at = text.find(series);
+    return at == std::string::npos ? -1 : std::stoll(text.substr(at + series.size()));
+  }
+  // Expects a restarted extender, given `pods` by its first lists, to show
+  // what this one shows now.
+  void ExpectRestartAgrees(const std::vector<Json>& pods) {
+    const std::string live = Inspect();
+    std::vector<PodInfo> infos;
+    for (const auto& p : pods) infos.push_back(Info(p));
+    Restarted(infos, [&](Extender& fresh) {
+      EXPECT_EQ(fresh.Handle({"GET", "/v1/inspect/clusterstatus", ""}).body +
+                    fresh.Handle({"GET", "/v1/inspect/affinitygroups/", ""}).body,
+                live);
+      EXPECT_EQ(fresh.CheckInvariants(), "");
+    });
   }
   std::string BindAndObserve(const Json& pod) {
     Json f = Filter(pod);
@@ -429,6 +459,80 @@ TEST_F(ExtenderTest, BindErrorsAndApiFailures) {
   Json renamed = pod;
   renamed["metadata"]["name"] = "other";
   EXPECT_NE(Bind(renamed, node)["Error"].get<std::string>().find("Pod identity mismatch"), std::string::npos);
+}
+
+// Issue #16: a pod decided for one node and bound to another by someone else.
+// The watch reports it: the decided cells are released at once (the pod
+// carries no bind info of this extender, so a restart accounts nothing for
+// it either), counted once; kube-scheduler's bind of the decision then
+// answers a node mismatch.
+TEST_F(ExtenderTest, PodBoundElsewhereOnTheWatchReleasesItsDecidedCells) {
+  Start();
+  const std::string free_state = Inspect();
+  Json pod = AddPod("e-0", PodSpecArgs{"prod", 10, "V100", 8});
+  std::string decided = Filter(pod)["NodeNames"][0];
+  ASSERT_NE(Inspect(), free_state);  // the decision holds its cells
+  const std::string other = decided == "dgx-01" ? "dgx-02" : "dgx-01";
+  Json bound = ObserveBoundByAnother(pod, other);
+  EXPECT_EQ(Inspect(), free_state);
+  EXPECT_EQ(BoundElsewhereCount(), 1);
+  EXPECT_NE(Bind(pod, decided)["Error"].get<std::string>().find("Pod binding node mismatch: expected " + other +
+                                                                  ", received " + decided),
+            std::string::npos);
+  EXPECT_EQ(api_.Bindings(), 0u);
+  ext_->OnPodEvent(WatchEventType::kModified, Info(bound));  // a later update of the pod
+  EXPECT_EQ(BoundElsewhereCount(), 1);
+  EXPECT_EQ(Inspect(), free_state);
+  ExpectRestartAgrees({bound});
+}
+
+// The same seen first by the binding: the API server answers 409 naming the
+// other node; the cells are released then, not when the watch catches up.
+TEST_F(ExtenderTest, PodBoundElsewhereSeenByTheBindingReleasesItsDecidedCells) {
+  Start();
+  const std::string free_state = Inspect();
+  Json pod = AddPod("e-1", PodSpecArgs{"prod", 10, "V100", 8});
+  std::string decided = Filter(pod)["NodeNames"][0];
+  const std::string other = decided == "dgx-01" ? "dgx-02" : "dgx-01";
+  api_.fail_code = 409;
+  api_.assigned_node = other;
+  std::string err = Bind(pod, decided)["Error"];
+  EXPECT_EQ(err.rfind("Code: 500, Message: hivedscheduler: Platform Error:", 0), 0u) << err;
+  EXPECT_NE(err.find("API server answered 409"), std::string::npos) << err;
+  EXPECT_EQ(Inspect(), free_state);
+  EXPECT_EQ(BoundElsewhereCount(), 1);
+  // A filter now says the pod is bound.
+  EXPECT_NE(Filter(pod)["Error"].get<std::string>().find("already been bound to node " + other), std::string::npos);
+  Json bound = ObserveBoundByAnother(pod, other);  // the watch catches up: nothing more
+  EXPECT_EQ(BoundElsewhereCount(), 1);
+  EXPECT_EQ(Inspect(), free_state);
+  ExpectRestartAgrees({bound});
+}
+
+// A gang member bound elsewhere leaves the gang: the member's decision is
+// released, and the group keeps the cells of its placement (HiveD holds a
+// group's cells until its last pod goes, hived.md 7.2), as a restart
+// recovering the other members' bind info does.
+TEST_F(ExtenderTest, GangMemberBoundElsewhereLeavesItsSlotToTheGroup) {
+  Start();
+  PodSpecArgs a{"prod", 50, "V100", 4, "ml/gang", {{2, 4}}};
+  Json p0 = AddPod("g-0", a);
+  Json p1 = AddPod("g-1", a);
+  std::string n0 = BindAndObserve(p0);
+  Json bound0 = ObserveBound(p0, n0);  // (the same update again, for the restart's list)
+  std::string n1 = Filter(p1)["NodeNames"][0];
+  std::string other;
+  for (const auto& n : BasicNodes())
+    if (n != n0 && n != n1) other = n;
+  Json bound1 = ObserveBoundByAnother(p1, other);
+  EXPECT_EQ(BoundElsewhereCount(), 1);
+  Json g = Json::parse(Do("GET", "/v1/inspect/affinitygroups/ml/gang").body);
+  ASSERT_TRUE(g["status"]["allocatedPods"].is_array()) << g.dump();
+  EXPECT_EQ(g["status"]["allocatedPods"].size(), 1u) << g.dump();
+  size_t placed = 0;
+  for (const auto& [node, leaves] : g["status"]["physicalPlacement"].items()) placed += leaves.size();
+  EXPECT_EQ(placed, 8u) << g.dump();  // both members' cells, still the group's
+  ExpectRestartAgrees({bound0, bound1});
 }
 
 TEST_F(ExtenderTest, MalformedInputLeavesStateUnchanged) {

@@ -233,9 +233,9 @@ void FakeApiServer::CloseWatches() {
   cv_.notify_all();
 }
 
-void FakeApiServer::InjectFailure(const std::string& match, int code, int count) {
+void FakeApiServer::InjectFailure(const std::string& match, int code, int count, size_t pad_bytes) {
   std::lock_guard lock(mu_);
-  failures_.push_back({match, code, count});
+  failures_.push_back({match, code, count, pad_bytes});
 }
 
 int64_t FakeApiServer::RequestCount(const std::string& match) {
@@ -353,7 +353,7 @@ void FakeApiServer::Routes() {
         if (f.count > 0 && line.find(f.match) != std::string::npos) {
           --f.count;
           ReplyStatus(res, f.code, f.code == 429 ? "TooManyRequests" : "InternalError",
-                      "injected failure for " + line);
+                      "injected failure for " + line + std::string(f.pad_bytes, 'x'));
           return;
         }
       }

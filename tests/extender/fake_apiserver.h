@@ -65,8 +65,9 @@ class FakeApiServer {
   // Closes every open watch stream (clients must reconnect).
   void CloseWatches();
   // The next `count` requests whose "METHOD path" contains `match` answer
-  // `code` with a Status body.
-  void InjectFailure(const std::string& match, int code, int count);
+  // `code` with a Status body; its message padded with `pad_bytes` more
+  // bytes (an oversized answer).
+  void InjectFailure(const std::string& match, int code, int count, size_t pad_bytes = 0);
   int64_t RequestCount(const std::string& match);
   // Authentication (off by default: every request is accepted). With a
   // non-empty `token`, requests other than the /fake/ hooks must carry
@@ -93,6 +94,7 @@ class FakeApiServer {
     std::string match;
     int code;
     int count;
+    size_t pad_bytes = 0;
   };
 
   std::string NextRv();  // under mu_

@@ -423,5 +423,96 @@ TEST_F(FrontDoorTest, TlsWithClientCertificates) {
   EXPECT_GT(SchedulingMetric("apiary_extender_http_connections_total", "result=\"evicted_idle\""), 0);
 }
 
+// --health-tls: the health listener serves HTTPS with the scheduling port's
+// certificate and asks for no client certificate (kubelet's probes present
+// none), while the scheduling port still requires one.
+TEST_F(FrontDoorTest, HealthListenerOverTls) {
+  TestPki pki(c_.dir());
+  if (!pki.ok()) GTEST_SKIP() << "the openssl command failed (is Debian's openssl installed?)";
+  ASSERT_GT(c_.StartExtender({"--tls-cert-file", pki.Path("server.crt"), "--tls-key-file", pki.Path("server.key"),
+                              "--tls-client-ca-file", pki.Path("ca.crt"), "--health-tls"}),
+            0)
+      << c_.extender().Log();
+  ASSERT_GT(c_.health_port(), 0) << c_.extender().Log();
+  auto get = [&](int port, const std::string& path, const std::string& cert, const std::string& key) {
+    httplib::SSLClient client("127.0.0.1", port, cert, key);
+    client.set_ca_cert_path(pki.Path("ca.crt").c_str());
+    client.enable_server_certificate_verification(true);
+    client.set_connection_timeout(5, 0);
+    client.set_read_timeout(5, 0);
+    auto r = client.Get(path.c_str());
+    return r ? r->status : 0;
+  };
+  // No client certificate, the server's certificate verified.
+  ASSERT_TRUE(WaitUntil([&] { return get(c_.health_port(), "/readyz", "", "") == 200; }, std::chrono::seconds(20)))
+      << c_.extender().Log();
+  EXPECT_EQ(get(c_.health_port(), "/healthz", "", ""), 200);
+  EXPECT_EQ(get(c_.health_port(), "/metrics", "", ""), 200);
+  // Still only the health paths there.
+  EXPECT_EQ(get(c_.health_port(), "/v1/inspect/clusterstatus", "", ""), 404);
+  // Plain HTTP gets no answer from the TLS listener.
+  EXPECT_EQ(Call(c_.health_port(), "GET", "/healthz", "", 2).status, 0);
+  // The scheduling port keeps requiring the client certificate.
+  EXPECT_EQ(get(c_.port(), "/healthz", "", ""), 0);
+  EXPECT_EQ(get(c_.port(), "/healthz", pki.Path("client.crt"), pki.Path("client.key")), 200);
+}
+
+// Start-up errors of the health listener name the flag: --health-tls without
+// a serving certificate, and --health-listen auto when the --listen port + 1
+// is taken (the extender does not move to another port: probes and scrapes
+// name a fixed one).
+TEST_F(FrontDoorTest, HealthListenerStartupErrorsNameTheFlag) {
+  auto run = [&](const std::vector<std::string>& extra, const std::string& name, std::string* log) {
+    std::vector<std::string> argv = {APIARY_EXTENDER_BIN, "--config", c_.config_path(), "--master",
+                                     "http://127.0.0.1:" + std::to_string(c_.api_port())};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    Process p;
+    EXPECT_TRUE(p.Start(argv, c_.dir() + "/" + name + ".log"));
+    int status = p.WaitExit(std::chrono::seconds(10));
+    *log = p.Log();
+    return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  std::string log;
+  EXPECT_EQ(run({"--listen", "127.0.0.1:0", "--health-tls"}, "health-tls", &log), 2);
+  EXPECT_NE(log.find("--health-tls: needs --tls-cert-file and --tls-key-file"), std::string::npos) << log;
+  EXPECT_EQ(run({"--listen", "127.0.0.1:0", "--health-listen", "off", "--health-tls"}, "health-tls-off", &log), 2);
+  EXPECT_NE(log.find("--health-tls: there is no health listener (--health-listen off)"), std::string::npos) << log;
+
+  // Hold a listening port Q whose Q - 1 is free; --listen on Q - 1.
+  int held = -1, listen_port = -1;
+  for (int attempt = 0; attempt < 50 && listen_port < 0; ++attempt) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 1) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      if (fd >= 0) close(fd);
+      continue;
+    }
+    int q = ntohs(addr.sin_port);
+    int probe = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in below = addr;
+    below.sin_port = htons(static_cast<uint16_t>(q - 1));
+    bool free_below = probe >= 0 && q > 1024 && bind(probe, reinterpret_cast<sockaddr*>(&below), sizeof below) == 0;
+    if (probe >= 0) close(probe);
+    if (free_below) {
+      held = fd;
+      listen_port = q - 1;
+    } else {
+      close(fd);
+    }
+  }
+  ASSERT_GT(listen_port, 0) << "no free port pair on loopback";
+  int code = run({"--listen", "127.0.0.1:" + std::to_string(listen_port)}, "health-auto", &log);
+  close(held);
+  EXPECT_EQ(code, 2) << log;
+  const std::string want = "--health-listen auto: port " + std::to_string(listen_port + 1) +
+                           " (the --listen port + 1) on 127.0.0.1 is not available";
+  EXPECT_NE(log.find(want), std::string::npos) << log;
+  EXPECT_NE(log.find("pass --health-listen host:port with a free port, or off"), std::string::npos) << log;
+}
+
 }  // namespace
 }  // namespace apiary::testing

@@ -165,6 +165,53 @@ TEST(KubeClientTest, ResponsesAndWatchEventsAreBounded) {
       << stream.status << " " << stream.error;
 }
 
+// The same bound on the answers to writes (issue #16): a PATCH or DELETE
+// that echoes an object over the limit, or a POST answered with an oversized
+// error body, ends with an error naming the method, the path and the limit,
+// and no body is kept; the client goes on serving small answers.
+TEST(KubeClientTest, WriteResponsesAreBounded) {
+  FakeApiServer api;
+  int port = api.Start();
+  ASSERT_GT(port, 0);
+  auto big = PodObject("ns", "big", PodSpecArgs{});
+  big["metadata"]["annotations"]["example.com/padding"] = std::string(8192, 'x');
+  auto pod = api.CreatePod(big);
+  cell::PodRef ref{pod["metadata"]["uid"], "ns", "big"};
+  KubeClient client(Local(port), "test", std::chrono::seconds(5));
+  client.SetResponseLimits(4096, 2048);
+  const std::string limit = "response larger than the limit of 4096 bytes";
+
+  // PATCH: the API server applies it and echoes the (large) pod.
+  ApiStatus st = client.PatchPodAnnotations(ref, {{cell::kAnnotationLazyPreemptor, "g"}});
+  EXPECT_EQ(st.code, 0);
+  EXPECT_NE(st.message.find("PATCH /api/v1/namespaces/ns/pods/big: " + limit), std::string::npos) << st.message;
+  EXPECT_EQ(api.GetPod("ns", "big")["metadata"]["annotations"][cell::kAnnotationLazyPreemptor], "g");
+
+  // POST: an error answer of 64 KiB is not read into memory either.
+  api.InjectFailure("POST /api/v1/namespaces/ns/pods/big/binding", 500, 1, 64u << 10);
+  HttpResult post = client.Do("POST", "/api/v1/namespaces/ns/pods/big/binding", "{}");
+  EXPECT_EQ(post.status, 0);
+  EXPECT_TRUE(post.body.empty());
+  EXPECT_NE(post.error.find("POST /api/v1/namespaces/ns/pods/big/binding: " + limit), std::string::npos)
+      << post.error;
+  // Under the limit, the same error answer comes through whole.
+  api.InjectFailure("POST /api/v1/namespaces/ns/pods/big/binding", 500, 1, 100);
+  post = client.Do("POST", "/api/v1/namespaces/ns/pods/big/binding", "{}");
+  EXPECT_EQ(post.status, 500) << post.error;
+  EXPECT_NE(post.body.find("injected failure"), std::string::npos) << post.body;
+
+  // DELETE echoes the deleted pod.
+  st = client.DeletePod(ref);
+  EXPECT_EQ(st.code, 0);
+  EXPECT_NE(st.message.find("DELETE /api/v1/namespaces/ns/pods/big: " + limit), std::string::npos) << st.message;
+  EXPECT_TRUE(api.GetPod("ns", "big").is_null());
+
+  // Small answers still come through on the same client.
+  auto small = api.CreatePod(PodObject("ns", "small", PodSpecArgs{}));
+  cell::PodRef small_ref{small["metadata"]["uid"], "ns", "small"};
+  EXPECT_EQ(client.DeletePod(small_ref).code, 200);
+}
+
 // While the watches are open the view is current (staleness 0); when the API
 // server goes away and the watch cannot reconnect, the staleness metric
 // counts the time since the last progress, and comes back to 0 once the

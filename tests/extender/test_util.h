@@ -95,6 +95,21 @@ class Process {
     }
     return true;
   }
+  // Waits up to `timeout` for the child to exit and reaps it. Returns its
+  // wait status, -1 if it is still running (or was never started).
+  int WaitExit(std::chrono::milliseconds timeout) {
+    auto end = std::chrono::steady_clock::now() + timeout;
+    while (pid_ > 0) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return status;
+      }
+      if (std::chrono::steady_clock::now() >= end) return -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
   pid_t pid() const { return pid_; }
   std::string Log() const { return ReadAll(log_); }
 

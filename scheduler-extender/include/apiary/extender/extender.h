@@ -166,6 +166,26 @@ class Extender final : public ClusterEventHandler {
   };
 
   // --- request handlers (extender_handlers.cc) ---
+  // A filter call's decision (extender.md 4.1), taken under mu_ by
+  // DecideFilterLocked; HandleFilter performs its effects (logs, metrics,
+  // the annotation sync, a direct bind, evictions) after releasing it.
+  struct FilterDecision {
+    Outcome outcome = Outcome::kOk;
+    FilterResult result;  // the answer
+    // False: an answer without a decision (not serving, an unknown or bound
+    // pod, a spec that does not parse); only log_reason is then logged.
+    bool decided = false;
+    std::string log_outcome, log_detail, log_group;
+    std::string log_reason;     // a spec that does not parse
+    std::string commit_error;   // AddAllocatedPod failed (logged as commit_failed)
+    bool new_preemption = false;  // a group turned Preempting (counted)
+    std::string direct_bind_node;  // bind through the API ourselves
+    std::vector<cell::Victim> evict;  // self-mode victims to evict now
+    std::string evict_group;
+    bool wait = false;  // hold the answer waitingPodSchedulingBlockMilliSec
+    int64_t wait_block_ms = 0;
+  };
+  FilterDecision DecideFilterLocked(const FilterArgs& args);
   HttpResponse HandleFilter(std::string_view body, Outcome* outcome);
   HttpResponse HandleBind(std::string_view body, Outcome* outcome);
   HttpResponse HandlePreempt(std::string_view body, Outcome* outcome);
@@ -183,6 +203,11 @@ class Extender final : public ClusterEventHandler {
   void ApplyPodLocked(const PodInfo& pod, bool recovering);
   void RemovePodLocked(const std::string& uid, const char* why);
   void RecordBoundLocked(PodEntry& e, const std::string& node);
+  // A pod decided here (Binding on e.node) turned out bound to `node` by
+  // another client, as `seen` ("watch" or "bind"): releases the decided
+  // allocation, counts and logs it, then records the pod as a restart
+  // would see it (RecordBoundLocked). Sets lazy_check_.
+  void BoundElsewhereLocked(PodEntry& e, const std::string& node, const char* seen);
   // The pod's bind info from its annotations (bind info, plus the virtual
   // leaf cells when present and readable); logs and returns nullopt when the
   // bind info cannot be read.

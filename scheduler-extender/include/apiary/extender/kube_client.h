@@ -140,11 +140,12 @@ class KubeClient : public ClusterApi {
                     std::chrono::milliseconds read_timeout, const std::function<void(int)>& on_open = {});
 
   // Bounds on what the API server may send (issue #16, the client side): a
-  // GET response body (a list page) larger than `response_bytes` and a watch
-  // event (one line) larger than `event_bytes` end the call with an error
-  // naming the limit instead of growing memory without end. Defaults 256 MiB
-  // and 16 MiB (Kubernetes caps one object at about 1.5 MiB in etcd and list
-  // pages at 500 items here). Set before use.
+  // response body larger than `response_bytes` (a list page, or the object
+  // a POST, PUT, PATCH or DELETE answers with) and a watch event (one line)
+  // larger than `event_bytes` end the call with an error naming the method,
+  // the path and the limit instead of growing memory without end. Defaults
+  // 256 MiB and 16 MiB (Kubernetes caps one object at about 1.5 MiB in etcd
+  // and list pages at 500 items here). Set before use.
   void SetResponseLimits(size_t response_bytes, size_t event_bytes) {
     max_response_bytes_ = response_bytes;
     max_event_bytes_ = event_bytes;

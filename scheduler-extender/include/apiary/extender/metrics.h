@@ -69,6 +69,8 @@ class Metrics {
   std::atomic<uint64_t> evictions{0};
   std::atomic<uint64_t> eviction_errors{0};
   std::atomic<uint64_t> preemptions{0};  // preemptions started (groups turned Preempting)
+  // Pods decided here for one node and bound to another by someone else.
+  std::atomic<uint64_t> pods_bound_elsewhere{0};
   std::atomic<uint64_t> annotation_patches{0};
   std::atomic<uint64_t> annotation_patch_errors{0};
   std::atomic<uint64_t> config_reloads{0};

@@ -5,8 +5,9 @@
 // - the scheduling listener (--listen): every path of extender.md 7, TLS and
 //   client-certificate auth when configured;
 // - the health listener (--health-listen): GET /healthz, /readyz, /metrics,
-//   /version and / only, plain HTTP, small limits of its own; probes and
-//   Prometheus use it, so a flood of the scheduling port does not fail them.
+//   /version and / only, plain HTTP (HTTPS without client certificates with
+//   --health-tls), small limits of its own; probes and Prometheus use it, so
+//   a flood of the scheduling port does not fail them.
 //
 // A connection costs a socket and a small session object, not a thread:
 // requests are read and parsed on the listener's I/O thread, and a complete
@@ -23,7 +24,11 @@
 //   place of the longest-idle one (a keep-alive connection between requests
 //   or a connection that has sent nothing; one idle for under 100 ms, such as
 //   a client that just connected, comes last), else of the request arriving
-//   at the lowest rate (bytes per second so far); else it is refused;
+//   at the lowest rate (bytes per second so far) among those arriving for
+//   longer than slow_grace, else of a connection idle for a moment only,
+//   else of the younger request arriving at the lowest rate (a request
+//   being sent right now is closed for a newcomer only when every other
+//   connection is one too); else it is refused;
 // - header bytes and header count (431), body bytes as they arrive, chunked or
 //   not (413), Content-Encoding / Transfer-Encoding other than identity and
 //   chunked refused (415: kube-scheduler never compresses);
@@ -61,6 +66,13 @@ struct ServerOptions {
   // port); 0 = any free port (see health_port()).
   std::string health_host = "0.0.0.0";
   int health_port = -1;
+  // health_port was derived from --listen's port (--health-listen auto):
+  // a failure to bind it says so.
+  bool health_port_auto = false;
+  // The health listener speaks HTTPS with tls_cert_file / tls_key_file
+  // (which must be set), never asking for a client certificate: kubelet's
+  // probes present none.
+  bool health_tls = false;
   // TLS: both set = HTTPS. client_ca set = clients must present a
   // certificate signed by it.
   std::string tls_cert_file, tls_key_file, tls_client_ca_file;
