@@ -330,6 +330,17 @@ class SchedulerImpl {
                          ScheduleResult& r) const;
   bool PlacementBadOrNotSuggested(const Group& g, const SuggestedSet* suggested) const;
 
+  // engine/explain.cc (const: an explanation never changes a decision)
+  Explanation ExplainRequest(const PodSchedulingSpec& spec,
+                             const std::vector<std::string>* suggested_nodes) const;
+  void ExplainResult(const PodSchedulingSpec& spec, const ScheduleResult& r,
+                     Explanation& e) const;
+  ExplainChain ExplainChainOf(const Request& req, ChainId ch, int32_t pinned,
+                              const SuggestedSet* suggested) const;
+  std::vector<ExplainCellCount> ExplainNeeded(const Request& req, ChainId ch) const;
+  std::string ExplainSuggestion(const Request& req, const ExplainChain& e, ChainId ch,
+                                const SuggestedSet* suggested) const;
+
   // engine/recovery_mapping.cc
   CellId FindPhysicalLeaf(const std::string& chain, const std::string& node,
                           int32_t index) const;
