@@ -9,6 +9,7 @@
 #include "apiary/cell/annotations.h"
 #include "apiary/cell/config_loader.h"
 #include "apiary/cell/text.h"
+#include "apiary/wire/explain_json.h"
 #include "apiary/wire/inspect_json.h"
 
 namespace apiary::cli {
@@ -84,7 +85,7 @@ Json OpOfText(const std::string& text) {
 // would otherwise silently leave the default in place).
 const std::map<std::string, std::vector<std::string>>& KnownEventKeys() {
   static const std::map<std::string, std::vector<std::string>> kKeys = {
-      {"schedule", {"op", "pod", "phase", "suggestedNodes", "commit"}},
+      {"schedule", {"op", "pod", "phase", "suggestedNodes", "commit", "explain"}},
       {"allocated", {"op", "pod"}},
       {"delete", {"op", "pod"}},
       {"node", {"op", "node", "healthy"}},
@@ -238,6 +239,11 @@ Json Replayer::Schedule(const nlohmann::json& event, Json out) {
     if (!it->is_boolean()) return ErrorResult(std::move(out), "commit: must be true or false");
     commit = it->get<bool>();
   }
+  bool explain = false;
+  if (auto it = event.find("explain"); it != event.end() && !it->is_null()) {
+    if (!it->is_boolean()) return ErrorResult(std::move(out), "explain: must be true or false");
+    explain = it->get<bool>();
+  }
   std::vector<std::string> spec_warnings;
   auto spec = cell::ParsePodSchedulingSpec(
       pod->Annotation(cell::kAnnotationPodSchedulingSpec), pod->ref.ns, pod->ref.name,
@@ -255,7 +261,7 @@ Json Replayer::Schedule(const nlohmann::json& event, Json out) {
     rit = pods_.insert_or_assign(name, std::move(record)).first;
   }
   ScheduleResult r = scheduler_->Schedule(pod->ref, *spec, has_suggested ? &suggested : nullptr,
-                                          phase);
+                                          phase, explain);
   switch (r.kind) {
     case ScheduleResult::Kind::kBind: {
       if (commit) {
@@ -301,11 +307,13 @@ Json Replayer::Schedule(const nlohmann::json& event, Json out) {
       Json placement = Json::object();
       for (const auto& [node, leaves] : r.placement) placement[node] = leaves;
       out["placement"] = placement;
+      if (r.explanation) out["explanation"] = wire::ExplanationToJson(*r.explanation);
       return out;
     }
     case ScheduleResult::Kind::kWait:
       out["result"] = "wait";
       out["reason"] = r.message;
+      if (r.explanation) out["explanation"] = wire::ExplanationToJson(*r.explanation);
       return out;
     case ScheduleResult::Kind::kError:
       return ErrorResult(std::move(out), r.message + VcHint(*scheduler_, spec->virtual_cluster));

@@ -192,7 +192,8 @@ TEST(ExplainTest, GuaranteedPreemptsOtherVcsOpportunisticPods) {
   EXPECT_EQ(e.victims[0].priority, -1);
   EXPECT_EQ(e.victims[0].leaves, 8);
   EXPECT_TRUE(Contains(e.victims[0].why, "opportunistic")) << e.victims[0].why;
-  EXPECT_TRUE(Contains(e.victims_rule, "free cells first")) << e.victims_rule;
+  EXPECT_TRUE(Contains(e.victims_rule, "VC a's quota in chain N8 is free")) << e.victims_rule;
+  EXPECT_TRUE(Contains(e.victims_rule, "held by opportunistic pods")) << e.victims_rule;
   EXPECT_TRUE(Contains(e.summary, "preempts 1 pod of")) << e.summary;
 }
 
@@ -256,6 +257,7 @@ TEST(ExplainTest, PreemptsTheLowerPriorityGroupOfTheVc) {
   const ExplainChain& c = e.chains.at(0);
   EXPECT_EQ(c.free_leaves, 0);
   EXPECT_EQ(c.preemptible_leaves, 4);  // high's 4 are not
+  EXPECT_TRUE(Contains(e.victims_rule, "free cells first")) << e.victims_rule;
   EXPECT_TRUE(Contains(e.victims_rule, "no pod of priority 5 or above")) << e.victims_rule;
 }
 

@@ -161,28 +161,31 @@ ExplainChain SchedulerImpl::ExplainChainOf(const Request& req, ChainId ch, int32
     return e;
   }
   const std::string needs = "the group needs " + Gpus(e.needed_leaves);
-  if (reason.rfind("have to use at least one bad node", 0) == 0) {
-    e.rule = guaranteed ? ExplainChain::kDoomed : ExplainChain::kBadNodes;
-    e.cells = bad_nodes;
-    e.message = guaranteed
-                    ? e.scope + "'s free cells in chain " + chain.name +
-                          " are bound to bad nodes (doomed): " + needs + ", " +
-                          Gpus(e.free_leaves + e.preemptible_leaves) + " usable on healthy nodes, " +
-                          Gpus(e.doomed_leaves) + " on bad nodes " + JoinNames(bad_nodes, 4)
-                    : "in chain " + chain.name + " " + needs + "; the free cells that would fit are on bad nodes " +
-                          JoinNames(bad_nodes, 4);
-    return e;
-  }
-  if (reason.rfind("have to use at least one non-suggested node", 0) == 0) {
-    e.rule = ExplainChain::kNotSuggested;
-    e.message = "in " + e.scope + " chain " + chain.name + " " + needs +
-                " and the cells that would fit are on nodes kube-scheduler did not suggest (" +
-                reason.substr(reason.find("node ") + 5) + ")";
-    return e;
-  }
-  // Insufficient capacity.
+  const bool bad_reason = reason.rfind("have to use at least one bad node", 0) == 0;
+  // The rules in order: not enough leaves even counting those on bad nodes
+  // (quota used up; held by other pods), then bad nodes, suggestions, and
+  // last the shape (fragmentation).
+  const int32_t usable = e.free_leaves + e.preemptible_leaves;
+  // How many of the group's largest pods the usable pieces hold.
+  const int32_t max_pod = pods.back();
+  int32_t big_pods = 0, big_fit = 0;
+  for (int32_t p : pods) big_pods += p == max_pod;
+  for (int32_t a : avail) big_fit += a / max_pod;
+  auto fragmented = [&](const std::string& where) {
+    e.rule = ExplainChain::kFragmented;
+    e.cells = pieces;
+    std::string shape =
+        big_fit < big_pods
+            ? "room for " + std::to_string(big_fit) + " of its " + std::to_string(big_pods) +
+                  " pods of " + Gpus(max_pod) + "; the largest free piece is " +
+                  std::to_string(largest)
+            : "its pods of " + Gpus(max_pod) + " and less do not pack into the pieces";
+    e.message = where + " has " + Gpus(usable) + " in chain " + chain.name +
+                " but not in the shape the group needs (" + shape + "): " + JoinNames(pieces, 4);
+  };
   if (guaranteed) {
-    if (e.needed_leaves > e.free_leaves + e.preemptible_leaves) {
+    if (e.needed_leaves > usable + e.doomed_leaves ||
+        (e.needed_leaves > usable && e.doomed_leaves == 0)) {
       e.rule = ExplainChain::kQuotaUsedUp;
       for (GroupId g = 0; g < static_cast<GroupId>(groups_.size()); ++g) {
         const Group& grp = groups_[g];
@@ -204,12 +207,25 @@ ExplainChain SchedulerImpl::ExplainChainOf(const Request& req, ChainId ch, int32
                   (e.holders.empty() ? "" : "; held by " + HolderList(e.holders, 4));
       return e;
     }
-    e.rule = ExplainChain::kFragmented;
-    e.cells = pieces;
-    e.message = e.scope + " has " + Gpus(e.free_leaves + e.preemptible_leaves) +
-                " in chain " + chain.name + " but not in the shape the group needs (" +
-                Gpus(pods.back()) + " in one pod; the largest free piece is " +
-                std::to_string(largest) + "): " + JoinNames(pieces, 4);
+    if (bad_reason || e.needed_leaves > usable) {
+      e.rule = ExplainChain::kDoomed;
+      e.cells = bad_nodes;
+      e.message = e.scope + "'s free cells in chain " + chain.name +
+                  " are bound to bad nodes (doomed): " + needs + ", " + Gpus(usable) +
+                  " usable on healthy nodes, " + Gpus(e.doomed_leaves) + " on bad nodes " +
+                  JoinNames(bad_nodes, 4);
+      return e;
+    }
+  }
+  if (reason.rfind("have to use at least one non-suggested node", 0) == 0) {
+    e.rule = ExplainChain::kNotSuggested;
+    e.message = "in " + e.scope + " chain " + chain.name + " " + needs +
+                " and the cells that would fit are on nodes kube-scheduler did not suggest (" +
+                reason.substr(reason.find("node ") + 5) + ")";
+    return e;
+  }
+  if (guaranteed) {
+    fragmented(e.scope);
     return e;
   }
   // Opportunistic: who holds the physical cells.
@@ -224,25 +240,29 @@ ExplainChain SchedulerImpl::ExplainChainOf(const Request& req, ChainId ch, int32
   for (auto [g, leaves] : held)
     e.holders.push_back({groups_[g].name, groups_[g].vc_name, groups_[g].priority, leaves});
   SortHolders(e.holders);
-  if (e.needed_leaves <= e.free_leaves) {
-    e.rule = ExplainChain::kFragmented;
-    e.cells = pieces;
-    e.message = "the physical cluster has " + Gpus(e.free_leaves) + " free in chain " +
-                chain.name + " but not in the shape the group needs (" + Gpus(pods.back()) +
-                " in one pod; the largest free piece is " + std::to_string(largest) +
-                "): " + JoinNames(pieces, 4);
+  if (e.needed_leaves > e.free_leaves + e.doomed_leaves) {
+    const bool opp = e.needed_leaves <= e.free_leaves + e.doomed_leaves + opp_held;
+    e.rule = opp ? ExplainChain::kHeldByOpportunistic : ExplainChain::kHeldByGuaranteed;
+    std::vector<ExplainHolder> shown;
+    for (const ExplainHolder& h : e.holders)
+      if ((h.priority < kMinGuaranteedPriority) == opp) shown.push_back(h);
+    e.message = "in chain " + chain.name + " " + needs + ", " + Gpus(e.free_leaves) +
+                " are free; the rest are held by " +
+                (opp ? "other opportunistic pods (they finish or get preempted by guaranteed "
+                       "ones): "
+                     : "guaranteed pods: ") +
+                HolderList(shown, 4);
     return e;
   }
-  const bool opp = e.needed_leaves <= e.free_leaves + opp_held;
-  e.rule = opp ? ExplainChain::kHeldByOpportunistic : ExplainChain::kHeldByGuaranteed;
-  std::vector<ExplainHolder> shown;
-  for (const ExplainHolder& h : e.holders)
-    if ((h.priority < kMinGuaranteedPriority) == opp) shown.push_back(h);
-  e.message = "in chain " + chain.name + " " + needs + ", " + Gpus(e.free_leaves) +
-              " are free; the rest are held by " +
-              (opp ? "other opportunistic pods (they finish or get preempted by guaranteed ones): "
-                   : "guaranteed pods: ") +
-              HolderList(shown, 4);
+  if (bad_reason || e.needed_leaves > e.free_leaves) {
+    e.rule = ExplainChain::kBadNodes;
+    e.cells = bad_nodes;
+    e.message = "in chain " + chain.name + " " + needs + ", " + Gpus(e.free_leaves) +
+                " free on healthy nodes; the free cells that would fit are on bad nodes " +
+                JoinNames(bad_nodes, 4);
+    return e;
+  }
+  fragmented("the physical cluster");
   return e;
 }
 
@@ -399,14 +419,21 @@ void SchedulerImpl::ExplainResult(const PodSchedulingSpec& spec, const ScheduleR
     e.victims_rule =
         "the group reserved these cells in an earlier preempt call; the pods on them are "
         "still running";
+  } else if (placed->free_leaves >= placed->needed_leaves &&
+             placed->scope != "physical cluster") {
+    e.victims_rule =
+        placed->scope + "'s quota in chain " + placed->chain + " is free (" +
+        Gpus(placed->free_leaves) + " for the group's " + Gpus(placed->needed_leaves) +
+        "), but the physical cells it binds to are held by opportunistic pods, which any "
+        "guaranteed pod preempts; among the physical cells the mapping prefers those with the "
+        "fewest opportunistic pods (hived.md 6.5)";
   } else {
     e.victims_rule =
         "free cells first: " + placed->scope + " has " + Gpus(placed->free_leaves) +
         " free in chain " + placed->chain + " for the group's " + Gpus(placed->needed_leaves) +
         ", so it takes cells held by lower-priority pods; nodes are ranked by hived.md 6.3 "
         "(healthy, suggested, most used at the same priority, least used above it), inside "
-        "a node free leaves come first, then the lowest-priority ones, and physical cells "
-        "with the fewest opportunistic pods are preferred; no pod of priority " +
+        "a node free leaves come first, then the lowest-priority ones; no pod of priority " +
         std::to_string(spec.priority) + " or above is preempted";
   }
   std::vector<std::string> names;
