@@ -703,3 +703,46 @@ TEST_F(ExtenderTest, LazyPreemptionMarkIsWrittenToPods) {
 
 }  // namespace
 }  // namespace apiary::extender
+
+namespace apiary::extender {
+namespace {
+
+// GET /v1/inspect/explain/<namespace>/<pod> (issue 15): the decision the
+// preempt call would make now, explained, without changing the state.
+TEST_F(ExtenderTest, InspectExplainsAPendingPodWithoutChangingState) {
+  Start();
+  // VC default owns one K80 node (4 GPUs); k-0 takes it.
+  Json a = AddPod("k-0", PodSpecArgs{"default", 0, "K80", 4});
+  BindAndObserve(a);
+  Json b = AddPod("k-1", PodSpecArgs{"default", 0, "K80", 4});
+  const std::string before = Inspect();
+  HttpResponse r = Do("GET", "/v1/inspect/explain/ml/k-1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json j = Json::parse(r.body);
+  EXPECT_EQ(j["pod"], "ml/k-1");
+  EXPECT_EQ(j["result"], "wait");
+  const Json& e = j["explanation"];
+  EXPECT_EQ(e["outcome"], "wait");
+  ASSERT_EQ(e["chains"].size(), 1u) << e.dump();
+  EXPECT_EQ(e["chains"][0]["rule"], "quota-used-up");
+  EXPECT_EQ(e["chains"][0]["scope"], "VC default");
+  ASSERT_EQ(e["chains"][0]["holders"].size(), 1u) << e.dump();
+  EXPECT_EQ(e["chains"][0]["holders"][0]["leaves"], 4);
+  EXPECT_NE(e["summary"].get<std::string>().find("VC default's quota in chain"), std::string::npos)
+      << e.dump();
+  EXPECT_EQ(Inspect(), before);
+  // The FailedScheduling reason stays HiveD's short one.
+  Json f = Filter(b);
+  const std::string reason = f["FailedNodes"]["hivedscheduler"];
+  EXPECT_EQ(reason, "Pod is waiting for preemptible or free resource to appear: "
+                    "insufficient capacity when scheduling in VC default");
+  // A bound pod has nothing to explain; unknown pods and bad paths are errors.
+  Json bound = Json::parse(Do("GET", "/v1/inspect/explain/ml/k-0").body);
+  EXPECT_EQ(bound["result"], "bind");
+  EXPECT_TRUE(bound["explanation"].is_null());
+  EXPECT_EQ(Do("GET", "/v1/inspect/explain/ml/nope").status, 404);
+  EXPECT_EQ(Do("GET", "/v1/inspect/explain/nope").status, 400);
+}
+
+}  // namespace
+}  // namespace apiary::extender
