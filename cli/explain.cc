@@ -17,7 +17,8 @@ std::string FullName(const std::string& name) {
 }
 
 // The extender's answer for `pod` (an error sets `error`).
-nlohmann::json AskExtender(const std::string& url, const std::string& pod, std::string* error) {
+nlohmann::ordered_json AskExtender(const std::string& url, const std::string& pod,
+                                   std::string* error) {
   httplib::Client client(url);
   if (!client.is_valid()) {
     *error = "--url " + url + ": not an http://host:port address";
@@ -30,9 +31,9 @@ nlohmann::json AskExtender(const std::string& url, const std::string& pod, std::
     *error = "--url " + url + ": " + httplib::to_string(res.error());
     return nullptr;
   }
-  nlohmann::json body;
+  nlohmann::ordered_json body;
   try {
-    body = nlohmann::json::parse(res->body);
+    body = nlohmann::ordered_json::parse(res->body);
   } catch (const nlohmann::json::exception& e) {
     *error = url + " answered HTTP " + std::to_string(res->status) + " with a body that is not JSON";
     return nullptr;
@@ -73,7 +74,7 @@ std::string RenderExplainAnswer(const nlohmann::json& answer, std::string* error
 
 int RunExplain(const ExplainOptions& o, std::ostream& out, std::ostream& err) {
   const std::string pod = FullName(o.pod);
-  nlohmann::json answer;
+  nlohmann::ordered_json answer;  // keys in the answer's order for --json
   std::string error;
   if (!o.url.empty()) {
     if (!o.config.empty() || !o.events.empty()) {
@@ -110,7 +111,7 @@ int RunExplain(const ExplainOptions& o, std::ostream& out, std::ostream& err) {
     out << answer.dump() << "\n";
     return 0;
   }
-  std::string text = RenderExplainAnswer(answer, &error);
+  std::string text = RenderExplainAnswer(nlohmann::json::parse(answer.dump()), &error);
   if (!error.empty()) {
     err << "apiary explain: " << error << "\n";
     return 2;
