@@ -742,6 +742,31 @@ TEST_F(ExtenderTest, InspectExplainsAPendingPodWithoutChangingState) {
   EXPECT_TRUE(bound["explanation"].is_null());
   EXPECT_EQ(Do("GET", "/v1/inspect/explain/ml/nope").status, 404);
   EXPECT_EQ(Do("GET", "/v1/inspect/explain/nope").status, 400);
+  Json paths = Json::parse(Do("GET", "/").body)["paths"];
+  EXPECT_NE(std::find(paths.begin(), paths.end(), "/v1/inspect/explain/"), paths.end());
+}
+
+// A pod that would preempt: the inspect path names the victims and why, and
+// creates no preemption (no Preempting group, no eviction).
+TEST_F(ExtenderTest, InspectExplainsAPreemptionWithoutPreempting) {
+  Start();
+  for (int i = 0; i < 3; ++i)
+    BindAndObserve(AddPod("opp-" + std::to_string(i), PodSpecArgs{"research", -1, "V100", 8}));
+  AddPod("prod-0", PodSpecArgs{"prod", 100, "V100", 8});
+  const std::string before = Inspect();
+  Json j = Json::parse(Do("GET", "/v1/inspect/explain/ml/prod-0").body);
+  ASSERT_EQ(j["result"], "preempt") << j.dump();
+  ASSERT_EQ(j["victims"].size(), 1u);
+  const Json& e = j["explanation"];
+  ASSERT_EQ(e["victims"].size(), 1u) << e.dump();
+  EXPECT_EQ(e["victims"][0]["vc"], "research");
+  EXPECT_EQ(e["victims"][0]["priority"], -1);
+  EXPECT_EQ(e["victims"][0]["pods"][0], j["victims"][0]["pod"]);
+  EXPECT_NE(e["victims"][0]["why"].get<std::string>().find("opportunistic"), std::string::npos);
+  EXPECT_EQ(e["chains"][0]["rule"], "fits");
+  EXPECT_EQ(Inspect(), before);
+  Drain();
+  EXPECT_TRUE(api_.evictions.empty());
 }
 
 }  // namespace
