@@ -326,39 +326,16 @@ cell::Result<Json> Replayer::ExplainPod(const std::string& full_name) const {
   if (it == pods_.end())
     return Status::NotFound("pod " + full_name + ": no schedule event names it");
   const PodRecord& record = it->second;
-  Json out;
-  out["pod"] = full_name;
   if (record.allocated) {
-    out["state"] = "Bound";
-    out["result"] = "bind";
-    out["node"] = record.bind_info.node;
-    out["explanation"] = nullptr;
-    return out;
+    ScheduleResult bound;
+    bound.kind = ScheduleResult::Kind::kBind;
+    bound.node = record.bind_info.node;
+    return wire::ExplainAnswerToJson(full_name, "Bound", bound);
   }
-  out["state"] = "Waiting";
   ScheduleResult r = scheduler_->Explain(record.pod.ref, record.spec, nullptr,
                                          cell::SchedulingPhase::kPreempting);
-  switch (r.kind) {
-    case ScheduleResult::Kind::kBind:
-      out["result"] = "bind";
-      out["node"] = r.node;
-      break;
-    case ScheduleResult::Kind::kPreempt: {
-      out["result"] = "preempt";
-      Json victims = Json::array();
-      for (const auto& v : r.victims) victims.push_back({{"pod", v.pod.FullName()}, {"node", v.node}});
-      out["victims"] = victims;
-      break;
-    }
-    case ScheduleResult::Kind::kWait:
-      out["result"] = "wait";
-      out["reason"] = r.message;
-      break;
-    case ScheduleResult::Kind::kError:
-      return Status::Invalid(r.message);
-  }
-  out["explanation"] = r.explanation ? wire::ExplanationToJson(*r.explanation) : Json(nullptr);
-  return out;
+  if (r.kind == ScheduleResult::Kind::kError) return Status::Invalid(r.message);
+  return wire::ExplainAnswerToJson(full_name, "Waiting", r);
 }
 
 Status Replayer::Commit(PodRecord& record, const cell::PodBindInfo& info) {

@@ -693,15 +693,12 @@ HttpResponse Extender::InspectExplain(const std::string& key, Outcome* outcome) 
   auto it = pods_.find(uid->second);
   if (it == pods_.end()) return user_error(404, "pod " + key + " is not known to the scheduler");
   const PodEntry& e = it->second;
-  wire::Json j;
-  j["pod"] = key;
-  j["state"] = StateName(e.state);
+  HttpResponse resp;
   if (e.state == PodState::kBinding || e.state == PodState::kBound) {
-    j["result"] = "bind";
-    j["node"] = e.node;
-    j["explanation"] = nullptr;
-    HttpResponse resp;
-    resp.body = Dump(j);
+    cell::ScheduleResult bound;
+    bound.kind = cell::ScheduleResult::Kind::kBind;
+    bound.node = e.node;
+    resp.body = Dump(wire::ExplainAnswerToJson(key, StateName(e.state), bound));
     return resp;
   }
   // The spec as the pod's annotation last seen says (parsed here: the
@@ -717,28 +714,8 @@ HttpResponse Extender::InspectExplain(const std::string& key, Outcome* outcome) 
                                                 : e.spec_error);
   cell::ScheduleResult r =
       scheduler_->Explain(e.ref, *spec, nullptr, cell::SchedulingPhase::kPreempting);
-  switch (r.kind) {
-    case cell::ScheduleResult::Kind::kBind:
-      j["result"] = "bind";
-      j["node"] = r.node;
-      break;
-    case cell::ScheduleResult::Kind::kPreempt: {
-      j["result"] = "preempt";
-      wire::Json victims = wire::Json::array();
-      for (const auto& v : r.victims) victims.push_back({{"pod", v.pod.FullName()}, {"node", v.node}});
-      j["victims"] = victims;
-      break;
-    }
-    case cell::ScheduleResult::Kind::kWait:
-      j["result"] = "wait";
-      j["reason"] = r.message;
-      break;
-    case cell::ScheduleResult::Kind::kError:
-      return user_error(400, r.message);
-  }
-  j["explanation"] = r.explanation ? wire::ExplanationToJson(*r.explanation) : wire::Json(nullptr);
-  HttpResponse resp;
-  resp.body = Dump(j);
+  if (r.kind == cell::ScheduleResult::Kind::kError) return user_error(400, r.message);
+  resp.body = Dump(wire::ExplainAnswerToJson(key, StateName(e.state), r));
   return resp;
 }
 

@@ -103,6 +103,32 @@ OJson ExplanationToJson(const cell::Explanation& e) {
   return j;
 }
 
+OJson ExplainAnswerToJson(const std::string& pod, const std::string& state,
+                          const cell::ScheduleResult& r) {
+  OJson j;
+  j["pod"] = pod;
+  j["state"] = state;
+  switch (r.kind) {
+    case cell::ScheduleResult::Kind::kPreempt: {
+      j["result"] = "preempt";
+      OJson victims = OJson::array();
+      for (const auto& v : r.victims) victims.push_back({{"pod", v.pod.FullName()}, {"node", v.node}});
+      j["victims"] = victims;
+      break;
+    }
+    case cell::ScheduleResult::Kind::kWait:
+      j["result"] = "wait";
+      j["reason"] = r.message;
+      break;
+    default:
+      j["result"] = "bind";
+      j["node"] = r.node;
+      break;
+  }
+  j["explanation"] = r.explanation ? ExplanationToJson(*r.explanation) : OJson(nullptr);
+  return j;
+}
+
 cell::Result<cell::Explanation> ExplanationFromJson(const nlohmann::json& j) {
   cell::Explanation e;
   try {
