@@ -49,13 +49,13 @@ void Commit(Scheduler& s, const std::string& pod, const PodSchedulingSpec& spec)
 // with the decision made without explaining, which is checked on `twin`, a
 // scheduler in the same state.
 ScheduleResult Explained(Scheduler& s, Scheduler& twin, const std::string& pod,
-                         const PodSchedulingSpec& spec,
-                         SchedulingPhase phase = SchedulingPhase::kPreempting) {
+                         const PodSchedulingSpec& spec, SchedulingPhase phase,
+                         const std::vector<std::string>* suggested) {
   const std::string before = DumpCluster(s);
-  ScheduleResult dry = s.Explain(Pod(pod), spec, nullptr, phase);
+  ScheduleResult dry = s.Explain(Pod(pod), spec, suggested, phase);
   EXPECT_EQ(DumpCluster(s), before) << "Explain changed the state";
-  ScheduleResult r = s.Schedule(Pod(pod), spec, nullptr, phase, /*explain=*/true);
-  ScheduleResult plain = twin.Schedule(Pod(pod), spec, nullptr, phase);
+  ScheduleResult r = s.Schedule(Pod(pod), spec, suggested, phase, /*explain=*/true);
+  ScheduleResult plain = twin.Schedule(Pod(pod), spec, suggested, phase);
   EXPECT_EQ(Describe(r), Describe(plain));
   EXPECT_EQ(Describe(dry), Describe(plain));
   EXPECT_EQ(plain.explanation, nullptr) << "explanation built without being asked for";
@@ -85,8 +85,9 @@ struct Pair {
     ASSERT_TRUE(twin->SetNodeHealth(node, false).ok());
   }
   ScheduleResult Explain(const std::string& pod, const PodSchedulingSpec& spec,
-                         SchedulingPhase phase = SchedulingPhase::kPreempting) {
-    return Explained(*s, *twin, pod, spec, phase);
+                         SchedulingPhase phase = SchedulingPhase::kPreempting,
+                         const std::vector<std::string>* suggested = nullptr) {
+    return Explained(*s, *twin, pod, spec, phase, suggested);
   }
 };
 
@@ -227,6 +228,39 @@ TEST(ExplainTest, BadNodesStopAnOpportunisticPod) {
   EXPECT_EQ(c.rule, ExplainChain::kBadNodes);
   EXPECT_EQ(c.cells, std::vector<std::string>{bad});
   EXPECT_EQ(c.doomed_leaves, 8);
+}
+
+TEST(ExplainTest, NodesKubeSchedulerDidNotSuggest) {
+  // g1 fills one node; an opportunistic pod that honours suggestions is
+  // offered only that node, so the free one is out of reach.
+  Pair p(EightGpuNodes(2, {Vc("a", {{"N8", 1}})}));
+  p.Run("g1", Spec("a", 1, "GPU", 8, "g1"));
+  auto g1 = p.s->AffinityGroup("g1");
+  ASSERT_TRUE(g1.ok());
+  const std::vector<std::string> offered = {g1->physical_placement.at(0).first};
+  auto spec = Spec("a", -1, "GPU", 8, "w");
+  spec.ignore_k8s_suggested_nodes = false;
+  ScheduleResult r = p.Explain("w", spec, SchedulingPhase::kPreempting, &offered);
+  ASSERT_EQ(r.kind, Kind::kWait) << Describe(r);
+  const ExplainChain& c = r.explanation->chains.at(0);
+  EXPECT_EQ(c.rule, ExplainChain::kNotSuggested);
+  EXPECT_TRUE(Contains(c.message, "did not suggest")) << c.message;
+}
+
+TEST(ExplainTest, MappingFailureCarriesTheEnginesReason) {
+  // VC a's two virtual nodes are unbound (their placement is free), but
+  // mapping them needs both physical nodes and only n0 is offered (6.5).
+  Pair p(EightGpuNodes(2, {Vc("a", {{"N8", 2}})}));
+  auto spec = Spec("a", 1, "GPU", 8, "w", {{2, 8}});
+  spec.ignore_k8s_suggested_nodes = false;
+  const std::vector<std::string> offered = {"n0"};
+  ScheduleResult r = p.Explain("w", spec, SchedulingPhase::kPreempting, &offered);
+  ASSERT_EQ(r.kind, Kind::kWait) << Describe(r);
+  const ExplainChain& c = r.explanation->chains.at(0);
+  EXPECT_EQ(c.rule, ExplainChain::kMapping);
+  ASSERT_EQ(c.cells.size(), 1u);
+  EXPECT_EQ(c.cells[0], r.message);
+  EXPECT_TRUE(Contains(c.message, "mapping them to physical cells failed")) << c.message;
 }
 
 TEST(ExplainTest, CanNeverFitIsTheSummary) {
