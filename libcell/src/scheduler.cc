@@ -46,10 +46,17 @@ ScheduleResult Scheduler::ScheduleExplained(SchedulerImpl& impl,
                                             const PodRef& pod, const PodSchedulingSpec& spec,
                                             const std::vector<std::string>* suggested_nodes,
                                             SchedulingPhase phase) {
+  const bool existed = impl.group_index_.count(spec.affinity_group_name) > 0;
   Explanation e = impl.ExplainRequest(spec, suggested_nodes);
   ScheduleResult r = impl.Schedule(pod, spec, suggested_nodes, phase);
   if (r.kind != ScheduleResult::Kind::kWait && r.kind != ScheduleResult::Kind::kPreempt)
     return r;
+  // A preempting group whose placement went bad is cancelled and scheduled
+  // anew (6.1 step 2); a wait changes nothing more, so the state now is the
+  // one that new decision saw.
+  if (existed && r.kind == ScheduleResult::Kind::kWait &&
+      impl.group_index_.count(spec.affinity_group_name) == 0)
+    e = impl.ExplainRequest(spec, suggested_nodes);
   if (r.kind == ScheduleResult::Kind::kWait) {
     if (std::string why = feasibility.NeverFits(spec); !why.empty()) {
       r.message += "; " + why;

@@ -304,7 +304,14 @@ TEST(ExplainTest, PreemptingGroupExplainsItsVictims) {
   ASSERT_EQ(again.kind, Kind::kPreempt) << Describe(again);
   EXPECT_TRUE(again.explanation->chains.empty());
   ASSERT_EQ(again.explanation->victims.size(), 1u);
-  EXPECT_TRUE(Contains(again.explanation->victims_rule, "earlier preempt call"));
+  EXPECT_TRUE(Contains(again.explanation->victims_rule, "already holds a reservation"));
+  // The node goes bad: the preempt call cancels the reservation and decides
+  // afresh (6.1 step 2), and the explanation covers that new decision.
+  p.Bad("n0");
+  ScheduleResult after = p.Explain("w", Spec("a", 5, "GPU", 8, "w"));
+  ASSERT_EQ(after.kind, Kind::kWait) << Describe(after);
+  ASSERT_FALSE(after.explanation->chains.empty());
+  EXPECT_EQ(after.explanation->chains[0].scope, "VC a");
 }
 
 TEST(ExplainTest, BindAndErrorCarryNoExplanation) {

@@ -417,8 +417,8 @@ void SchedulerImpl::ExplainResult(const PodSchedulingSpec& spec, const ScheduleR
     if (c.rule == ExplainChain::kFits) placed = &c;
   if (placed == nullptr) {
     e.victims_rule =
-        "the group reserved these cells in an earlier preempt call; the pods on them are "
-        "still running";
+        "the group already holds a reservation of these cells (hived.md 7.3); the pods on "
+        "them are still running";
   } else if (placed->free_leaves >= placed->needed_leaves &&
              placed->scope != "physical cluster") {
     e.victims_rule =
