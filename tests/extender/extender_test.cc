@@ -746,6 +746,29 @@ TEST_F(ExtenderTest, InspectExplainsAPendingPodWithoutChangingState) {
   EXPECT_NE(std::find(paths.begin(), paths.end(), "/v1/inspect/explain/"), paths.end());
 }
 
+// Bad nodes and impossible specs, as the inspect path tells them.
+TEST_F(ExtenderTest, InspectExplainsDoomedCellsAndNeverFits) {
+  Start();
+  for (const char* n : {"dgx-01", "dgx-02", "dgx-03"})
+    ext_->OnNodeEvent(WatchEventType::kModified, Node(n, false));
+  // prod's two shared V100 nodes can only be bound to the bad nodes (doomed,
+  // hived.md 8.2); dgx-04 is prod's pinned cell, which this pod does not ask for.
+  AddPod("p-0", PodSpecArgs{"prod", 5, "V100", 8});
+  Json doomed = Json::parse(Do("GET", "/v1/inspect/explain/ml/p-0").body);
+  ASSERT_EQ(doomed["result"], "wait") << doomed.dump();
+  const Json& chain = doomed["explanation"]["chains"][0];
+  EXPECT_EQ(chain["rule"], "doomed") << doomed.dump();
+  EXPECT_FALSE(chain["cells"].empty()) << doomed.dump();
+  EXPECT_GT(chain["doomedLeaves"].get<int>(), 0);
+  // Nine GPUs per pod on 8-GPU nodes: never, whatever the state.
+  AddPod("p-9", PodSpecArgs{"prod", 5, "V100", 9});
+  Json nine = Json::parse(Do("GET", "/v1/inspect/explain/ml/p-9").body);
+  ASSERT_EQ(nine["result"], "wait") << nine.dump();
+  const std::string never = nine["explanation"]["neverFits"];
+  EXPECT_NE(never.find("can never fit under the current configuration"), std::string::npos);
+  EXPECT_EQ(nine["explanation"]["summary"], never);
+}
+
 // A pod that would preempt: the inspect path names the victims and why, and
 // creates no preemption (no Preempting group, no eviction).
 TEST_F(ExtenderTest, InspectExplainsAPreemptionWithoutPreempting) {
