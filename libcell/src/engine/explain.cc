@@ -187,8 +187,7 @@ ExplainChain SchedulerImpl::ExplainChainOf(const Request& req, ChainId ch, int32
     if (e.needed_leaves > usable + e.doomed_leaves ||
         (e.needed_leaves > usable && e.doomed_leaves == 0)) {
       e.rule = ExplainChain::kQuotaUsedUp;
-      for (GroupId g = 0; g < static_cast<GroupId>(groups_.size()); ++g) {
-        const Group& grp = groups_[g];
+      for (const Group& grp : groups_) {
         if (!grp.live || grp.vc != req.vc || grp.pinned_id != req.pinned_id) continue;
         int32_t leaves = 0;
         for (const auto& m : grp.members)
@@ -294,15 +293,16 @@ std::string SchedulerImpl::ExplainSuggestion(const Request& req, const ExplainCh
   if (e.rule != ExplainChain::kQuotaUsedUp && e.rule != ExplainChain::kDoomed) return "";
   std::vector<std::string> fits_in;
   const std::vector<int32_t> pods = req.SortedPods();
-  for (VcId v = 0; v < static_cast<VcId>(vcs_.size()); ++v) {
-    if (v == req.vc) continue;
-    const ChainVc& cv = vcs_[v].chains[ch];
+  const Vc& own = vcs_[req.vc];
+  for (const Vc& other : vcs_) {  // ascending name
+    if (&other == &own) continue;
+    const ChainVc& cv = other.chains[ch];
     if (!cv.has_nonpinned || cv.node_array == kNone) continue;
     NodeArray t = node_arrays_[cv.node_array];
     RefreshNodeArrayFull(t, req.priority, suggested, req.ignore_suggested);
     std::vector<int32_t> picked;
     std::string reason;
-    if (FindNodesForPods(t, pods, picked, reason)) fits_in.push_back(vcs_[v].name);
+    if (FindNodesForPods(t, pods, picked, reason)) fits_in.push_back(other.name);
   }
   if (fits_in.empty()) return "";
   return "fits in VC " + JoinNames(fits_in, 3) + " now";
