@@ -224,7 +224,9 @@ CachedCluster& PreemptionCluster(int64_t gpus, int64_t occ_pct) {
   });
 }
 
-void BM_PreemptDecision(benchmark::State& state) {
+// `explain`: the decision also builds its explanation (explain.h), the cost
+// a caller pays only when it asks.
+void PreemptDecision(benchmark::State& state, bool explain) {
   const int64_t gpus = state.range(0), occ = state.range(1), group_gpus = state.range(2);
   CachedCluster& cc = PreemptionCluster(gpus, occ);
   Cluster& cluster = *cc.cluster;
@@ -243,7 +245,7 @@ void BM_PreemptDecision(benchmark::State& state) {
   // deleting the unbound preemptor pod cancels it and restores the state.
   auto cycle = [&](bool record) {
     auto t0 = Clock::now();
-    ScheduleResult r = s.Schedule(pod, g.spec, nullptr, SchedulingPhase::kPreempting);
+    ScheduleResult r = s.Schedule(pod, g.spec, nullptr, SchedulingPhase::kPreempting, explain);
     auto t1 = Clock::now();
     bool preempt = r.kind == ScheduleResult::Kind::kPreempt;
     if (preempt) (void)s.DeleteUnallocatedPod(pod.uid);  // a bind reserves nothing
@@ -268,6 +270,9 @@ void BM_PreemptDecision(benchmark::State& state) {
   state.counters["not_preempt"] = static_cast<double>(not_preempt);
   state.counters["allocs_per_cycle"] = n > 0 ? static_cast<double>(allocs.Delta().news) / n : 0;
 }
+
+void BM_PreemptDecision(benchmark::State& state) { PreemptDecision(state, false); }
+void BM_PreemptDecisionExplained(benchmark::State& state) { PreemptDecision(state, true); }
 
 // ---------------------------------------------------------------------------
 // Restart recovery
@@ -429,6 +434,12 @@ void RegisterAll() {
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
   }
+  benchmark::RegisterBenchmark("BM_PreemptDecisionExplained", BM_PreemptDecisionExplained)
+      ->ArgNames({"gpus", "occ", "group_gpus"})
+      ->Args({10240, 95, 8})
+      ->Iterations(500)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("BM_Recovery", BM_Recovery)
       ->ArgNames({"gpus", "pods"})
       ->Args({10240, 10000})

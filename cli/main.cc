@@ -4,6 +4,7 @@
 //   apiary generate --layout LAYOUT [--vcs VCS] [-o CONFIG] [--services-configuration FILE]
 //   apiary diff OLD NEW [--pods PODS.json] [--fail-on-findings]
 //   apiary check-layout LAYOUT CONFIG
+//   apiary explain (--url URL | --config CONFIG --events EVENTS) [--json] NAMESPACE/POD
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -14,6 +15,7 @@
 
 #include "apiary/cell/text.h"
 
+#include "explain.h"
 #include "openpai_check.h"
 #include "openpai_diff.h"
 #include "openpai_generate.h"
@@ -80,15 +82,28 @@ int main(int argc, char** argv) {
   check_layout->add_option("LAYOUT", check_layout_path, "OpenPAI layout.yaml")->required();
   check_layout->add_option("CONFIG", check_config_path, "Scheduler config")->required();
 
+  apiary::cli::ExplainOptions explain_opts;
+  auto* explain = app.add_subcommand(
+      "explain", "Why a pod waits or would preempt: per chain tried, the cells it needs, the "
+                 "VC's free cells and the rule that stops it, the victims and why, and the "
+                 "nearest change that fits. Asks a running extender (--url) or the state after "
+                 "replaying EVENTS on CONFIG. Exit 0 when answered, 2 on bad input.");
+  explain->add_option("POD", explain_opts.pod, "namespace/name (default/ when no namespace)")
+      ->required();
+  explain->add_option("--url", explain_opts.url, "The extender, e.g. http://localhost:30096");
+  explain->add_option("--config", explain_opts.config, "Scheduler config (with --events)");
+  explain->add_option("--events", explain_opts.events, "Replay events file (with --config)");
+  explain->add_flag("--json", explain_opts.json, "Print the answer as JSON (docs/explain.md)");
+
   // A mistyped command: name the nearest one rather than CLI11's generic
   // "the following argument was not expected".
   const std::vector<std::string> names = {"validate", "replay", "generate", "diff",
-                                          "check-layout"};
+                                          "check-layout", "explain"};
   if (argc > 1 && argv[1][0] != '-' &&
       std::find(names.begin(), names.end(), argv[1]) == names.end()) {
     std::string hint = apiary::cell::DidYouMean(argv[1], names);
     std::cerr << "apiary: unknown command \"" << argv[1] << "\"" << hint
-              << "; commands: validate, replay, generate, diff, check-layout (apiary --help)\n";
+              << "; commands: validate, replay, generate, diff, check-layout, explain (apiary --help)\n";
     return 2;
   }
   try {
@@ -101,6 +116,7 @@ int main(int argc, char** argv) {
   if (*validate)
     return apiary::cli::RunValidate(validate_config, validate_strict, std::cout, std::cerr);
 
+  if (*explain) return apiary::cli::RunExplain(explain_opts, std::cout, std::cerr);
   if (*generate) return apiary::cli::openpai::RunGenerate(gen, std::cout, std::cerr);
   if (*diff) return apiary::cli::openpai::RunDiff(diff_opts, std::cout, std::cerr);
   if (*check_layout)

@@ -10,6 +10,7 @@
 #include "apiary/cell/config_loader.h"
 #include "apiary/cell/recovery.h"
 #include "apiary/cell/text.h"
+#include "apiary/wire/explain_json.h"
 #include "apiary/wire/inspect_json.h"
 
 namespace apiary::cli {
@@ -85,7 +86,7 @@ Json OpOfText(const std::string& text) {
 // would otherwise silently leave the default in place).
 const std::map<std::string, std::vector<std::string>>& KnownEventKeys() {
   static const std::map<std::string, std::vector<std::string>> kKeys = {
-      {"schedule", {"op", "pod", "phase", "suggestedNodes", "commit"}},
+      {"schedule", {"op", "pod", "phase", "suggestedNodes", "commit", "explain"}},
       {"allocated", {"op", "pod"}},
       {"delete", {"op", "pod"}},
       {"node", {"op", "node", "healthy"}},
@@ -239,6 +240,11 @@ Json Replayer::Schedule(const nlohmann::json& event, Json out) {
     if (!it->is_boolean()) return ErrorResult(std::move(out), "commit: must be true or false");
     commit = it->get<bool>();
   }
+  bool explain = false;
+  if (auto it = event.find("explain"); it != event.end() && !it->is_null()) {
+    if (!it->is_boolean()) return ErrorResult(std::move(out), "explain: must be true or false");
+    explain = it->get<bool>();
+  }
   std::vector<std::string> spec_warnings;
   auto spec = cell::ParsePodSchedulingSpec(
       pod->Annotation(cell::kAnnotationPodSchedulingSpec), pod->ref.ns, pod->ref.name,
@@ -256,7 +262,7 @@ Json Replayer::Schedule(const nlohmann::json& event, Json out) {
     rit = pods_.insert_or_assign(name, std::move(record)).first;
   }
   ScheduleResult r = scheduler_->Schedule(pod->ref, *spec, has_suggested ? &suggested : nullptr,
-                                          phase);
+                                          phase, explain);
   switch (r.kind) {
     case ScheduleResult::Kind::kBind: {
       if (commit) {
@@ -302,16 +308,35 @@ Json Replayer::Schedule(const nlohmann::json& event, Json out) {
       Json placement = Json::object();
       for (const auto& [node, leaves] : r.placement) placement[node] = leaves;
       out["placement"] = placement;
+      if (r.explanation) out["explanation"] = wire::ExplanationToJson(*r.explanation);
       return out;
     }
     case ScheduleResult::Kind::kWait:
       out["result"] = "wait";
       out["reason"] = r.message;
+      if (r.explanation) out["explanation"] = wire::ExplanationToJson(*r.explanation);
       return out;
     case ScheduleResult::Kind::kError:
       return ErrorResult(std::move(out), r.message + VcHint(*scheduler_, spec->virtual_cluster));
   }
   return out;
+}
+
+cell::Result<Json> Replayer::ExplainPod(const std::string& full_name) const {
+  auto it = pods_.find(full_name);
+  if (it == pods_.end())
+    return Status::NotFound("pod " + full_name + ": no schedule event names it");
+  const PodRecord& record = it->second;
+  if (record.allocated) {
+    ScheduleResult bound;
+    bound.kind = ScheduleResult::Kind::kBind;
+    bound.node = record.bind_info.node;
+    return wire::ExplainAnswerToJson(full_name, "Bound", bound);
+  }
+  ScheduleResult r = scheduler_->Explain(record.pod.ref, record.spec, nullptr,
+                                         cell::SchedulingPhase::kPreempting);
+  if (r.kind == ScheduleResult::Kind::kError) return Status::Invalid(r.message);
+  return wire::ExplainAnswerToJson(full_name, "Waiting", r);
 }
 
 Status Replayer::Commit(PodRecord& record, const cell::PodBindInfo& info) {

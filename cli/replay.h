@@ -34,6 +34,13 @@ class Replayer {
 
   const cell::Scheduler& scheduler() const { return *scheduler_; }
 
+  // `apiary explain` on the replay state: the decision a preempt call would
+  // make for pod `full_name` (namespace/name, from its last schedule event)
+  // now, with its explanation, in the extender's answer schema
+  // (docs/explain.md); the state is not changed. kNotFound for a pod no
+  // schedule event named.
+  cell::Result<nlohmann::ordered_json> ExplainPod(const std::string& full_name) const;
+
  private:
   struct PodRecord {
     wire::PodObject pod;

@@ -28,12 +28,50 @@ Scheduler::~Scheduler() = default;
 
 ScheduleResult Scheduler::Schedule(const PodRef& pod, const PodSchedulingSpec& spec,
                                    const std::vector<std::string>* suggested_nodes,
-                                   SchedulingPhase phase) {
+                                   SchedulingPhase phase, bool explain) {
+  if (explain) return ScheduleExplained(*impl_, *feasibility_, pod, spec, suggested_nodes, phase);
   ScheduleResult r = impl_->Schedule(pod, spec, suggested_nodes, phase);
   if (r.kind == ScheduleResult::Kind::kWait) {
     if (std::string why = feasibility_->NeverFits(spec); !why.empty()) r.message += "; " + why;
   }
   return r;
+}
+
+// The explained decision (explain.h): the chains are analysed before the
+// decision (a preemption reserves the cells it takes), the victims after.
+ScheduleResult Scheduler::ScheduleExplained(SchedulerImpl& impl,
+                                            const FeasibilityIndex& feasibility,
+                                            const PodRef& pod, const PodSchedulingSpec& spec,
+                                            const std::vector<std::string>* suggested_nodes,
+                                            SchedulingPhase phase) {
+  const bool existed = impl.HasGroup(spec.affinity_group_name);
+  Explanation e = impl.ExplainRequest(spec, suggested_nodes);
+  ScheduleResult r = impl.Schedule(pod, spec, suggested_nodes, phase);
+  if (r.kind != ScheduleResult::Kind::kWait && r.kind != ScheduleResult::Kind::kPreempt)
+    return r;
+  // A preempting group whose placement went bad is cancelled and scheduled
+  // anew (6.1 step 2); a wait changes nothing more, so the state now is the
+  // one that new decision saw.
+  if (existed && r.kind == ScheduleResult::Kind::kWait &&
+      !impl.HasGroup(spec.affinity_group_name))
+    e = impl.ExplainRequest(spec, suggested_nodes);
+  if (r.kind == ScheduleResult::Kind::kWait) {
+    if (std::string why = feasibility.NeverFits(spec); !why.empty()) {
+      r.message += "; " + why;
+      e.never_fits = why;
+    }
+  }
+  impl.ExplainResult(spec, r, e);
+  if (!e.never_fits.empty()) e.summary = e.never_fits;
+  r.explanation = std::make_shared<const Explanation>(std::move(e));
+  return r;
+}
+
+ScheduleResult Scheduler::Explain(const PodRef& pod, const PodSchedulingSpec& spec,
+                                  const std::vector<std::string>* suggested_nodes,
+                                  SchedulingPhase phase) const {
+  SchedulerImpl copy(*impl_);
+  return ScheduleExplained(copy, *feasibility_, pod, spec, suggested_nodes, phase);
 }
 
 Status Scheduler::AddAllocatedPod(const PodRef& pod, const PodSchedulingSpec& spec,

@@ -7,6 +7,7 @@
 #include "apiary/cell/text.h"
 #include "apiary/extender/extender.h"
 #include "apiary/extender/log.h"
+#include "apiary/wire/explain_json.h"
 #include "apiary/wire/inspect_json.h"
 
 namespace apiary::extender {
@@ -26,6 +27,7 @@ constexpr const char* kPaths[] = {
     "/v1/inspect/clusterstatus",
     "/v1/inspect/clusterstatus/physicalcluster",
     "/v1/inspect/clusterstatus/virtualclusters/",
+    "/v1/inspect/explain/",
     "/healthz",
     "/readyz",
     "/metrics",
@@ -665,6 +667,7 @@ HttpResponse Extender::HandleInspect(const HttpRequest& req, Outcome* outcome) {
   static const std::string kGroups = "/v1/inspect/affinitygroups";
   static const std::string kStatus = "/v1/inspect/clusterstatus";
   static const std::string kVcs = "/v1/inspect/clusterstatus/virtualclusters";
+  static const std::string kExplain = "/v1/inspect/explain/";
   if (path == kGroups || path == kGroups + "/") {
     resp.body = Dump(wire::AffinityGroupListToJson(scheduler_->AffinityGroups()));
   } else if (path.rfind(kGroups + "/", 0) == 0) {
@@ -696,11 +699,55 @@ HttpResponse Extender::HandleInspect(const HttpRequest& req, Outcome* outcome) {
       return JsonString(400, UserError("", "", cells.status().message()));
     }
     resp.body = Dump(wire::CellListToJson(*cells, false));
+  } else if (path.rfind(kExplain, 0) == 0) {
+    return InspectExplain(path.substr(kExplain.size()), outcome);
   } else {
     *outcome = Outcome::kNotFound;
     return JsonString(404, "Code: 404, Message: hivedscheduler: User Error: path " + path +
                                " not found; GET / lists the paths");
   }
+  return resp;
+}
+
+// GET /v1/inspect/explain/<namespace>/<pod> (docs/explain.md): the decision
+// the preempt call would make for a pending pod now, with its explanation,
+// made on a copy of the scheduler's state (Scheduler::Explain), so that
+// nothing changes. Runs under the shared lock, like every inspect view.
+HttpResponse Extender::InspectExplain(const std::string& key, Outcome* outcome) {
+  auto user_error = [&](int status, const std::string& m) {
+    *outcome = Outcome::kUserError;
+    return JsonString(status, UserError(key, "explain", m));
+  };
+  if (key.empty() || key.find('/') == std::string::npos)
+    return user_error(400, "expected /v1/inspect/explain/<namespace>/<pod>, got \"" + key + "\"");
+  auto uid = uid_of_.find(key);
+  if (uid == uid_of_.end()) return user_error(404, "pod " + key + " is not known to the scheduler");
+  auto it = pods_.find(uid->second);
+  if (it == pods_.end()) return user_error(404, "pod " + key + " is not known to the scheduler");
+  const PodEntry& e = it->second;
+  HttpResponse resp;
+  if (e.state == PodState::kBinding || e.state == PodState::kBound) {
+    cell::ScheduleResult bound;
+    bound.kind = cell::ScheduleResult::Kind::kBind;
+    bound.node = e.node;
+    resp.body = Dump(wire::ExplainAnswerToJson(key, StateName(e.state), bound));
+    return resp;
+  }
+  // The spec as the pod's annotation last seen says (parsed here: the
+  // entry's cache is written only under the exclusive lock).
+  std::optional<cell::PodSchedulingSpec> spec = e.spec;
+  if (e.spec_text) {
+    auto parsed = cell::ParsePodSchedulingSpec(*e.spec_text, e.ref.ns, e.ref.name, nullptr);
+    if (!parsed.ok()) return user_error(400, parsed.status().message());
+    spec = std::move(parsed).value();
+  }
+  if (!spec)
+    return user_error(400, e.spec_error.empty() ? "pod " + key + " has no scheduling spec"
+                                                : e.spec_error);
+  cell::ScheduleResult r =
+      scheduler_->Explain(e.ref, *spec, nullptr, cell::SchedulingPhase::kPreempting);
+  if (r.kind == cell::ScheduleResult::Kind::kError) return user_error(400, r.message);
+  resp.body = Dump(wire::ExplainAnswerToJson(key, StateName(e.state), r));
   return resp;
 }
 

@@ -807,3 +807,94 @@ TEST_F(ExtenderTest, LazyPreemptionMarkIsWrittenToPods) {
 
 }  // namespace
 }  // namespace apiary::extender
+
+namespace apiary::extender {
+namespace {
+
+// GET /v1/inspect/explain/<namespace>/<pod> (issue 15): the decision the
+// preempt call would make now, explained, without changing the state.
+TEST_F(ExtenderTest, InspectExplainsAPendingPodWithoutChangingState) {
+  Start();
+  // VC default owns one K80 node (4 GPUs); k-0 takes it.
+  Json a = AddPod("k-0", PodSpecArgs{"default", 0, "K80", 4});
+  BindAndObserve(a);
+  Json b = AddPod("k-1", PodSpecArgs{"default", 0, "K80", 4});
+  const std::string before = Inspect();
+  HttpResponse r = Do("GET", "/v1/inspect/explain/ml/k-1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json j = Json::parse(r.body);
+  EXPECT_EQ(j["pod"], "ml/k-1");
+  EXPECT_EQ(j["result"], "wait");
+  const Json& e = j["explanation"];
+  EXPECT_EQ(e["outcome"], "wait");
+  ASSERT_EQ(e["chains"].size(), 1u) << e.dump();
+  EXPECT_EQ(e["chains"][0]["rule"], "quota-used-up");
+  EXPECT_EQ(e["chains"][0]["scope"], "VC default");
+  ASSERT_EQ(e["chains"][0]["holders"].size(), 1u) << e.dump();
+  EXPECT_EQ(e["chains"][0]["holders"][0]["leaves"], 4);
+  EXPECT_NE(e["summary"].get<std::string>().find("VC default's quota in chain"), std::string::npos)
+      << e.dump();
+  EXPECT_EQ(Inspect(), before);
+  // The FailedScheduling reason stays HiveD's short one.
+  Json f = Filter(b);
+  const std::string reason = f["FailedNodes"]["hivedscheduler"];
+  EXPECT_EQ(reason, "Pod is waiting for preemptible or free resource to appear: "
+                    "insufficient capacity when scheduling in VC default");
+  // A bound pod has nothing to explain; unknown pods and bad paths are errors.
+  Json bound = Json::parse(Do("GET", "/v1/inspect/explain/ml/k-0").body);
+  EXPECT_EQ(bound["result"], "bind");
+  EXPECT_TRUE(bound["explanation"].is_null());
+  EXPECT_EQ(Do("GET", "/v1/inspect/explain/ml/nope").status, 404);
+  EXPECT_EQ(Do("GET", "/v1/inspect/explain/nope").status, 400);
+  Json paths = Json::parse(Do("GET", "/").body)["paths"];
+  EXPECT_NE(std::find(paths.begin(), paths.end(), "/v1/inspect/explain/"), paths.end());
+}
+
+// Bad nodes and impossible specs, as the inspect path tells them.
+TEST_F(ExtenderTest, InspectExplainsDoomedCellsAndNeverFits) {
+  Start();
+  for (const char* n : {"dgx-01", "dgx-02", "dgx-03"})
+    ext_->OnNodeEvent(WatchEventType::kModified, Node(n, false));
+  // prod's two shared V100 nodes can only be bound to the bad nodes (doomed,
+  // hived.md 8.2); dgx-04 is prod's pinned cell, which this pod does not ask for.
+  AddPod("p-0", PodSpecArgs{"prod", 5, "V100", 8});
+  Json doomed = Json::parse(Do("GET", "/v1/inspect/explain/ml/p-0").body);
+  ASSERT_EQ(doomed["result"], "wait") << doomed.dump();
+  const Json& chain = doomed["explanation"]["chains"][0];
+  EXPECT_EQ(chain["rule"], "doomed") << doomed.dump();
+  EXPECT_FALSE(chain["cells"].empty()) << doomed.dump();
+  EXPECT_GT(chain["doomedLeaves"].get<int>(), 0);
+  // Nine GPUs per pod on 8-GPU nodes: never, whatever the state.
+  AddPod("p-9", PodSpecArgs{"prod", 5, "V100", 9});
+  Json nine = Json::parse(Do("GET", "/v1/inspect/explain/ml/p-9").body);
+  ASSERT_EQ(nine["result"], "wait") << nine.dump();
+  const std::string never = nine["explanation"]["neverFits"];
+  EXPECT_NE(never.find("can never fit under the current configuration"), std::string::npos);
+  EXPECT_EQ(nine["explanation"]["summary"], never);
+}
+
+// A pod that would preempt: the inspect path names the victims and why, and
+// creates no preemption (no Preempting group, no eviction).
+TEST_F(ExtenderTest, InspectExplainsAPreemptionWithoutPreempting) {
+  Start();
+  for (int i = 0; i < 3; ++i)
+    BindAndObserve(AddPod("opp-" + std::to_string(i), PodSpecArgs{"research", -1, "V100", 8}));
+  AddPod("prod-0", PodSpecArgs{"prod", 100, "V100", 8});
+  const std::string before = Inspect();
+  Json j = Json::parse(Do("GET", "/v1/inspect/explain/ml/prod-0").body);
+  ASSERT_EQ(j["result"], "preempt") << j.dump();
+  ASSERT_EQ(j["victims"].size(), 1u);
+  const Json& e = j["explanation"];
+  ASSERT_EQ(e["victims"].size(), 1u) << e.dump();
+  EXPECT_EQ(e["victims"][0]["vc"], "research");
+  EXPECT_EQ(e["victims"][0]["priority"], -1);
+  EXPECT_EQ(e["victims"][0]["pods"][0], j["victims"][0]["pod"]);
+  EXPECT_NE(e["victims"][0]["why"].get<std::string>().find("opportunistic"), std::string::npos);
+  EXPECT_EQ(e["chains"][0]["rule"], "fits");
+  EXPECT_EQ(Inspect(), before);
+  Drain();
+  EXPECT_TRUE(api_.evictions.empty());
+}
+
+}  // namespace
+}  // namespace apiary::extender

@@ -211,7 +211,10 @@ struct GroupModel {
 
 class Driver {
  public:
-  Driver(const GenConfig& g, std::string* transcript) : g_(g), out_(transcript) {
+  // With `explain`, every decision is asked for its explanation
+  // (explain.h), which must not change it.
+  Driver(const GenConfig& g, std::string* transcript, bool explain = false)
+      : g_(g), out_(transcript), explain_(explain) {
     auto r = Scheduler::Create(g.config, &clock_);
     RC_ASSERT(r.ok());
     s_ = std::move(r).value();
@@ -299,7 +302,8 @@ class Driver {
     }
     const SchedulingPhase phase =
         (op.a / 16) % 2 ? SchedulingPhase::kPreempting : SchedulingPhase::kFiltering;
-    ScheduleResult r = s_->Schedule(m.pods[0], m.pod_specs[0], picky ? &suggested : nullptr, phase);
+    ScheduleResult r =
+        Decide(m.pods[0], m.pod_specs[0], picky ? &suggested : nullptr, phase);
     std::string desc;
     for (auto [n, leaves] : members) desc += " " + std::to_string(n) + "x" + std::to_string(leaves);
     if (m.pod_specs[0].lazy_preemption_enable) desc += " lazy";
@@ -350,8 +354,7 @@ class Driver {
     m.bind_infos[0] = first.bind_info;
     m.commit_seq[0] = ++commits_;
     for (size_t i = 1; i < m.pods.size(); ++i) {
-      ScheduleResult r = s_->Schedule(m.pods[i], m.pod_specs[i], nullptr,
-                                      SchedulingPhase::kFiltering);
+      ScheduleResult r = Decide(m.pods[i], m.pod_specs[i], nullptr, SchedulingPhase::kFiltering);
       Log("  pod " + m.pods[i].uid + " -> " + Describe(r));
       if (r.kind != ScheduleResult::Kind::kBind) RC_FAIL("gang pod not bound: " + Describe(r) + Context());
       st = s_->AddAllocatedPod(m.pods[i], m.pod_specs[i], r.bind_info);
@@ -504,8 +507,7 @@ class Driver {
       groups_.erase(name);
       return;
     }
-    ScheduleResult r =
-        s_->Schedule(m.pods[0], m.pod_specs[0], nullptr, SchedulingPhase::kFiltering);
+    ScheduleResult r = Decide(m.pods[0], m.pod_specs[0], nullptr, SchedulingPhase::kFiltering);
     Log("retry " + name + " -> " + Describe(r));
     if (r.kind == ScheduleResult::Kind::kError) RC_FAIL("retry error: " + r.message + Context());
     if (r.kind == ScheduleResult::Kind::kBind) {
@@ -561,6 +563,16 @@ class Driver {
 
   const GenConfig& g_;
   std::string* out_;
+  bool explain_ = false;
+
+  ScheduleResult Decide(const PodRef& pod, const PodSchedulingSpec& spec,
+                        const std::vector<std::string>* suggested, SchedulingPhase phase) {
+    ScheduleResult r = s_->Schedule(pod, spec, suggested, phase, explain_);
+    const bool explainable =
+        r.kind == ScheduleResult::Kind::kWait || r.kind == ScheduleResult::Kind::kPreempt;
+    RC_ASSERT((r.explanation != nullptr) == (explain_ && explainable));
+    return r;
+  }
   ManualClock clock_{1000};
   std::unique_ptr<Scheduler> s_;
   std::string initial_;
@@ -571,9 +583,9 @@ class Driver {
   bool ever_preempted_ = false;
 };
 
-std::string RunSequence(const GenConfig& g, const std::vector<Op>& ops) {
+std::string RunSequence(const GenConfig& g, const std::vector<Op>& ops, bool explain = false) {
   std::string transcript;
-  Driver d(g, &transcript);
+  Driver d(g, &transcript, explain);
   for (size_t i = 0; i < ops.size(); ++i) d.Apply(ops[i], static_cast<int>(i));
   d.Drain();
   return transcript;
@@ -605,6 +617,15 @@ RC_GTEST_PROP(SchedulerPropertyTest, RandomSequencesKeepInvariantsAndDrainToInit
   // Determinism: the same sequence on a fresh scheduler gives the same results.
   const std::string second = RunSequence(g, ops);
   RC_ASSERT(first == second);
+}
+
+// An explanation never changes a decision: the same sequence with every
+// decision explained gives the same transcript (results and inspect output).
+RC_GTEST_PROP(SchedulerPropertyTest, ExplainingNeverChangesADecision, ()) {
+  const uint64_t seed = *rc::gen::inRange<uint64_t>(0, 1000000);
+  const GenConfig g = MakeConfig(seed);
+  const auto ops = *rc::gen::resize(60, rc::gen::container<std::vector<Op>>(GenOp()));
+  RC_ASSERT(RunSequence(g, ops, false) == RunSequence(g, ops, true));
 }
 
 // Without node failures and preemptions a restart must reproduce the

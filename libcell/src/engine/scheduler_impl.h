@@ -180,6 +180,7 @@ class SchedulerImpl {
   const std::vector<std::string>& NodeNames() const { return node_names_; }
   // engine/groups.cc:
   bool IsAllocatedPod(std::string_view uid) const;
+  bool HasGroup(const std::string& name) const { return group_index_.count(name) > 0; }
   std::optional<LazyPreemptionMark> LazyMarkOfPod(std::string_view uid) const;
   // engine/bind_info.cc:
   std::vector<std::string> VirtualLeafCellsOfPod(std::string_view uid) const;
@@ -351,6 +352,17 @@ class SchedulerImpl {
   void FillPreemptResult(const PhysCells& pplace, std::vector<Victim> victims,
                          ScheduleResult& r) const;
   bool PlacementBadOrNotSuggested(const Group& g, const SuggestedSet* suggested) const;
+
+  // engine/explain.cc (const: an explanation never changes a decision)
+  Explanation ExplainRequest(const PodSchedulingSpec& spec,
+                             const std::vector<std::string>* suggested_nodes) const;
+  void ExplainResult(const PodSchedulingSpec& spec, const ScheduleResult& r,
+                     Explanation& e) const;
+  ExplainChain ExplainChainOf(const Request& req, ChainId ch, int32_t pinned,
+                              const SuggestedSet* suggested) const;
+  std::vector<ExplainCellCount> ExplainNeeded(const Request& req, ChainId ch) const;
+  std::string ExplainSuggestion(const Request& req, const ExplainChain& e, ChainId ch,
+                                const SuggestedSet* suggested) const;
 
   // engine/recovery_mapping.cc
   CellId FindPhysicalLeaf(const std::string& chain, const std::string& node,

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "apiary/cell/config.h"
+#include "apiary/cell/explain.h"
 #include "apiary/cell/pod_spec.h"
 #include "apiary/cell/status.h"
 
@@ -79,6 +80,10 @@ struct ScheduleResult {
 
   // kWait: the reason; kError: the user error (HTTP 400 in the extender).
   std::string message;
+
+  // kWait, kPreempt: why (explain.h), when the caller asked for it; null
+  // otherwise.
+  std::shared_ptr<const Explanation> explanation;
 };
 
 // Lazy preemption mark persisted across restarts (hived.md Q19).
@@ -141,9 +146,19 @@ class Scheduler {
   // of the cluster could place (feasibility.h) says so after HiveD's reason:
   // "...; can never fit under the current configuration: <why> (<the
   // nearest change that fits>)".
+  // With `explain`, a kWait or kPreempt result carries an explanation
+  // (explain.h), built from the state the decision is made on; the decision
+  // is the same either way. Without it nothing is computed.
   ScheduleResult Schedule(const PodRef& pod, const PodSchedulingSpec& spec,
                           const std::vector<std::string>* suggested_nodes,
-                          SchedulingPhase phase);
+                          SchedulingPhase phase, bool explain = false);
+
+  // The decision Schedule(..., explain = true) would make now, with its
+  // explanation, without changing this scheduler (it decides on a copy of the
+  // state: O(cluster size), for inspection paths, not the hot path).
+  ScheduleResult Explain(const PodRef& pod, const PodSchedulingSpec& spec,
+                         const std::vector<std::string>* suggested_nodes,
+                         SchedulingPhase phase) const;
 
   // hived.md 7.1: records a bound pod (fresh decision or recovery). `node`
   // is the pod's node (bind_info.node). A new group's virtual cells are
@@ -211,6 +226,10 @@ class Scheduler {
 
  private:
   explicit Scheduler(std::unique_ptr<SchedulerImpl> impl);
+  static ScheduleResult ScheduleExplained(SchedulerImpl& impl, const FeasibilityIndex& feasibility,
+                                          const PodRef& pod, const PodSchedulingSpec& spec,
+                                          const std::vector<std::string>* suggested_nodes,
+                                          SchedulingPhase phase);
   std::unique_ptr<SchedulerImpl> impl_;
   // What a group needs that no state of the cluster can give (feasibility.h):
   // appended to the wait reasons of Schedule.

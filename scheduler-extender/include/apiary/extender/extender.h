@@ -190,6 +190,7 @@ class Extender final : public ClusterEventHandler {
   HttpResponse HandleBind(std::string_view body, Outcome* outcome);
   HttpResponse HandlePreempt(std::string_view body, Outcome* outcome);
   HttpResponse HandleInspect(const HttpRequest& req, Outcome* outcome);
+  HttpResponse InspectExplain(const std::string& key, Outcome* outcome);  // "ns/name"
   HttpResponse HandleMetrics();
   // Binds `uid` to `node` through the API (outside the lock). Returns "" or
   // the error text for ExtenderBindingResult.Error.
