@@ -20,6 +20,32 @@
 namespace apiary::cell {
 
 
+// The nodes kube-scheduler suggested, as a bitmap by node id. Reused across
+// calls, so building it does not allocate in steady state.
+class SuggestedSet {
+ public:
+  void Reset(size_t nodes) { bits_.assign(nodes, 0); }
+  void Insert(NodeId n) { bits_[n] = 1; }
+  size_t count(NodeId n) const {
+    return n >= 0 && static_cast<size_t>(n) < bits_.size() && bits_[n] ? 1 : 0;
+  }
+
+ private:
+  std::vector<char> bits_;
+};
+// A group's cells: [member (leaf count ascending)][slot][leaf].
+template <typename IdT>
+using GroupCellsOf = std::vector<std::vector<std::vector<IdT>>>;
+using PhysCells = GroupCellsOf<CellId>;
+using VirtCells = GroupCellsOf<VCellId>;
+
+template <typename IdT, typename F>
+void ForEachLeaf(const GroupCellsOf<IdT>& cells, F&& f) {
+  for (size_t m = 0; m < cells.size(); ++m)
+    for (size_t s = 0; s < cells[m].size(); ++s)
+      for (size_t i = 0; i < cells[m][s].size(); ++i) f(m, s, i, cells[m][s][i]);
+}
+
 enum class CellState : uint8_t { kFree, kUsed, kReserving, kReserved };
 
 // Leaves in use below a cell, per priority. Few distinct priorities occur, so
