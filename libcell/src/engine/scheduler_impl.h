@@ -295,9 +295,11 @@ class SchedulerImpl {
   CellStatus PStatus(CellId c, bool children, bool bound) const;
   CellStatus VStatus(VCellId v, bool children, bool bound) const;
 
-  // State: only SchedulerImpl's own functions (engine/*.cc) read it; the
-  // facade (scheduler.cc) calls the functions above.
+  // State: only SchedulerImpl's own functions (engine/*.cc) and the
+  // read-only TreeView (engine/tree_view.cc) read it; the facade
+  // (scheduler.cc) calls the functions above.
  private:
+  friend class TreeView;
   const Clock* clock_;
   std::unordered_map<std::string, TypeInfo> types_;
   std::vector<Chain> chains_;

@@ -46,7 +46,7 @@ void ForEachLeaf(const GroupCellsOf<IdT>& cells, F&& f) {
       for (size_t i = 0; i < cells[m][s].size(); ++i) f(m, s, i, cells[m][s][i]);
 }
 
-enum class CellState : uint8_t { kFree, kUsed, kReserving, kReserved };
+// CellState: apiary/cell/cell_tree.h (public, for TreeView).
 
 // Leaves in use below a cell, per priority. Few distinct priorities occur, so
 // a small vector of (priority, leaves) in order of first use (not sorted)
