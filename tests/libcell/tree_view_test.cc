@@ -1,7 +1,8 @@
 // TreeView (apiary/cell/cell_tree.h), through the public API only: walking
 // the view gives what inspect gives, the cell counts the configuration
 // implies, the used leaves the bind results name, and free lists that keep
-// the buddy discipline the header documents.
+// the buddy discipline the header documents. (The property tests check the
+// first and the last after every random step too.)
 #include "apiary/cell/cell_tree.h"
 
 #include <gtest/gtest.h>
@@ -23,16 +24,6 @@ namespace {
 
 using testing::Pod;
 using testing::Spec;
-
-const char* StateName(CellState s) {
-  switch (s) {
-    case CellState::kFree: return "Free";
-    case CellState::kUsed: return "Used";
-    case CellState::kReserving: return "Reserving";
-    case CellState::kReserved: return "Reserved";
-  }
-  return "?";
-}
 
 class TreeViewTest : public ::testing::Test {
  protected:
@@ -64,69 +55,19 @@ class TreeViewTest : public ::testing::Test {
     ASSERT_TRUE(sched_->SetNodeHealth("k80-03", false).ok());
   }
 
-  // The view's physical cells in the text of testing::Serialize.
-  void AppendPhysical(const TreeView& t, CellId c, std::string& out, int depth, bool bound) {
-    PhysicalCellView p = t.Physical(c);
-    out.append(static_cast<size_t>(depth) * 2, ' ');
-    out += std::string(p.address) + " type=" + std::string(p.cell_type);
-    if (p.parent == CellId::None()) out += " leaf=" + std::string(t.LeafCellType(p.chain));
-    if (p.node_level) out += " node";
-    out += std::string(" ") + StateName(p.state) + " " + (p.healthy ? "Healthy" : "Bad") +
-           " p=" + std::to_string(p.priority);
-    if (p.vc.valid()) out += " vc=" + std::string(t.VcName(p.vc));
-    if (bound && p.bound.valid()) {
-      VirtualCellView v = t.Virtual(p.bound);
-      out += " bound={" + BoundVirtual(t, v) + "}";
-    }
-    out += "\n";
-    for (CellId ch : p.children) AppendPhysical(t, ch, out, depth + 1, bound);
-  }
-  std::string BoundVirtual(const TreeView& t, const VirtualCellView& v) {
-    bool free = !v.bound.valid();
-    PhysicalCellView p = free ? PhysicalCellView{} : t.Physical(v.bound);
-    return std::string(v.address) + " " + (free ? "Free" : StateName(p.state)) + " " +
-           (free || p.healthy ? "Healthy" : "Bad") + " p=" + std::to_string(v.priority);
-  }
-  void AppendVirtual(const TreeView& t, VCellId v, std::string& out, int depth) {
-    VirtualCellView c = t.Virtual(v);
-    bool free = !c.bound.valid();
-    PhysicalCellView p = free ? PhysicalCellView{} : t.Physical(c.bound);
-    out.append(static_cast<size_t>(depth) * 2, ' ');
-    out += std::string(c.address) + " type=" + std::string(c.cell_type);
-    if (c.parent == VCellId::None()) out += " leaf=" + std::string(t.LeafCellType(c.chain));
-    if (c.node_level) out += " node";
-    out += std::string(" ") + (free ? "Free" : StateName(p.state)) + " " +
-           (free || p.healthy ? "Healthy" : "Bad") + " p=" + std::to_string(c.priority);
-    if (!free) {
-      out += " bound={" + std::string(p.address) + " " + StateName(p.state) + " " +
-             (p.healthy ? "Healthy" : "Bad") + " p=" + std::to_string(p.priority);
-      if (p.vc.valid()) out += " vc=" + std::string(t.VcName(p.vc));
-      out += "}";
-    }
-    out += "\n";
-    for (VCellId ch : c.children) AppendVirtual(t, ch, out, depth + 1);
-  }
-
   void ExpectViewMatchesInspect() {
     TreeView t = sched_->Trees();
-    std::string walked;
-    for (CellId top : t.PhysicalTops()) AppendPhysical(t, top, walked, 0, true);
-    EXPECT_EQ(walked, testing::Serialize(sched_->PhysicalCluster()));
+    EXPECT_EQ(testing::SerializePhysicalView(t), testing::Serialize(sched_->PhysicalCluster()));
     ASSERT_EQ(t.VcCount(), static_cast<int32_t>(sched_->VirtualClusterNames().size()));
     for (VcId vc{0}; vc < VcId(t.VcCount()); ++vc) {
       std::string name(t.VcName(vc));
       EXPECT_EQ(name, sched_->VirtualClusterNames()[vc]);
       EXPECT_EQ(t.FindVc(name), vc);
-      std::string vwalked;
-      for (VCellId top : t.VirtualTops(vc)) AppendVirtual(t, top, vwalked, 0);
       auto inspected = sched_->VirtualCluster(name);
       ASSERT_TRUE(inspected.ok());
-      // Inspect also lists opportunistic leaves ("-opp"), which are no
-      // virtual cells.
-      std::vector<CellStatus> cells;
-      for (const CellStatus& c : *inspected)
-        if (!c.cell_address.ends_with("-opp")) cells.push_back(c);
-      EXPECT_EQ(vwalked, testing::Serialize(cells)) << name;
+      EXPECT_EQ(testing::SerializeVirtualView(t, vc),
+                testing::SerializeWithoutOpportunistic(*inspected))
+          << name;
     }
     EXPECT_EQ(t.FindVc("no-such-vc"), VcId::None());
   }
@@ -232,29 +173,12 @@ TEST_F(TreeViewTest, UsedLeavesAreThoseOfTheBindResults) {
 }
 
 TEST_F(TreeViewTest, FreeListsKeepTheBuddyDiscipline) {
+  EXPECT_EQ(testing::FreeListProblem(sched_->Trees()), "");
   Allocate();
   TreeView t = sched_->Trees();
-  std::set<CellId> listed;
-  for (ChainId ch{0}; ch < ChainId(t.ChainCount()); ++ch) {
-    for (int32_t l = 1; l <= t.TopLevel(ch); ++l) {
-      for (CellId c : t.FreeList(ch, l)) {
-        PhysicalCellView p = t.Physical(c);
-        EXPECT_EQ(p.chain, ch);
-        EXPECT_EQ(p.level, l);
-        EXPECT_TRUE(listed.insert(c).second) << p.address << " listed twice";
-      }
-    }
-  }
-  // A cell is in a free list exactly when it is unbound and unsplit under a
-  // split parent (or on top): whole free cells, split as little as needed.
+  EXPECT_EQ(testing::FreeListProblem(t), "");
   int32_t split = 0;
-  for (CellId c{0}; c < CellId(t.PhysicalCellCount()); ++c) {
-    PhysicalCellView p = t.Physical(c);
-    split += p.split;
-    bool whole_free = !p.bound.valid() && !p.split &&
-                      (!p.parent.valid() || t.Physical(p.parent).split);
-    EXPECT_EQ(listed.count(c) == 1, whole_free) << p.address;
-  }
+  for (CellId c{0}; c < CellId(t.PhysicalCellCount()); ++c) split += t.Physical(c).split;
   EXPECT_GT(split, 0);  // the allocations did split something
 }
 
