@@ -317,15 +317,6 @@ bool Mapper::VirtualToPhysical(const CellTrees& trees, ChainId chain,
   return true;
 }
 
-bool CellTrees::InFreeCellList(CellId c) const {
-  for (;;) {
-    const PCell& p = pcells[c];
-    if (p.vcell != kNone || p.split) return false;
-    if (p.parent == kNone || pcells[p.parent].split) return true;
-    c = p.parent;
-  }
-}
-
 VCellId Mapper::LowestPriorityVirtual(const CellTrees& t, std::span<const VCellId> cells,
                                       int32_t p) {
   VCellId best = kNone;

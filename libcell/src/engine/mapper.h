@@ -14,27 +14,7 @@
 
 namespace apiary::cell {
 
-// Read-only references to the cell trees SchedulerImpl owns (what the mapper
-// reads). Cheap to make; make one per call rather than keep one, so that a
-// copy of the owner never reads another's trees.
-struct CellTrees {
-  const std::vector<PCell>& pcells;
-  const std::vector<CellId>& pchildren;
-  const std::vector<VCell>& vcells;
-  const std::vector<VCellId>& vchildren;
-  const std::vector<Chain>& chains;
-
-  std::span<const CellId> Children(CellId c) const {
-    return {pchildren.data() + pcells[c].child_begin, static_cast<size_t>(pcells[c].child_count)};
-  }
-  std::span<const VCellId> Children(VCellId v) const {
-    return {vchildren.data() + vcells[v].child_begin, static_cast<size_t>(vcells[v].child_count)};
-  }
-  // hived.md 5.4, 8.1: c is in a free list: it and its ancestors up to the
-  // nearest split one (or the root) are unbound and unsplit.
-  bool InFreeCellList(CellId c) const;
-};
-
+// Reads the trees through CellTrees (types.h).
 class Mapper {
  public:
   // hived.md 6.5: maps the virtual placement `vplace` (leaves of one VC) to

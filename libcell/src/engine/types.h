@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -229,6 +230,34 @@ struct PodLocation {
   GroupId group = kNone;
   int32_t member = 0;
   int32_t slot = 0;
+};
+
+// Read-only references to the cell trees SchedulerImpl owns (what the Mapper,
+// engine/mapper.h, and TreeView read). Cheap to make: make one per use rather
+// than keep one, so that a copy of the owner never reads another's trees.
+struct CellTrees {
+  const std::vector<PCell>& pcells;
+  const std::vector<CellId>& pchildren;
+  const std::vector<VCell>& vcells;
+  const std::vector<VCellId>& vchildren;
+  const std::vector<Chain>& chains;
+
+  std::span<const CellId> Children(CellId c) const {
+    return {pchildren.data() + pcells[c].child_begin, static_cast<size_t>(pcells[c].child_count)};
+  }
+  std::span<const VCellId> Children(VCellId v) const {
+    return {vchildren.data() + vcells[v].child_begin, static_cast<size_t>(vcells[v].child_count)};
+  }
+  // hived.md 5.4, 8.1: c is in a free list: it and its ancestors up to the
+  // nearest split one (or the root) are unbound and unsplit.
+  bool InFreeCellList(CellId c) const {
+    for (;;) {
+      const PCell& p = pcells[c];
+      if (p.vcell != kNone || p.split) return false;
+      if (p.parent == kNone || pcells[p.parent].split) return true;
+      c = p.parent;
+    }
+  }
 };
 
 }  // namespace apiary::cell
