@@ -548,6 +548,14 @@ class Driver {
     const TreeView trees = s_->Trees();
     if (testing::SerializePhysicalView(trees) != testing::Serialize(s_->PhysicalCluster()))
       RC_FAIL("tree view differs from inspect\ntranscript:\n" + *out_ + Context());
+    for (VcId vc{0}; vc < VcId(trees.VcCount()); ++vc) {
+      auto inspected = s_->VirtualCluster(trees.VcName(vc));
+      RC_ASSERT(inspected.ok());
+      if (testing::SerializeVirtualView(trees, vc) !=
+          testing::SerializeWithoutOpportunistic(*inspected))
+        RC_FAIL("tree view of VC " + std::string(trees.VcName(vc)) +
+                " differs from inspect\ntranscript:\n" + *out_ + Context());
+    }
     if (std::string p = testing::FreeListProblem(trees); !p.empty())
       RC_FAIL("free lists: " + p + "\ntranscript:\n" + *out_ + Context());
     // Forget preemptors that a higher-priority preemptor cancelled.
