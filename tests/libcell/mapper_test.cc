@@ -105,11 +105,11 @@ class MapperTest : public ::testing::Test {
                                      ignore_suggested, out, safety_broken);
   }
 
-  std::vector<PCell> pcells_;
+  IdVector<CellIdTag, PCell> pcells_;
   std::vector<CellId> pchildren_;
-  std::vector<VCell> vcells_;
+  IdVector<VCellIdTag, VCell> vcells_;
   std::vector<VCellId> vchildren_;
-  std::vector<Chain> chains_;
+  IdVector<ChainIdTag, Chain> chains_;
   std::vector<std::vector<CellId>> free_;
   std::vector<int32_t> vc_free_;
   int32_t next_node_ = 0;

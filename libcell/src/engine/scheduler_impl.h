@@ -302,12 +302,12 @@ class SchedulerImpl {
   friend class TreeView;
   const Clock* clock_;
   std::unordered_map<std::string, TypeInfo> types_;
-  std::vector<Chain> chains_;
+  IdVector<ChainIdTag, Chain> chains_;
   std::unordered_map<std::string, ChainId> chain_index_;
   std::map<std::string, std::vector<ChainId>> chains_by_leaf_;
-  std::vector<PCell> pcells_;
+  IdVector<CellIdTag, PCell> pcells_;
   std::vector<CellId> pchildren_;
-  std::vector<VCell> vcells_;
+  IdVector<VCellIdTag, VCell> vcells_;
   std::vector<VCellId> vchildren_;
   std::unordered_map<std::string, CellId> pinned_cells_;
   std::unordered_map<std::string, NodeId> node_index_;
@@ -318,7 +318,7 @@ class SchedulerImpl {
   std::vector<std::vector<std::vector<CellId>>> bad_free_;  // [chain][level]
   std::vector<std::vector<int32_t>> all_vc_free_;           // [chain][level]
   std::vector<std::vector<int32_t>> total_left_;            // [chain][level]
-  std::vector<Vc> vcs_;  // ascending name
+  IdVector<VcIdTag, Vc> vcs_;  // ascending name
   std::unordered_map<std::string, VcId> vc_index_;
   std::vector<NodeArray> node_arrays_;
   // Reused scratch state (no allocation per decision in steady state).
@@ -326,7 +326,7 @@ class SchedulerImpl {
   SuggestedSet suggested_bits_;
   std::vector<int32_t> fingerprint_scratch_;
   std::vector<int32_t> opp_node_arrays_;  // [chain]
-  std::vector<Group> groups_;
+  IdVector<GroupIdTag, Group> groups_;
   // A cell's change counter and node-array membership (PCell / VCell).
   uint32_t CellVersion(bool is_virtual, int32_t c) const {
     return is_virtual ? vcells_[c].version : pcells_[c].version;

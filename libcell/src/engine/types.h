@@ -236,11 +236,11 @@ struct PodLocation {
 // engine/mapper.h, and TreeView read). Cheap to make: make one per use rather
 // than keep one, so that a copy of the owner never reads another's trees.
 struct CellTrees {
-  const std::vector<PCell>& pcells;
+  const IdVector<CellIdTag, PCell>& pcells;
   const std::vector<CellId>& pchildren;
-  const std::vector<VCell>& vcells;
+  const IdVector<VCellIdTag, VCell>& vcells;
   const std::vector<VCellId>& vchildren;
-  const std::vector<Chain>& chains;
+  const IdVector<ChainIdTag, Chain>& chains;
 
   std::span<const CellId> Children(CellId c) const {
     return {pchildren.data() + pcells[c].child_begin, static_cast<size_t>(pcells[c].child_count)};
