@@ -49,6 +49,14 @@ int main(int argc, char** argv) {
               << apiary::cell::EmitLeafCellIsolation(r.leaf_cells)
               << (st.ok() ? "" : " (commit failed: " + st.message() + ")") << "\n";
   }
+  // Walking the trees read-only (apiary/cell/cell_tree.h): used GPUs per node.
+  apiary::cell::TreeView trees = (*scheduler)->Trees();
+  for (apiary::cell::CellId c{0}; c < apiary::cell::CellId(trees.PhysicalCellCount()); ++c) {
+    apiary::cell::PhysicalCellView cell = trees.Physical(c);
+    if (cell.level == 1 && cell.state == apiary::cell::CellState::kUsed)
+      std::cout << "used: " << trees.NodeName(cell.node) << " GPU " << cell.leaf_index << " by "
+                << trees.GroupName(cell.group) << "\n";
+  }
   // What the extender's /v1/inspect/affinitygroups/ would answer.
   std::cout << "inspect: "
             << apiary::wire::AffinityGroupListToJson((*scheduler)->AffinityGroups()).dump() << "\n";

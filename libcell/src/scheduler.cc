@@ -128,6 +128,8 @@ std::vector<std::string> Scheduler::VirtualClusterNames() const {
   return impl_->VirtualClusterNames();
 }
 
+TreeView Scheduler::Trees() const { return TreeView(impl_.get()); }
+
 std::string Scheduler::CheckInvariants() const { return impl_->CheckInvariants(); }
 Scheduler::Usage Scheduler::GetUsage() const { return impl_->GetUsage(); }
 

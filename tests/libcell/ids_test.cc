@@ -1,6 +1,7 @@
-// Typed ids (apiary/cell/ids.h): what must not compile is held by
-// static_asserts (a kind never converts into another, an integer never
-// silently becomes an id); the runtime tests hold None, ordering, hashing
+// Typed ids (apiary/cell/ids.h) and the engine's IdVector (engine/ids.h):
+// what must not compile is held by static_asserts (a kind never converts
+// into another, an integer never silently becomes an id, an IdVector is not
+// indexed by another kind); the runtime tests hold None, ordering, hashing
 // and the use as an index.
 #include "apiary/cell/ids.h"
 
@@ -71,6 +72,24 @@ static_assert(std::is_convertible_v<NoneId, CellId> && std::is_convertible_v<Non
 static_assert(CellId(kNone) == CellId::None());
 static_assert(static_cast<int32_t>(kNone) == -1);
 static_assert(!CellId::None().valid() && CellId{0}.valid());
+
+// An IdVector (engine/ids.h) is indexed by its own kind or an integer,
+// never by another kind (pcells_[v] for a VCellId v does not compile).
+template <typename V, typename I>
+concept Indexable = requires(V v, I i) { v[i]; };
+using CellVector = IdVector<CellIdTag, int>;
+static_assert(Indexable<CellVector&, CellId> && Indexable<const CellVector&, CellId>);
+static_assert(Indexable<CellVector&, int32_t> && Indexable<CellVector&, size_t>);
+static_assert(!Indexable<CellVector&, VCellId> && !Indexable<const CellVector&, VCellId>);
+static_assert(!Indexable<CellVector&, NodeId> && !Indexable<const CellVector&, GroupId>);
+
+TEST(IdsTest, IdVectorIndexesByItsKind) {
+  CellVector v = {10, 20, 30};
+  EXPECT_EQ(v[CellId{1}], 20);
+  EXPECT_EQ(v[2], 30);
+  v[CellId{0}] = 5;
+  EXPECT_EQ(v.front(), 5);
+}
 
 TEST(IdsTest, DefaultIsNone) {
   CellId c;

@@ -2,8 +2,9 @@
 // configurations and random sequences of schedule(+commit), delete, cancel,
 // node bad, node healthy and restart. After every step the engine's own audit is
 // clean, no leaf is given twice, no VC holds more guaranteed leaves than its
-// quota, and new placements avoid bad (and, when asked, non-suggested)
-// nodes. Deleting everything and healing every node restores the initial
+// quota, new placements avoid bad (and, when asked, non-suggested)
+// nodes, and the read-only tree view agrees with inspect and keeps the
+// buddy free-list discipline. Deleting everything and healing every node restores the initial
 // inspect output exactly, and the same sequence run twice gives the same
 // transcript. A restart rebuilds the scheduler from the pods' bind infos
 // (in commit order, with their lazy-preemption marks, as replay does):
@@ -522,6 +523,21 @@ class Driver {
       if (g.lazy_preemption || g.state != "Allocated") ever_preempted_ = true;
     std::string inv = s_->CheckInvariants();
     if (!inv.empty()) RC_FAIL("invariant: " + inv + "\ntranscript:\n" + *out_ + Context());
+    // The read-only tree view shows what inspect shows, and its free lists
+    // keep the buddy discipline of cell_tree.h.
+    const TreeView trees = s_->Trees();
+    if (testing::SerializePhysicalView(trees) != testing::Serialize(s_->PhysicalCluster()))
+      RC_FAIL("tree view differs from inspect\ntranscript:\n" + *out_ + Context());
+    for (VcId vc{0}; vc < VcId(trees.VcCount()); ++vc) {
+      auto inspected = s_->VirtualCluster(trees.VcName(vc));
+      RC_ASSERT(inspected.ok());
+      if (testing::SerializeVirtualView(trees, vc) !=
+          testing::SerializeWithoutOpportunistic(*inspected))
+        RC_FAIL("tree view of VC " + std::string(trees.VcName(vc)) +
+                " differs from inspect\ntranscript:\n" + *out_ + Context());
+    }
+    if (std::string p = testing::FreeListProblem(trees); !p.empty())
+      RC_FAIL("free lists: " + p + "\ntranscript:\n" + *out_ + Context());
     // Forget preemptors that a higher-priority preemptor cancelled.
     for (auto it = groups_.begin(); it != groups_.end();) {
       if (!it->second.allocated && !s_->AffinityGroup(it->first).ok()) {

@@ -1,7 +1,8 @@
 // Helpers shared by the scheduler scenario and property tests: building
 // configurations and pod specs as plain structs (no YAML), driving gangs
-// through Schedule + AddAllocatedPod, and serialising inspect output so that
-// two states can be compared exactly.
+// through Schedule + AddAllocatedPod, and serialising inspect output (and
+// the read-only tree view, in the same text) so that two states can be
+// compared exactly.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -171,6 +172,105 @@ inline const CellStatus* FindCell(const std::vector<CellStatus>& cells,
     if (const CellStatus* r = FindCell(c.cell_children, address)) return r;
   }
   return nullptr;
+}
+
+// ---- the read-only tree view (cell_tree.h) -------------------------------------
+
+inline const char* StateName(CellState s) {
+  switch (s) {
+    case CellState::kFree: return "Free";
+    case CellState::kUsed: return "Used";
+    case CellState::kReserving: return "Reserving";
+    case CellState::kReserved: return "Reserved";
+  }
+  return "?";
+}
+
+// A physical cell and its subtree from the view, in the text of Serialize.
+inline void AppendViewCell(const TreeView& t, CellId c, std::string& out, int depth) {
+  PhysicalCellView p = t.Physical(c);
+  out.append(static_cast<size_t>(depth) * 2, ' ');
+  out += std::string(p.address) + " type=" + std::string(p.cell_type);
+  if (!p.parent.valid()) out += " leaf=" + std::string(t.LeafCellType(p.chain));
+  if (p.node_level) out += " node";
+  out += std::string(" ") + StateName(p.state) + " " + (p.healthy ? "Healthy" : "Bad") +
+         " p=" + std::to_string(p.priority);
+  if (p.vc.valid()) out += " vc=" + std::string(t.VcName(p.vc));
+  if (p.bound.valid()) {
+    VirtualCellView v = t.Virtual(p.bound);
+    out += " bound={" + std::string(v.address) + " " + StateName(p.state) + " " +
+           (p.healthy ? "Healthy" : "Bad") + " p=" + std::to_string(v.priority) + "}";
+  }
+  out += "\n";
+  for (CellId ch : p.children) AppendViewCell(t, ch, out, depth + 1);
+}
+
+// A virtual cell and its subtree from the view, in the text of Serialize.
+inline void AppendViewCell(const TreeView& t, VCellId v, std::string& out, int depth) {
+  VirtualCellView c = t.Virtual(v);
+  const bool free = !c.bound.valid();
+  PhysicalCellView p = free ? PhysicalCellView{} : t.Physical(c.bound);
+  const char* state = free ? "Free" : StateName(p.state);
+  const char* health = free || p.healthy ? "Healthy" : "Bad";
+  out.append(static_cast<size_t>(depth) * 2, ' ');
+  out += std::string(c.address) + " type=" + std::string(c.cell_type);
+  if (!c.parent.valid()) out += " leaf=" + std::string(t.LeafCellType(c.chain));
+  if (c.node_level) out += " node";
+  out += std::string(" ") + state + " " + health + " p=" + std::to_string(c.priority);
+  if (!free) {
+    out += " bound={" + std::string(p.address) + " " + state + " " + health +
+           " p=" + std::to_string(p.priority);
+    if (p.vc.valid()) out += " vc=" + std::string(t.VcName(p.vc));
+    out += "}";
+  }
+  out += "\n";
+  for (VCellId ch : c.children) AppendViewCell(t, ch, out, depth + 1);
+}
+
+// The physical trees as Serialize(PhysicalCluster()) shows them.
+inline std::string SerializePhysicalView(const TreeView& t) {
+  std::string out;
+  for (CellId top : t.PhysicalTops()) AppendViewCell(t, top, out, 0);
+  return out;
+}
+
+// A VC's virtual trees as Serialize(VirtualCluster(vc)) shows them, less the
+// opportunistic leaves inspect lists after them ("-opp"; no virtual cells).
+inline std::string SerializeVirtualView(const TreeView& t, VcId vc) {
+  std::string out;
+  for (VCellId top : t.VirtualTops(vc)) AppendViewCell(t, top, out, 0);
+  return out;
+}
+inline std::string SerializeWithoutOpportunistic(const std::vector<CellStatus>& cells) {
+  std::vector<CellStatus> kept;
+  for (const CellStatus& c : cells)
+    if (!c.cell_address.ends_with("-opp")) kept.push_back(c);
+  return Serialize(kept);
+}
+
+// The buddy discipline of cell_tree.h: a cell is in its (chain, level) free
+// list, once, exactly when it is unbound and unsplit under a split parent
+// (or on top). Returns the first breach, or "".
+inline std::string FreeListProblem(const TreeView& t) {
+  std::vector<int> listed(static_cast<size_t>(t.PhysicalCellCount()), 0);
+  for (ChainId ch{0}; ch < ChainId(t.ChainCount()); ++ch) {
+    for (int32_t l = 1; l <= t.TopLevel(ch); ++l) {
+      for (CellId c : t.FreeList(ch, l)) {
+        PhysicalCellView p = t.Physical(c);
+        if (p.chain != ch || p.level != l)
+          return std::string(p.address) + " is in the free list of another chain or level";
+        if (listed[c]++) return std::string(p.address) + " is listed twice";
+      }
+    }
+  }
+  for (CellId c{0}; c < CellId(t.PhysicalCellCount()); ++c) {
+    PhysicalCellView p = t.Physical(c);
+    const bool whole_free =
+        !p.bound.valid() && !p.split && (!p.parent.valid() || t.Physical(p.parent).split);
+    if (whole_free != (listed[c] == 1))
+      return std::string(p.address) + (whole_free ? " is free but not listed" : " is listed but not free");
+  }
+  return "";
 }
 
 }  // namespace apiary::cell::testing

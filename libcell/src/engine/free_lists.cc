@@ -106,13 +106,6 @@ int32_t SchedulerImpl::MergeIntoFreeList(CellId c) {
 
 // hived.md 5.4, 8.1: c is in a free list: it and its ancestors up to the
 // nearest split one (or the root) are unbound and unsplit.
-bool SchedulerImpl::InFreeCellList(CellId c) const {
-  for (;;) {
-    const PCell& p = pcells_[c];
-    if (p.vcell != kNone || p.split) return false;
-    if (p.parent == kNone || pcells_[p.parent].split) return true;
-    c = p.parent;
-  }
-}
+bool SchedulerImpl::InFreeCellList(CellId c) const { return Trees().InFreeCellList(c); }
 
 }  // namespace apiary::cell

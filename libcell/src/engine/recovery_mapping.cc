@@ -1,6 +1,8 @@
 // Mapping physical cells back to virtual ones on recovery (hived.md 7.1
-// step 2, 9): the lowest-priority virtual cell, the persisted virtual leaf
-// hint, and releasing doomed bindings that stand in a recovered group's way.
+// step 2, 9): finding a bind info's physical leaves, the persisted virtual
+// leaf hint, releasing doomed bindings that stand in a recovered group's
+// way, and choosing the virtual cells a recovered leaf maps through for
+// Mapper::PhysicalToVirtual (engine/mapper.h).
 #include "scheduler_impl.h"
 
 namespace apiary::cell {
@@ -27,31 +29,6 @@ CellId SchedulerImpl::FindPhysicalLeaf(const std::string& chain, const std::stri
   return fallback;
 }
 
-// hived.md 7.1 step 2, the choice among virtual cells: the first free
-// unbound one, else the first with the strictly lowest priority below p.
-VCellId SchedulerImpl::LowestPriorityVirtual(const VCellId* cells, size_t n,
-                                             int32_t p) const {
-  VCellId best = kNone;
-  int32_t best_p = p;
-  for (size_t i = 0; i < n; ++i) {
-    const VCell& v = vcells_[cells[i]];
-    if (v.priority == kFreePriority) {
-      if (v.pcell == kNone) return cells[i];
-      continue;
-    }
-    if (v.priority < best_p) {
-      best = cells[i];
-      best_p = v.priority;
-    }
-  }
-  return best;
-}
-
-VCellId SchedulerImpl::VAncestorAt(VCellId v, int32_t level) const {
-  while (v != kNone && vcells_[v].level < level) v = vcells_[v].parent;
-  return v != kNone && vcells_[v].level == level ? v : kNone;
-}
-
 VCellId SchedulerImpl::VirtualHint(const PodBindInfo& info, size_t flat, const Group& g,
                                    ChainId ch) const {
   if (flat >= info.virtual_leaf_cells.size() || info.virtual_leaf_cells[flat].empty())
@@ -74,53 +51,6 @@ VCellId SchedulerImpl::VirtualHint(const PodBindInfo& info, size_t flat, const G
   }
   if (v.pinned_index != pin) return kNone;
   return it->second;
-}
-
-// hived.md 7.1 step 2: the virtual cell at `level` for physical cell c:
-// its bound one, or walking up to the preassigned level and down again.
-VCellId SchedulerImpl::MapPhysicalToVirtual(
-    CellId c, const std::vector<std::vector<VCellId>>& vc_cells_by_level, int32_t level, int32_t p,
-    std::string& message, VCellId hint) const {
-  if (pcells_[c].vcell != kNone) return pcells_[c].vcell;
-  auto free_unbound = [&](VCellId v) {
-    return v != kNone && vcells_[v].priority == kFreePriority && vcells_[v].pcell == kNone;
-  };
-  if (pcells_[c].level == level) {
-    // Apiary: the physical cell must be free to become this preassigned
-    // cell's image. HiveD does not check and, when the cell is split by other
-    // preassigned (e.g. doomed) cells or lies inside another bound cell,
-    // takes it out of a free list it is not in and corrupts its counters.
-    // Failing here lazily preempts the group instead (7.1 step 2).
-    if (!InFreeCellList(c)) {
-      message = "physical cell " + pcells_[c].address +
-                " is not free at the preassigned level (" + std::to_string(level) + ")";
-      return kNone;
-    }
-    const auto& list = level < static_cast<int32_t>(vc_cells_by_level.size())
-                           ? vc_cells_by_level[level]
-                           : std::vector<VCellId>{};
-    VCellId want = VAncestorAt(hint, level);
-    if (free_unbound(want) && std::find(list.begin(), list.end(), want) != list.end())
-      return want;
-    VCellId v = LowestPriorityVirtual(list.data(), list.size(), p);
-    if (v == kNone)
-      message = "insufficient free cell in the VC at the preassigned level (" +
-                std::to_string(level) + ")";
-    return v;
-  }
-  if (pcells_[c].parent == kNone) {
-    message = "physical and virtual cell hierarchies not match (cannot reach the "
-              "preassigned level " + std::to_string(level) + " in physical)";
-    return kNone;
-  }
-  VCellId pv = MapPhysicalToVirtual(pcells_[c].parent, vc_cells_by_level, level, p, message, hint);
-  if (pv == kNone) return kNone;
-  VCellId want = VAncestorAt(hint, pcells_[c].level);
-  if (free_unbound(want) && vcells_[want].parent == pv) return want;
-  VCellId v = LowestPriorityVirtual(&vchildren_[vcells_[pv].child_begin],
-                                    vcells_[pv].child_count, p);
-  if (v == kNone) message = "no suitable virtual child cell of " + vcells_[pv].address;
-  return v;
 }
 
 void SchedulerImpl::FreeDoomedBindingFor(VCellId hint, CellId pleaf,
@@ -187,7 +117,8 @@ void SchedulerImpl::MapAllocatedLeaf(CellId pleaf, VCellId hint, const PodPlacem
     lazy = 1;
     return;
   }
-  vleaf = MapPhysicalToVirtual(pleaf, *vc_cells_by_level, level, g.priority, message, hint);
+  vleaf = Mapper::PhysicalToVirtual(Trees(), pleaf, *vc_cells_by_level, level, g.priority,
+                                     message, hint);
   // Apiary: a leaf bound to another VC's cell (a doomed binding made while
   // its node was bad) cannot carry this group's guaranteed use.
   if (vleaf != kNone && vcells_[vleaf].vc != g.vc) vleaf = kNone;

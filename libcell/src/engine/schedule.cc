@@ -73,6 +73,17 @@ std::string SchedulerImpl::FormatVirtualPlacement(const Request& req,
   return s + "]";
 }
 
+// hived.md 6.5 on this scheduler's trees: the chain's free lists and
+// quota counters (none for a pinned cell's placement, `chain` kNone).
+bool SchedulerImpl::MapVirtualToPhysical(ChainId chain, const VirtCells& vplace,
+                                         const SuggestedSet* suggested, bool ignore_suggested,
+                                         PhysCells& pplace, bool& safety_broken) {
+  const bool pinned = chain == kNone;
+  return mapper_.VirtualToPhysical(Trees(), chain, pinned ? nullptr : &free_[chain],
+                                   pinned ? nullptr : &all_vc_free_[chain], vplace, suggested,
+                                   ignore_suggested, pplace, safety_broken);
+}
+
 // hived.md 6.3 to 6.5: the guaranteed path in one chain (virtual
 // placement, lazy preemption attempt, mapping to physical cells).
 bool SchedulerImpl::ScheduleGuaranteed(const Request& req, ChainId chain,

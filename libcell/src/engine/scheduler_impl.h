@@ -13,35 +13,10 @@
 #include <vector>
 
 #include "apiary/cell/config_derived.h"
+#include "mapper.h"
 #include "types.h"
 
 namespace apiary::cell {
-
-// The nodes kube-scheduler suggested, as a bitmap by node id. Reused across
-// calls, so building it does not allocate in steady state.
-class SuggestedSet {
- public:
-  void Reset(size_t nodes) { bits_.assign(nodes, 0); }
-  void Insert(NodeId n) { bits_[n] = 1; }
-  size_t count(NodeId n) const {
-    return n >= 0 && static_cast<size_t>(n) < bits_.size() && bits_[n] ? 1 : 0;
-  }
-
- private:
-  std::vector<char> bits_;
-};
-// A group's cells: [member (leaf count ascending)][slot][leaf].
-template <typename IdT>
-using GroupCellsOf = std::vector<std::vector<std::vector<IdT>>>;
-using PhysCells = GroupCellsOf<CellId>;
-using VirtCells = GroupCellsOf<VCellId>;
-
-template <typename IdT, typename F>
-void ForEachLeaf(const GroupCellsOf<IdT>& cells, F&& f) {
-  for (size_t m = 0; m < cells.size(); ++m)
-    for (size_t s = 0; s < cells[m].size(); ++s)
-      for (size_t i = 0; i < cells[m][s].size(); ++i) f(m, s, i, cells[m][s][i]);
-}
 
 struct Placement {
   PhysCells phys;
@@ -77,70 +52,6 @@ struct Request {
       }
     }
     return out;
-  }
-};
-
-// Working state of one mapping attempt (6.5). The free lists are copied
-// lazily, level by level, on first write; the per-virtual-cell tables are
-// stamped with an epoch so they need no clearing. One MapCtx is kept by the
-// scheduler and reused, so a mapping does not allocate in steady state.
-struct MapCtx {
-  ChainId chain = kNone;
-  const std::vector<std::vector<CellId>>* orig = nullptr;
-  std::vector<std::vector<CellId>> copy;
-  std::vector<char> copied;
-  std::vector<int32_t> vc_free;
-  const SuggestedSet* suggested = nullptr;
-  bool ignore_suggested = true;
-
-  uint32_t epoch = 0;
-  std::vector<uint32_t> children_to_bind_epoch;  // [vcell]: children_to_bind valid
-  std::vector<int32_t> children_to_bind_slot;    // [vcell]: index into children_to_bind_pool
-  std::vector<std::vector<VCellId>> children_to_bind_pool;
-  int32_t children_to_bind_used = 0;
-  std::vector<uint32_t> bind_epoch;  // [vcell]: binding valid
-  std::vector<CellId> binding;       // [vcell]: physical cell found
-  std::vector<uint32_t> collected_epoch;  // [vcell]
-  std::vector<VCellId> preassigned_to_place;
-  std::vector<std::pair<VCellId, std::vector<VCellId>>> bound_groups;
-  int32_t bound_groups_used = 0;
-
-  struct Scratch {
-    std::vector<CellId> cand;
-    std::vector<size_t> start;
-    std::vector<char> taken;
-  };
-  std::vector<Scratch> match_scratch;              // by recursion depth
-  std::vector<std::vector<CellId>> buddy_scratch;  // by level
-
-  const std::vector<CellId>& Get(int32_t l) const { return copied[l] ? copy[l] : (*orig)[l]; }
-  std::vector<CellId>& Mut(int32_t l) {
-    if (!copied[l]) {
-      copy[l] = (*orig)[l];
-      copied[l] = 1;
-    }
-    return copy[l];
-  }
-  void Bind(VCellId v, CellId p) {
-    bind_epoch[v] = epoch;
-    binding[v] = p;
-  }
-  CellId BindingOf(VCellId v) const { return bind_epoch[v] == epoch ? binding[v] : kNone; }
-  bool Collected(VCellId v) const { return collected_epoch[v] == epoch; }
-  void Collect(VCellId v) { collected_epoch[v] = epoch; }
-  std::vector<VCellId>& ChildrenToBind(VCellId v) {
-    if (children_to_bind_epoch[v] != epoch) {
-      children_to_bind_epoch[v] = epoch;
-      if (children_to_bind_used == static_cast<int32_t>(children_to_bind_pool.size()))
-        children_to_bind_pool.emplace_back();
-      children_to_bind_slot[v] = children_to_bind_used++;
-      children_to_bind_pool[children_to_bind_slot[v]].clear();
-    }
-    return children_to_bind_pool[children_to_bind_slot[v]];
-  }
-  std::span<const VCellId> FindChildrenToBind(VCellId v) const {
-    if (children_to_bind_epoch[v] != epoch) return {};
-    return children_to_bind_pool[children_to_bind_slot[v]];
   }
 };
 
@@ -294,15 +205,9 @@ class SchedulerImpl {
                            const SuggestedSet* suggested, bool ignore_suggested,
                            std::vector<std::vector<int32_t>>& out, std::string& reason);
 
-  // engine/mapping.cc
-  bool Usable(CellId c, const MapCtx& ctx) const;
-  void UsableSorted(std::span<const CellId> list, const MapCtx& ctx,
-                    std::vector<CellId>& out) const;
-  bool Match(std::span<const VCellId> vcells, std::span<const CellId> candidates,
-             MapCtx& ctx, CellId* picked_first, size_t depth);
-  bool BuddyDown(VCellId v, int32_t L, int32_t l, MapCtx& ctx);
-  bool BuddyAlloc(VCellId v, int32_t L, MapCtx& ctx, bool& safety_broken);
-  bool RelaxedBuddyAlloc(VCellId v, int32_t L, MapCtx& ctx, bool& safety_broken);
+  // engine/mapper.h (the Mapper class) on this scheduler's trees and free
+  // lists; defined in engine/schedule.cc.
+  CellTrees Trees() const { return {pcells_, pchildren_, vcells_, vchildren_, chains_}; }
   bool MapVirtualToPhysical(ChainId chain, const VirtCells& vplace,
                             const SuggestedSet* suggested, bool ignore_suggested,
                             PhysCells& pplace, bool& safety_broken);
@@ -367,17 +272,10 @@ class SchedulerImpl {
   // engine/recovery_mapping.cc
   CellId FindPhysicalLeaf(const std::string& chain, const std::string& node,
                           int32_t index) const;
-  VCellId LowestPriorityVirtual(const VCellId* cells, size_t n, int32_t p) const;
-  // `hint` (a virtual leaf or kNone): the virtual cells to prefer, when free,
-  // at each level on the way up (Apiary's persisted virtual placement).
-  VCellId MapPhysicalToVirtual(CellId c, const std::vector<std::vector<VCellId>>& vc_cells_by_level,
-                               int32_t level, int32_t p, std::string& message,
-                               VCellId hint = kNone) const;
   // The virtual leaf a bind info names for its leaf number `flat` (in
   // bind-info order), when it is a leaf of group `g`'s VC in chain `ch`;
   // else kNone.
   VCellId VirtualHint(const PodBindInfo& info, size_t flat, const Group& g, ChainId ch) const;
-  VCellId VAncestorAt(VCellId v, int32_t level) const;
   // Recovery: startup binds doomed cells before any pod is recovered
   // (hived.md 9), possibly onto the very bad cell a recovered group holds,
   // or binding the group's own preassigned cell elsewhere. When the persisted
@@ -400,16 +298,18 @@ class SchedulerImpl {
   CellStatus PStatus(CellId c, bool children, bool bound) const;
   CellStatus VStatus(VCellId v, bool children, bool bound) const;
 
-  // State: only SchedulerImpl's own functions (engine/*.cc) read it; the
-  // facade (scheduler.cc) calls the functions above.
+  // State: only SchedulerImpl's own functions (engine/*.cc) and the
+  // read-only TreeView (engine/tree_view.cc) read it; the facade
+  // (scheduler.cc) calls the functions above.
  private:
+  friend class TreeView;
   const Clock* clock_;
-  std::vector<Chain> chains_;
+  IdVector<ChainIdTag, Chain> chains_;
   std::unordered_map<std::string, ChainId> chain_index_;
   std::map<std::string, std::vector<ChainId>> chains_by_leaf_;
-  std::vector<PCell> pcells_;
+  IdVector<CellIdTag, PCell> pcells_;
   std::vector<CellId> pchildren_;
-  std::vector<VCell> vcells_;
+  IdVector<VCellIdTag, VCell> vcells_;
   std::vector<VCellId> vchildren_;
   std::unordered_map<std::string, CellId> pinned_cells_;
   std::unordered_map<std::string, NodeId> node_index_;
@@ -420,15 +320,15 @@ class SchedulerImpl {
   std::vector<std::vector<std::vector<CellId>>> bad_free_;  // [chain][level]
   std::vector<std::vector<int32_t>> all_vc_free_;           // [chain][level]
   std::vector<std::vector<int32_t>> total_left_;            // [chain][level]
-  std::vector<Vc> vcs_;  // ascending name
+  IdVector<VcIdTag, Vc> vcs_;  // ascending name
   std::unordered_map<std::string, VcId> vc_index_;
   std::vector<NodeArray> node_arrays_;
   // Reused scratch state (no allocation per decision in steady state).
-  MapCtx map_ctx_;
+  Mapper mapper_;
   SuggestedSet suggested_bits_;
   std::vector<int32_t> fingerprint_scratch_;
   std::vector<int32_t> opp_node_arrays_;  // [chain]
-  std::vector<Group> groups_;
+  IdVector<GroupIdTag, Group> groups_;
   // A cell's change counter and node-array membership (PCell / VCell).
   uint32_t CellVersion(bool is_virtual, int32_t c) const {
     return is_virtual ? vcells_[c].version : pcells_[c].version;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -20,7 +21,33 @@
 namespace apiary::cell {
 
 
-enum class CellState : uint8_t { kFree, kUsed, kReserving, kReserved };
+// The nodes kube-scheduler suggested, as a bitmap by node id. Reused across
+// calls, so building it does not allocate in steady state.
+class SuggestedSet {
+ public:
+  void Reset(size_t nodes) { bits_.assign(nodes, 0); }
+  void Insert(NodeId n) { bits_[n] = 1; }
+  size_t count(NodeId n) const {
+    return n >= 0 && static_cast<size_t>(n) < bits_.size() && bits_[n] ? 1 : 0;
+  }
+
+ private:
+  std::vector<char> bits_;
+};
+// A group's cells: [member (leaf count ascending)][slot][leaf].
+template <typename IdT>
+using GroupCellsOf = std::vector<std::vector<std::vector<IdT>>>;
+using PhysCells = GroupCellsOf<CellId>;
+using VirtCells = GroupCellsOf<VCellId>;
+
+template <typename IdT, typename F>
+void ForEachLeaf(const GroupCellsOf<IdT>& cells, F&& f) {
+  for (size_t m = 0; m < cells.size(); ++m)
+    for (size_t s = 0; s < cells[m].size(); ++s)
+      for (size_t i = 0; i < cells[m][s].size(); ++i) f(m, s, i, cells[m][s][i]);
+}
+
+// CellState: apiary/cell/cell_tree.h (public, for TreeView).
 
 // Leaves in use below a cell, per priority. Few distinct priorities occur, so
 // a small vector of (priority, leaves) in order of first use (not sorted)
@@ -205,6 +232,34 @@ struct PodLocation {
   GroupId group = kNone;
   int32_t member = 0;
   int32_t slot = 0;
+};
+
+// Read-only references to the cell trees SchedulerImpl owns (what the Mapper,
+// engine/mapper.h, and TreeView read). Cheap to make: make one per use rather
+// than keep one, so that a copy of the owner never reads another's trees.
+struct CellTrees {
+  const IdVector<CellIdTag, PCell>& pcells;
+  const std::vector<CellId>& pchildren;
+  const IdVector<VCellIdTag, VCell>& vcells;
+  const std::vector<VCellId>& vchildren;
+  const IdVector<ChainIdTag, Chain>& chains;
+
+  std::span<const CellId> Children(CellId c) const {
+    return {pchildren.data() + pcells[c].child_begin, static_cast<size_t>(pcells[c].child_count)};
+  }
+  std::span<const VCellId> Children(VCellId v) const {
+    return {vchildren.data() + vcells[v].child_begin, static_cast<size_t>(vcells[v].child_count)};
+  }
+  // hived.md 5.4, 8.1: c is in a free list: it and its ancestors up to the
+  // nearest split one (or the root) are unbound and unsplit.
+  bool InFreeCellList(CellId c) const {
+    for (;;) {
+      const PCell& p = pcells[c];
+      if (p.vcell != kNone || p.split) return false;
+      if (p.parent == kNone || pcells[p.parent].split) return true;
+      c = p.parent;
+    }
+  }
 };
 
 }  // namespace apiary::cell

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "apiary/cell/cell_tree.h"
 #include "apiary/cell/config.h"
 #include "apiary/cell/explain.h"
 #include "apiary/cell/pod_spec.h"
@@ -208,6 +209,10 @@ class Scheduler {
   std::vector<CellStatus> PhysicalCluster() const;  // top cells, config order
   Result<std::vector<CellStatus>> VirtualCluster(std::string_view vc) const;
   std::vector<std::string> VirtualClusterNames() const;  // sorted
+  // The physical and virtual cell trees, read-only (cell_tree.h): walk them
+  // by id without building the inspect structs. Valid until the next
+  // non-const call.
+  TreeView Trees() const;
 
   // Invariant audit for tests: returns a description of the first broken
   // invariant (no leaf given twice, quotas within bounds, counters matching
