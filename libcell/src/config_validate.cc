@@ -323,11 +323,11 @@ class Validator {
           return d.severity == Diagnostic::Severity::kError;
         }));
   }
-  void Error(std::string path, std::string message) {
-    out_->Error(std::move(path), std::move(message));
+  void Error(std::string path, std::string message, std::string check = "") {
+    out_->Error(std::move(path), std::move(message), std::move(check));
   }
-  void Warning(std::string path, std::string message) {
-    out_->Warning(std::move(path), std::move(message));
+  void Warning(std::string path, std::string message, std::string check = "") {
+    out_->Warning(std::move(path), std::move(message), std::move(check));
   }
 
   // Chains = distinct top cell types that are cellTypes keys, in order of
@@ -366,12 +366,14 @@ class Validator {
     if (config_.force_pod_bind_threshold < 1) {
       Error("forcePodBindThreshold",
             "must be at least 1, got " +
-                std::to_string(config_.force_pod_bind_threshold));
+                std::to_string(config_.force_pod_bind_threshold),
+            "V28");
     }
     if (config_.waiting_pod_scheduling_block_milli_sec < 0) {
       Error("waitingPodSchedulingBlockMilliSec",
             "must not be negative, got " +
-                std::to_string(config_.waiting_pod_scheduling_block_milli_sec));
+                std::to_string(config_.waiting_pod_scheduling_block_milli_sec),
+            "V28");
     }
   }
 
@@ -936,7 +938,8 @@ class Validator {
                     c.name + " level " + std::to_string(level) +
                     " (cell type " + t.name + "): " + std::to_string(demand) +
                     " needed, " + std::to_string(available) +
-                    " available; asked for by " + asked);
+                    " available; asked for by " + asked,
+                "V27");
           break;
         }
         available = SatMul(available - demand, t.child_number);
@@ -952,7 +955,8 @@ class Validator {
       Warning(std::string(kPhysicalCells) + "[" + std::to_string(c.tops[0]) +
                   "].cellType",
               "chain " + c.name +
-                  " has no VC cells; only opportunistic pods can use it");
+                  " has no VC cells; only opportunistic pods can use it",
+              "V32");
     }
   }
 
