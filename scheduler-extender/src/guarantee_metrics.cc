@@ -38,18 +38,27 @@ std::string RenderGuaranteeGauges(const std::vector<cell::VcGuarantee>& headroom
                PromLabel(g.chain) + "\",level=\"" + std::to_string(l.level) + "\",cell_type=\"" +
                PromLabel(l.cell_type) + "\"} " + std::to_string(l.*(s.value)) + "\n";
   }
-  Help(&out, "apiary_vc_guarantee_broken",
+  struct Flag {
+    const char* name;
+    const char* help;
+    bool cell::VcGuarantee::*value;
+  };
+  const Flag flags[] = {
+      {"apiary_vc_guarantee_broken",
        "1 when some guaranteed cell of the VC in the chain cannot be had whole on healthy "
-       "hardware (placeable < guaranteed leaves).");
-  for (const cell::VcGuarantee& g : headroom)
-    out += "apiary_vc_guarantee_broken{vc=\"" + PromLabel(g.vc) + "\",chain=\"" +
-           PromLabel(g.chain) + "\"} " + (g.broken ? "1" : "0") + "\n";
-  Help(&out, "apiary_vc_guarantee_at_risk",
+       "hardware (placeable < guaranteed leaves).",
+       &cell::VcGuarantee::broken},
+      {"apiary_vc_guarantee_at_risk",
        "1 when the VC's promise holds alone but the healthy free cells of the chain cannot "
-       "serve every VC's unplaced cells at once.");
-  for (const cell::VcGuarantee& g : headroom)
-    out += "apiary_vc_guarantee_at_risk{vc=\"" + PromLabel(g.vc) + "\",chain=\"" +
-           PromLabel(g.chain) + "\"} " + (g.at_risk ? "1" : "0") + "\n";
+       "serve every VC's unplaced cells at once.",
+       &cell::VcGuarantee::at_risk},
+  };
+  for (const Flag& f : flags) {
+    Help(&out, f.name, f.help);
+    for (const cell::VcGuarantee& g : headroom)
+      out += std::string(f.name) + "{vc=\"" + PromLabel(g.vc) + "\",chain=\"" +
+             PromLabel(g.chain) + "\"} " + (g.*(f.value) ? "1" : "0") + "\n";
+  }
   return out;
 }
 
