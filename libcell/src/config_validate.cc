@@ -757,17 +757,18 @@ class Validator {
         continue;
       }
       if (vc.name.empty()) {  // V19
-        Error(vpath, "virtual cluster name is empty");
+        Error(vpath, "virtual cluster name is empty", "V19");
       } else if (vc.name.find('/') != std::string::npos) {
-        Error(vpath, "virtual cluster name " + vc.name + " contains '/'");
+        Error(vpath, "virtual cluster name " + vc.name + " contains '/'", "V19");
       } else if (HasSpace(vc.name)) {
         Error(vpath,
-              "virtual cluster name \"" + vc.name + "\" contains whitespace");
+              "virtual cluster name \"" + vc.name + "\" contains whitespace", "V19");
       } else if (!IsDns1123Label(vc.name)) {  // V20
         Warning(vpath, "virtual cluster name " + vc.name +
                            " is not a DNS-1123 label (lower-case letters, "
                            "digits and '-', at most 63 characters); OpenPAI "
-                           "derives Kubernetes object names from it");
+                           "derives Kubernetes object names from it",
+                "V20");
       }
       for (size_t k = 0; k < vc.virtual_cells.size(); ++k) {
         CheckVirtualCell(vc.virtual_cells[k],
@@ -784,12 +785,13 @@ class Validator {
         auto pin = pinned_.find(id);
         if (pin == pinned_.end()) {  // V25
           Error(p, "pinned cell not found in physicalCells: VC: " + vc.name +
-                       ", ID: " + id);
+                       ", ID: " + id,
+                "V25");
           continue;
         }
         auto [use, inserted] = pinned_uses.emplace(id, p);
         if (!inserted) {  // V26
-          Error(p, "pinned cell " + id + " is already used by " + use->second);
+          Error(p, "pinned cell " + id + " is already used by " + use->second, "V26");
           continue;
         }
         const PinnedInfo& info = pin->second;
@@ -807,7 +809,7 @@ class Validator {
     int last = -1;
     const std::string tpath = p + ".cellType";
     if (cell.cell_type.empty()) {  // V21
-      Error(tpath, "cellType is empty");
+      Error(tpath, "cellType is empty", "V21");
       bad = true;
     } else {
       std::vector<std::string_view> parts = SplitDots(cell.cell_type);
@@ -820,7 +822,8 @@ class Validator {
         if (chain < 0) {  // V21
           Error(tpath, "Illegal initial VC assignment: Chain " + Str(parts[0]) +
                            " does not exists in physical cluster" +
-                           ChainHint(parts[0]));
+                           ChainHint(parts[0]),
+                "V21");
           bad = true;
         }
         last = graph_.Find(parts.back());
@@ -831,7 +834,7 @@ class Validator {
         if (chain >= 0 && !chain_ok) {
           bad = true;
         } else if (last < 0) {  // V22
-          Error(tpath, "unknown cell type " + Str(parts.back()));
+          Error(tpath, "unknown cell type " + Str(parts.back()), "V22");
           bad = true;
         } else if (chain >= 0) {
           // V23: each component is the childCellType of the previous one.
@@ -839,7 +842,7 @@ class Validator {
             int prev = graph_.Find(parts[j - 1]);
             int cur = graph_.Find(parts[j]);
             if (cur < 0) {
-              Error(tpath, "unknown cell type " + Str(parts[j]));
+              Error(tpath, "unknown cell type " + Str(parts[j]), "V22");
               bad = true;
               break;
             }
@@ -850,7 +853,8 @@ class Validator {
                         ".childCellType is " + graph_.nodes[graph_.nodes[prev].child].name +
                         ")";
               Error(tpath, Str(parts[j]) + " is not the child type of " +
-                               Str(parts[j - 1]) + cause);
+                               Str(parts[j - 1]) + cause,
+                    "V23");
               bad = true;
               break;
             }
@@ -859,11 +863,11 @@ class Validator {
       }
     }
     if (cell.cell_number < 0) {  // V24
-      Error(p + ".cellNumber", "cellNumber must not be negative, got " +
-                                   std::to_string(cell.cell_number));
+      Error(p + ".cellNumber",
+            "cellNumber must not be negative, got " + std::to_string(cell.cell_number), "V24");
       bad = true;
     } else if (cell.cell_number == 0) {
-      Warning(p + ".cellNumber", "cellNumber is 0: this entry adds no cells");
+      Warning(p + ".cellNumber", "cellNumber is 0: this entry adds no cells", "V24");
     }
     if (chain >= 0 && cell.cell_number > 0) chains_[chain].used = true;
     if (bad || chain < 0 || cell.cell_number <= 0) return;

@@ -870,6 +870,14 @@ TEST(ConfigValidate, FindingsCarryTheirCheckId) {
     if (item.path == "forcePodBindThreshold") EXPECT_EQ(item.check, "V28");
   }
   EXPECT_FALSE(Check(Worked()).Has("V27"));
+  // The virtual-cluster checks, one finding each.
+  c = Worked();
+  c.virtual_clusters[0].pinned_cell_ids = {"nope"};
+  c.virtual_clusters[1].virtual_cells[0].cell_type = "NOPE";
+  d = Check(c);
+  EXPECT_TRUE(d.Has("V25")) << Dump(d);
+  EXPECT_TRUE(d.Has("V21")) << Dump(d);
+  EXPECT_FALSE(d.Has("V26")) << Dump(d);
 }
 
 TEST(ConfigValidate, V28SchedulerSettings) {

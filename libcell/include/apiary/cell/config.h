@@ -70,7 +70,7 @@ struct Config {
 // "virtualClusters.vc1.virtualCells[0].cellType") and why. `check` is the
 // stable id of the rule, hived.md section 3's number ("V27") -- what tools
 // match on, since the message wording may improve; "" for findings not yet
-// tagged (today: only V27, V28 and V32 are).
+// tagged (today: the virtual-cluster checks V19..V27, V28 and V32 are).
 struct Diagnostic {
   enum class Severity { kError, kWarning };
   Severity severity = Severity::kError;
