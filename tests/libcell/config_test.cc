@@ -865,9 +865,12 @@ TEST(ConfigValidate, FindingsCarryTheirCheckId) {
   EXPECT_TRUE(d.Has("V27")) << Dump(d);
   EXPECT_TRUE(d.Has("V28")) << Dump(d);
   for (const Diagnostic& item : d.items) {
-    if (item.message.find("Insufficient physical cells") != std::string::npos)
+    if (item.message.find("Insufficient physical cells") != std::string::npos) {
       EXPECT_EQ(item.check, "V27");
-    if (item.path == "forcePodBindThreshold") EXPECT_EQ(item.check, "V28");
+    }
+    if (item.path == "forcePodBindThreshold") {
+      EXPECT_EQ(item.check, "V28");
+    }
   }
   EXPECT_FALSE(Check(Worked()).Has("V27"));
   // The virtual-cluster checks, one finding each.
