@@ -369,6 +369,31 @@ void BM_Recovery(benchmark::State& state) {
 }
 
 // ---------------------------------------------------------------------------
+// Guarantee headroom (computed by the extender on every /metrics scrape)
+// ---------------------------------------------------------------------------
+
+void BM_GuaranteeHeadroom(benchmark::State& state) {
+  const int64_t gpus = state.range(0), occ = state.range(1);
+  CachedCluster& cc = FilledCluster(gpus, occ, Shape{1, kGpusPerNode});
+  const cell::Scheduler& s = cc.cluster->scheduler();
+  ReportCluster(state, cc);
+  Samples total;
+  size_t entries = 0;
+  for (auto _ : state) {
+    auto t0 = Clock::now();
+    auto h = s.GuaranteeHeadroom();
+    auto t1 = Clock::now();
+    entries = h.size();
+    benchmark::DoNotOptimize(h);
+    total.Add(Ns(t0, t1));
+    state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
+  }
+  state.counters["p50_us"] = total.QuantileUs(0.5);
+  state.counters["p99_us"] = total.QuantileUs(0.99);
+  state.counters["vc_chains"] = static_cast<double>(entries);
+}
+
+// ---------------------------------------------------------------------------
 // Memory per cell
 // ---------------------------------------------------------------------------
 
@@ -446,6 +471,14 @@ void RegisterAll() {
       ->Iterations(10)
       ->UseManualTime()
       ->Unit(benchmark::kMillisecond);
+  for (int64_t gpus : {int64_t{1024}, int64_t{10240}}) {
+    benchmark::RegisterBenchmark("BM_GuaranteeHeadroom", BM_GuaranteeHeadroom)
+        ->ArgNames({"gpus", "occ"})
+        ->Args({gpus, 80})
+        ->Iterations(200)
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond);
+  }
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // `apiary`: the command-line front door to libcell.
-//   apiary validate [--strict] CONFIG
+//   apiary validate [--strict] [--bad-nodes N1,N2] CONFIG
 //   apiary replay --config CONFIG [--line-numbers] [EVENTS.jsonl | -]
 //   apiary generate --layout LAYOUT [--vcs VCS] [-o CONFIG] [--services-configuration FILE]
-//   apiary diff OLD NEW [--pods PODS.json] [--fail-on-findings]
+//   apiary diff OLD NEW [--pods PODS.json] [--bad-nodes N1,N2] [--fail-on-findings]
 //   apiary check-layout LAYOUT CONFIG
 //   apiary explain (--url URL | --config CONFIG --events EVENTS) [--json] NAMESPACE/POD
 #include <algorithm>
@@ -32,10 +32,16 @@ int main(int argc, char** argv) {
   auto* validate = app.add_subcommand(
       "validate", "Check a HiveD scheduler config (bare or OpenPAI services-configuration) and "
                   "print a summary: chains, levels, GPUs per leaf type, nodes, VC quotas. "
-                  "Exit 0 when valid, 2 with every error otherwise.");
+                  "Exit 0 when valid, 2 with every error otherwise (with --bad-nodes: 1 when a "
+                  "VC's promise would be broken).");
   validate->add_option("CONFIG", validate_config, "Config file")->required();
   validate->add_flag("--strict", validate_strict,
                      "Treat warnings (unknown keys, unused chains, ...) as errors: exit 2");
+  std::vector<std::string> validate_bad_nodes;
+  validate->add_option("--bad-nodes", validate_bad_nodes,
+                       "Comma-separated nodes: print what their failure does to each VC's "
+                       "promise (guarantee headroom per level); exit 1 when one is broken")
+      ->delimiter(',');
 
   std::string replay_config, events = "-";
   bool replay_line_numbers = false;
@@ -65,12 +71,17 @@ int main(int argc, char** argv) {
   apiary::cli::openpai::DiffOptions diff_opts;
   auto* diff = app.add_subcommand(
       "diff", "What changing the scheduler config from OLD to NEW means: nodes added/removed, "
-              "VC quotas before/after, capacity in no VC, assignments that no longer fit, and "
+              "VC quotas before/after, capacity in no VC, assignments that no longer fit, each "
+              "VC's promise (placeable/guaranteed cells) before/after, and "
               "with --pods the groups that would be lazily preempted or lose cells. Exit 0 "
               "(1 with --fail-on-findings and findings), 2 on bad input.");
   diff->add_option("OLD", diff_opts.old_path, "Current config")->required();
   diff->add_option("NEW", diff_opts.new_path, "Proposed config")->required();
   diff->add_option("--pods", diff_opts.pods_path, "`kubectl get pods -A -o json` output");
+  diff->add_option("--bad-nodes", diff_opts.bad_nodes,
+                   "Comma-separated nodes to count as bad on both sides when comparing each "
+                   "VC's promise (guarantee headroom)")
+      ->delimiter(',');
   diff->add_flag("--fail-on-findings", diff_opts.fail_on_findings,
                  "Exit 1 when the report has findings (marked !!)");
 
@@ -114,7 +125,8 @@ int main(int argc, char** argv) {
   }
 
   if (*validate)
-    return apiary::cli::RunValidate(validate_config, validate_strict, std::cout, std::cerr);
+    return apiary::cli::RunValidate(validate_config, validate_strict, std::cout, std::cerr,
+                                    validate_bad_nodes);
 
   if (*explain) return apiary::cli::RunExplain(explain_opts, std::cout, std::cerr);
   if (*generate) return apiary::cli::openpai::RunGenerate(gen, std::cout, std::cerr);

@@ -21,12 +21,11 @@
 #include "apiary/cell/scheduler.h"
 #include "apiary/wire/inspect_json.h"
 #include "apiary/wire/pod_json.h"
+#include "headroom_text.h"
 #include "apiary/wire/pod_list.h"
 
 namespace apiary::cli::openpai {
 namespace {
-
-constexpr char kV27[] = "Illegal initial VC assignment: Insufficient physical cells";
 
 // One configuration with everything the diff compares.
 struct Side {
@@ -251,7 +250,7 @@ cell::Result<Side> LoadSide(std::string_view text, const std::string& file) {
     cell::ValidateConfig(full, &diagnostics);
     for (const cell::Diagnostic& item : diagnostics.items)
       if (item.severity == cell::Diagnostic::Severity::kError &&
-          item.message.find(kV27) == std::string::npos)
+          item.check != "V27")
         return loaded.status();
     s.config = std::move(full);
     s.schedulable = false;
@@ -347,8 +346,10 @@ cell::Result<Recovered> Recover(const cell::Config& config, const std::vector<Bo
   return r;
 }
 
+// `old_s`, `new_s`: the schedulers the pods were recovered into, when they were.
 void EvaluatePods(const Side& before, const Side& after, const std::vector<BoundPod>& pods,
-                  DiffReport* r) {
+                  DiffReport* r, std::unique_ptr<cell::Scheduler>* old_s,
+                  std::unique_ptr<cell::Scheduler>* new_s) {
   if (!before.schedulable || !after.schedulable) {
     r->pods_note += "; not evaluated: the scheduler refuses " +
                     std::string(!before.schedulable ? "OLD" : "NEW") +
@@ -453,6 +454,87 @@ void EvaluatePods(const Side& before, const Side& after, const std::vector<Bound
                           (!r->lost.empty() && r->lost.back().group == name);
     if (!affected) r->unaffected.push_back(name + " (VC " + g.vc + ")");
   }
+  *old_s = std::move(old_r->scheduler);
+  *new_s = std::move(new_r->scheduler);
+}
+
+int StateRank(const std::string& state) {
+  return state == "broken" ? 2 : state == "at risk" ? 1 : 0;
+}
+
+// Each VC's promise under OLD and NEW (DiffReport::guarantees). A side whose
+// scheduler is null gets a fresh one; `bad_nodes` are marked bad where they
+// exist (a node only one side has is bad there only).
+cell::Status CompareGuarantees(const Side& before, const Side& after,
+                               std::unique_ptr<cell::Scheduler> old_s,
+                               std::unique_ptr<cell::Scheduler> new_s,
+                               const std::vector<std::string>& bad_nodes, DiffReport* r) {
+  for (const auto& n : bad_nodes)
+    if (!before.node_chains.count(n) && !after.node_chains.count(n)) {
+      std::vector<std::string> known = after.nodes;
+      return cell::Status::Invalid("--bad-nodes: node \"" + n + "\" is in neither " +
+                                   before.file + " nor " + after.file +
+                                   cell::UnknownNameHint(n, known, "nodes"));
+    }
+  std::string on = r->pods_evaluated ? "the running pods recovered" : "an empty cluster";
+  if (!bad_nodes.empty()) {
+    std::string names;
+    for (const auto& n : bad_nodes) names += (names.empty() ? "" : ", ") + n;
+    on += ", with " + names + " bad";
+  }
+  if (!before.schedulable || !after.schedulable) {
+    r->guarantees_note = "not computed: the scheduler refuses " +
+                         std::string(!before.schedulable ? "OLD" : "NEW") +
+                         " (its VC assignment does not fit, below)";
+    return cell::Status::Ok();
+  }
+  cell::ManualClock clock(0);
+  std::vector<cell::VcGuarantee> headroom[2];
+  const Side* sides[2] = {&before, &after};
+  std::unique_ptr<cell::Scheduler>* schedulers[2] = {&old_s, &new_s};
+  for (int k = 0; k < 2; ++k) {
+    std::unique_ptr<cell::Scheduler>& s = *schedulers[k];
+    if (!s) {
+      auto created = cell::Scheduler::Create(sides[k]->config, &clock);
+      if (!created.ok()) return created.status();
+      s = std::move(created).value();
+    }
+    std::vector<std::string> here;
+    for (const auto& n : bad_nodes)
+      if (sides[k]->node_chains.count(n)) here.push_back(n);
+    if (cell::Status st = MarkNodesBad(*s, here, "--bad-nodes"); !st.ok()) return st;
+    headroom[k] = s->GuaranteeHeadroom();
+  }
+  auto state = [](const cell::VcGuarantee& g) {
+    return std::string(g.broken ? "broken" : g.at_risk ? "at risk" : "kept");
+  };
+  // OLD's order, then VC/chain pairs only NEW has.
+  for (const auto& g : headroom[0]) {
+    GuaranteeChange c;
+    c.vc = g.vc;
+    c.chain = g.chain;
+    c.before = FormatGuaranteeLevels(g);
+    c.state_before = state(g);
+    r->guarantees.push_back(std::move(c));
+  }
+  for (const auto& g : headroom[1]) {
+    auto it = std::find_if(r->guarantees.begin(), r->guarantees.end(), [&](const GuaranteeChange& c) {
+      return c.vc == g.vc && c.chain == g.chain;
+    });
+    if (it == r->guarantees.end()) {
+      r->guarantees.emplace_back();
+      it = r->guarantees.end() - 1;
+      it->vc = g.vc;
+      it->chain = g.chain;
+    }
+    it->after = FormatGuaranteeLevels(g);
+    it->state_after = state(g);
+  }
+  for (auto& c : r->guarantees)
+    c.finding = !c.state_after.empty() &&
+                StateRank(c.state_after) > StateRank(c.state_before.empty() ? "kept" : c.state_before);
+  r->guarantees_note = "placeable/guaranteed cells per level, on " + on;
+  return cell::Status::Ok();
 }
 
 std::string Plural(int64_t n, const std::string& word) {
@@ -551,6 +633,22 @@ std::string RenderText(const Side& before, const Side& after, DiffReport& r) {
       << "): " << inf.needed << " needed (" << inf.askers << "), " << inf.available
       << " available" << (inf.also_in_old ? " (already so in OLD)" : "") << "\n";
 
+  o << "\nVC promises (" << r.guarantees_note << "):\n";
+  if (r.guarantees.empty() && r.new_schedulable && r.old_schedulable) o << "  no VC has cells\n";
+  for (const GuaranteeChange& g : r.guarantees) {
+    o << "  " << (g.finding ? "!! " : "") << "vc " << g.vc << ", chain " << g.chain << ": ";
+    if (g.after.empty()) {
+      o << g.before << " (" << g.state_before << ") -> none in NEW\n";
+    } else if (g.before.empty()) {
+      o << "none in OLD -> " << g.after << " (" << g.state_after << ")\n";
+    } else if (g.before == g.after && g.state_before == g.state_after) {
+      o << g.after << " (" << g.state_after << ", unchanged)\n";
+    } else {
+      o << g.before << " (" << g.state_before << ") -> " << g.after << " (" << g.state_after
+        << ")\n";
+    }
+  }
+
   if (r.pods_given) {
     o << "\nRunning pods: " << r.pods_note << "\n";
     if (r.pods_evaluated) {
@@ -610,7 +708,8 @@ std::optional<int64_t> ParseRfc3339Nanos(std::string_view t) {
 cell::Result<DiffReport> DiffConfigs(std::string_view old_text, const std::string& old_name,
                                      std::string_view new_text, const std::string& new_name,
                                      const std::optional<std::string>& pods_json,
-                                     const std::string& pods_name) {
+                                     const std::string& pods_name,
+                                     const std::vector<std::string>& bad_nodes) {
   auto before = LoadSide(old_text, old_name);
   auto after = LoadSide(new_text, new_name);
   if (!before.ok() || !after.ok()) {
@@ -681,14 +780,22 @@ cell::Result<DiffReport> DiffConfigs(std::string_view old_text, const std::strin
   }
 
   // Pods.
+  std::unique_ptr<cell::Scheduler> old_s, new_s;
   if (pods_json) {
     r.pods_given = true;
     auto pods = ReadPods(*pods_json, pods_name, &r);
     if (!pods.ok()) return pods.status();
-    EvaluatePods(*before, *after, *pods, &r);
+    EvaluatePods(*before, *after, *pods, &r, &old_s, &new_s);
   }
 
+  // Promises.
+  if (cell::Status st =
+          CompareGuarantees(*before, *after, std::move(old_s), std::move(new_s), bad_nodes, &r);
+      !st.ok())
+    return st;
+
   for (const auto& u : r.unassigned) r.findings += u.finding;
+  for (const auto& g : r.guarantees) r.findings += g.finding;
   r.findings += static_cast<int64_t>(r.infeasible.size() + r.preempted.size() + r.lost.size());
   r.text = RenderText(*before, *after, r);
   return r;
@@ -714,7 +821,7 @@ int RunDiff(const DiffOptions& options, std::ostream& out, std::ostream& err) {
     }
   }
   auto r = DiffConfigs(old_text, options.old_path, new_text, options.new_path, pods,
-                       options.pods_path);
+                       options.pods_path, options.bad_nodes);
   if (!r.ok()) {
     print(r.status().message());
     return 2;

@@ -27,8 +27,14 @@
 // Without the pods the report says that running pods were not evaluated. A
 // group with leaves on a removed node is told to be drained first (its pods
 // die with the node); the groups the change leaves alone are listed too.
+//   - each VC's promise per chain (guarantee headroom, headroom.h):
+//     placeable/guaranteed cells per level under OLD and NEW, and whether it
+//     is kept, at risk or broken -- on the recovered pods when they were
+//     evaluated, else on an empty cluster; with --bad-nodes, those nodes are
+//     bad on both sides (what the change does to a cluster with failures).
 // Findings (marked "!!") are: chains in no VC, grown unassigned capacity,
-// infeasible assignments, and groups preempted or losing cells.
+// infeasible assignments, groups preempted or losing cells, and promises
+// broken or at risk under NEW that were not (as badly) under OLD.
 #pragma once
 
 #include <cstdint>
@@ -96,6 +102,17 @@ struct GroupImpact {
   std::string detail;
 };
 
+// One VC's promise in one chain (guarantee headroom,
+// apiary/cell/headroom.h) under OLD and NEW.
+struct GuaranteeChange {
+  std::string vc;
+  std::string chain;
+  std::string before;  // "RACK 1/1, NODE 2/2, A100 8/8"; "" = not in OLD
+  std::string after;   // "" = not in NEW
+  std::string state_before, state_after;  // "kept", "at risk", "broken"; "" = absent
+  bool finding = false;  // broken or at risk under NEW and not (as badly) under OLD
+};
+
 struct DiffReport {
   bool old_schedulable = true;  // the scheduler accepts OLD
   bool new_schedulable = true;
@@ -113,6 +130,11 @@ struct DiffReport {
   std::vector<GroupImpact> preempted;      // lazily preempted after, not before
   std::vector<GroupImpact> lost;           // leaves (or pods) not found under NEW
   std::vector<std::string> unaffected;     // the other groups: "name (VC v)", by name
+  // Each VC's promise per chain and level, OLD -> NEW, on the recovered
+  // pods when they were evaluated (else on an empty cluster), with the
+  // --bad-nodes marked bad on both sides. Empty when a side is refused.
+  std::vector<GuaranteeChange> guarantees;
+  std::string guarantees_note;  // what the numbers are computed on, or why not
   std::vector<std::string> warnings;       // pods that could not be read or recovered
   int64_t findings = 0;
   std::string text;                        // the printed report
@@ -126,12 +148,14 @@ struct DiffReport {
 cell::Result<DiffReport> DiffConfigs(std::string_view old_text, const std::string& old_name,
                                      std::string_view new_text, const std::string& new_name,
                                      const std::optional<std::string>& pods_json,
-                                     const std::string& pods_name);
+                                     const std::string& pods_name,
+                                     const std::vector<std::string>& bad_nodes = {});
 
 struct DiffOptions {
   std::string old_path;
   std::string new_path;
   std::string pods_path;  // "" = none
+  std::vector<std::string> bad_nodes;  // marked bad on both sides for the guarantees
   bool fail_on_findings = false;
 };
 

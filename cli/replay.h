@@ -75,11 +75,14 @@ class Replayer {
   int64_t next_seq_ = 0;
 };
 
-// `apiary validate [--strict] CONFIG`: prints the summary, or every error
-// (with the warnings, "warning: "-prefixed, among them: an unknown key's
-// "did you mean" often names the cause), and returns the exit code (0 valid,
-// 2 invalid; with `strict` a config with warnings is invalid too).
+// `apiary validate [--strict] [--bad-nodes N1,N2] CONFIG`: prints the
+// summary, or every error (with the warnings, "warning: "-prefixed, among
+// them: an unknown key's "did you mean" often names the cause), and returns
+// the exit code (0 valid, 2 invalid; with `strict` a config with warnings is
+// invalid too). With `bad_nodes`, also what those nodes failing would do to
+// each VC's promise (guarantee headroom, apiary/cell/headroom.h, on an
+// otherwise empty cluster); exit 1 when some VC's promise would be broken.
 int RunValidate(const std::string& config_path, bool strict, std::ostream& out,
-                std::ostream& err);
+                std::ostream& err, const std::vector<std::string>& bad_nodes = {});
 
 }  // namespace apiary::cli

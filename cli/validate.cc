@@ -4,6 +4,8 @@
 
 #include "apiary/cell/config_derived.h"
 #include "apiary/cell/config_loader.h"
+#include "apiary/cell/scheduler.h"
+#include "headroom_text.h"
 #include "replay.h"
 
 namespace apiary::cli {
@@ -47,10 +49,45 @@ void AddSingleLeafWarnings(const cell::Config& config, cell::Diagnostics* diagno
   }
 }
 
+// What `bad_nodes` failing would do to each VC's promise: a scheduler on
+// the config with nothing running, those nodes marked bad (hived.md 8.1,
+// doomed cells bound as 8.2 says), then its guarantee headroom.
+cell::Result<std::vector<cell::VcGuarantee>> HeadroomWithBadNodes(
+    const cell::Config& config, const std::vector<std::string>& bad_nodes) {
+  cell::ManualClock clock(0);
+  auto s = cell::Scheduler::Create(config, &clock);
+  if (!s.ok()) return s.status();
+  if (cell::Status st = MarkNodesBad(**s, bad_nodes, "--bad-nodes"); !st.ok()) return st;
+  return (*s)->GuaranteeHeadroom();
+}
+
+// Prints the headroom; the exit code: 1 when a promise is broken, else 0.
+int ReportBadNodes(const std::vector<cell::VcGuarantee>& headroom,
+                   const std::vector<std::string>& bad_nodes, std::ostream& out) {
+  std::string names;
+  for (const auto& n : bad_nodes) names += (names.empty() ? "" : ", ") + n;
+  out << "\nGuarantee headroom with " << names << " bad (placeable/guaranteed cells per level, "
+      << "nothing running):\n";
+  if (headroom.empty()) out << "  no VC has cells\n";
+  out << FormatGuaranteeReport(headroom);
+  size_t broken = 0, at_risk = 0;
+  for (const auto& g : headroom) {
+    broken += g.broken;
+    at_risk += g.at_risk;
+  }
+  if (broken + at_risk == 0) {
+    out << "every VC's promise is kept\n";
+  } else {
+    out << broken << " VC promise" << (broken == 1 ? "" : "s") << " broken, " << at_risk
+        << " at risk (marked !!)\n";
+  }
+  return broken ? 1 : 0;
+}
+
 }  // namespace
 
 int RunValidate(const std::string& config_path, bool strict, std::ostream& out,
-                std::ostream& err) {
+                std::ostream& err, const std::vector<std::string>& bad_nodes) {
   auto loaded = cell::LoadConfigFile(config_path);
   if (!loaded.ok()) {
     err << loaded.status().message();
@@ -71,8 +108,18 @@ int RunValidate(const std::string& config_path, bool strict, std::ostream& out,
     err << config_path << ": rejected by --strict: " << n << (n == 1 ? " warning\n" : " warnings\n");
     return 2;
   }
+  // Bad node names are checked before the config is declared valid.
+  std::vector<cell::VcGuarantee> headroom;
+  if (!bad_nodes.empty()) {
+    auto h = HeadroomWithBadNodes(loaded->config, bad_nodes);
+    if (!h.ok()) {
+      err << config_path << ": " << h.status().message() << "\n";
+      return 2;
+    }
+    headroom = std::move(h).value();
+  }
   out << config_path << ": valid\n" << cell::SummarizeConfig(loaded->config);
-  return 0;
+  return bad_nodes.empty() ? 0 : ReportBadNodes(headroom, bad_nodes, out);
 }
 
 }  // namespace apiary::cli

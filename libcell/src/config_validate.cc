@@ -323,11 +323,11 @@ class Validator {
           return d.severity == Diagnostic::Severity::kError;
         }));
   }
-  void Error(std::string path, std::string message) {
-    out_->Error(std::move(path), std::move(message));
+  void Error(std::string path, std::string message, std::string check = "") {
+    out_->Error(std::move(path), std::move(message), std::move(check));
   }
-  void Warning(std::string path, std::string message) {
-    out_->Warning(std::move(path), std::move(message));
+  void Warning(std::string path, std::string message, std::string check = "") {
+    out_->Warning(std::move(path), std::move(message), std::move(check));
   }
 
   // Chains = distinct top cell types that are cellTypes keys, in order of
@@ -366,12 +366,14 @@ class Validator {
     if (config_.force_pod_bind_threshold < 1) {
       Error("forcePodBindThreshold",
             "must be at least 1, got " +
-                std::to_string(config_.force_pod_bind_threshold));
+                std::to_string(config_.force_pod_bind_threshold),
+            "V28");
     }
     if (config_.waiting_pod_scheduling_block_milli_sec < 0) {
       Error("waitingPodSchedulingBlockMilliSec",
             "must not be negative, got " +
-                std::to_string(config_.waiting_pod_scheduling_block_milli_sec));
+                std::to_string(config_.waiting_pod_scheduling_block_milli_sec),
+            "V28");
     }
   }
 
@@ -755,17 +757,18 @@ class Validator {
         continue;
       }
       if (vc.name.empty()) {  // V19
-        Error(vpath, "virtual cluster name is empty");
+        Error(vpath, "virtual cluster name is empty", "V19");
       } else if (vc.name.find('/') != std::string::npos) {
-        Error(vpath, "virtual cluster name " + vc.name + " contains '/'");
+        Error(vpath, "virtual cluster name " + vc.name + " contains '/'", "V19");
       } else if (HasSpace(vc.name)) {
         Error(vpath,
-              "virtual cluster name \"" + vc.name + "\" contains whitespace");
+              "virtual cluster name \"" + vc.name + "\" contains whitespace", "V19");
       } else if (!IsDns1123Label(vc.name)) {  // V20
         Warning(vpath, "virtual cluster name " + vc.name +
                            " is not a DNS-1123 label (lower-case letters, "
                            "digits and '-', at most 63 characters); OpenPAI "
-                           "derives Kubernetes object names from it");
+                           "derives Kubernetes object names from it",
+                "V20");
       }
       for (size_t k = 0; k < vc.virtual_cells.size(); ++k) {
         CheckVirtualCell(vc.virtual_cells[k],
@@ -782,12 +785,13 @@ class Validator {
         auto pin = pinned_.find(id);
         if (pin == pinned_.end()) {  // V25
           Error(p, "pinned cell not found in physicalCells: VC: " + vc.name +
-                       ", ID: " + id);
+                       ", ID: " + id,
+                "V25");
           continue;
         }
         auto [use, inserted] = pinned_uses.emplace(id, p);
         if (!inserted) {  // V26
-          Error(p, "pinned cell " + id + " is already used by " + use->second);
+          Error(p, "pinned cell " + id + " is already used by " + use->second, "V26");
           continue;
         }
         const PinnedInfo& info = pin->second;
@@ -805,7 +809,7 @@ class Validator {
     int last = -1;
     const std::string tpath = p + ".cellType";
     if (cell.cell_type.empty()) {  // V21
-      Error(tpath, "cellType is empty");
+      Error(tpath, "cellType is empty", "V21");
       bad = true;
     } else {
       std::vector<std::string_view> parts = SplitDots(cell.cell_type);
@@ -818,7 +822,8 @@ class Validator {
         if (chain < 0) {  // V21
           Error(tpath, "Illegal initial VC assignment: Chain " + Str(parts[0]) +
                            " does not exists in physical cluster" +
-                           ChainHint(parts[0]));
+                           ChainHint(parts[0]),
+                "V21");
           bad = true;
         }
         last = graph_.Find(parts.back());
@@ -829,7 +834,7 @@ class Validator {
         if (chain >= 0 && !chain_ok) {
           bad = true;
         } else if (last < 0) {  // V22
-          Error(tpath, "unknown cell type " + Str(parts.back()));
+          Error(tpath, "unknown cell type " + Str(parts.back()), "V22");
           bad = true;
         } else if (chain >= 0) {
           // V23: each component is the childCellType of the previous one.
@@ -837,7 +842,7 @@ class Validator {
             int prev = graph_.Find(parts[j - 1]);
             int cur = graph_.Find(parts[j]);
             if (cur < 0) {
-              Error(tpath, "unknown cell type " + Str(parts[j]));
+              Error(tpath, "unknown cell type " + Str(parts[j]), "V22");
               bad = true;
               break;
             }
@@ -848,7 +853,8 @@ class Validator {
                         ".childCellType is " + graph_.nodes[graph_.nodes[prev].child].name +
                         ")";
               Error(tpath, Str(parts[j]) + " is not the child type of " +
-                               Str(parts[j - 1]) + cause);
+                               Str(parts[j - 1]) + cause,
+                    "V23");
               bad = true;
               break;
             }
@@ -857,11 +863,11 @@ class Validator {
       }
     }
     if (cell.cell_number < 0) {  // V24
-      Error(p + ".cellNumber", "cellNumber must not be negative, got " +
-                                   std::to_string(cell.cell_number));
+      Error(p + ".cellNumber",
+            "cellNumber must not be negative, got " + std::to_string(cell.cell_number), "V24");
       bad = true;
     } else if (cell.cell_number == 0) {
-      Warning(p + ".cellNumber", "cellNumber is 0: this entry adds no cells");
+      Warning(p + ".cellNumber", "cellNumber is 0: this entry adds no cells", "V24");
     }
     if (chain >= 0 && cell.cell_number > 0) chains_[chain].used = true;
     if (bad || chain < 0 || cell.cell_number <= 0) return;
@@ -936,7 +942,8 @@ class Validator {
                     c.name + " level " + std::to_string(level) +
                     " (cell type " + t.name + "): " + std::to_string(demand) +
                     " needed, " + std::to_string(available) +
-                    " available; asked for by " + asked);
+                    " available; asked for by " + asked,
+                "V27");
           break;
         }
         available = SatMul(available - demand, t.child_number);
@@ -952,7 +959,8 @@ class Validator {
       Warning(std::string(kPhysicalCells) + "[" + std::to_string(c.tops[0]) +
                   "].cellType",
               "chain " + c.name +
-                  " has no VC cells; only opportunistic pods can use it");
+                  " has no VC cells; only opportunistic pods can use it",
+              "V32");
     }
   }
 

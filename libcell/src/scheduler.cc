@@ -1,5 +1,6 @@
 // The public facade: Scheduler forwards to the engine (engine/), which
 // holds all state; see docs/ARCHITECTURE.md for the engine modules.
+#include "engine/headroom.h"
 #include "engine/scheduler_impl.h"
 
 #include "apiary/cell/config_derived.h"
@@ -132,5 +133,8 @@ TreeView Scheduler::Trees() const { return TreeView(impl_.get()); }
 
 std::string Scheduler::CheckInvariants() const { return impl_->CheckInvariants(); }
 Scheduler::Usage Scheduler::GetUsage() const { return impl_->GetUsage(); }
+std::vector<VcGuarantee> Scheduler::GuaranteeHeadroom() const {
+  return ComputeGuaranteeHeadroom(*impl_);
+}
 
 }  // namespace apiary::cell

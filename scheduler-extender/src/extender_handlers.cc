@@ -865,6 +865,7 @@ HttpResponse Extender::HandleMetrics() {
     out += "apiary_extender_vc_leaf_cells{vc=\"" + PromLabel(vc) + "\",status=\"opportunistic\"} " +
            std::to_string(opportunistic) + "\n";
   }
+  out += RenderGuaranteeGauges(scheduler_->GuaranteeHeadroom());
   lock.unlock();
   resp.body = std::move(out);
   return resp;

@@ -805,6 +805,89 @@ TEST_F(ExtenderTest, LazyPreemptionMarkIsWrittenToPods) {
       std::chrono::seconds(5)));
 }
 
+// ---- guarantee headroom gauges (extender.md "Guarantee headroom") ----
+// Through /metrics: healthy, a VC's own guaranteed pod counted as placed,
+// opportunistic pods not blocking, a failed node putting the fully
+// assigned K80 pool at risk, a second one breaking a promise, healing.
+
+std::string GuaranteeCells(const std::string& metric, const std::string& vc,
+                           const std::string& chain, int level, const std::string& type) {
+  return "apiary_vc_guarantee_" + metric + "{vc=\"" + vc + "\",chain=\"" + chain +
+         "\",level=\"" + std::to_string(level) + "\",cell_type=\"" + type + "\"} ";
+}
+std::string GuaranteeFlag(const std::string& metric, const std::string& vc,
+                          const std::string& chain) {
+  return "apiary_vc_guarantee_" + metric + "{vc=\"" + vc + "\",chain=\"" + chain + "\"} ";
+}
+// Every "sample value" line is in `metrics`.
+void ExpectGuaranteeSamplesIn(const std::string& metrics, const std::vector<std::string>& samples) {
+  for (const auto& s : samples)
+    EXPECT_NE(metrics.find("\n" + s + "\n"), std::string::npos) << s << "\n" << metrics;
+}
+
+TEST_F(ExtenderTest, GuaranteeHealthyClusterKeepsEveryPromise) {
+  Start();
+  const std::string m = Do("GET", "/metrics").body;
+  for (const char* g : {"apiary_vc_guarantee_cells", "apiary_vc_guarantee_placeable_cells",
+                        "apiary_vc_guarantee_doomed_cells", "apiary_vc_guarantee_broken",
+                        "apiary_vc_guarantee_at_risk"})
+    EXPECT_NE(m.find(std::string("# TYPE ") + g + " gauge\n"), std::string::npos) << g;
+  // prod: 2 V100 nodes and the pinned dgx-04, 8 GPUs behind 2 switches each.
+  ExpectGuaranteeSamplesIn(Do("GET", "/metrics").body, {GuaranteeCells("cells", "prod", "V100-RACK", 3, "V100-NODE") + "3",
+                 GuaranteeCells("placeable_cells", "prod", "V100-RACK", 3, "V100-NODE") + "3",
+                 GuaranteeCells("cells", "prod", "V100-RACK", 2, "V100-SWITCH") + "6",
+                 GuaranteeCells("placeable_cells", "prod", "V100-RACK", 1, "V100") + "24",
+                 GuaranteeCells("cells", "research", "V100-RACK", 2, "V100-SWITCH") + "2",
+                 GuaranteeCells("placeable_cells", "research", "K80-POOL", 2, "K80-NODE") + "2",
+                 GuaranteeCells("doomed_cells", "default", "K80-POOL", 2, "K80-NODE") + "0",
+                 GuaranteeFlag("broken", "prod", "V100-RACK") + "0",
+                 GuaranteeFlag("broken", "research", "K80-POOL") + "0",
+                 GuaranteeFlag("at_risk", "default", "K80-POOL") + "0"});
+  // No level above a VC's largest cell.
+  EXPECT_EQ(m.find(GuaranteeCells("cells", "research", "V100-RACK", 3, "V100-NODE")), std::string::npos);
+}
+
+TEST_F(ExtenderTest, GuaranteeOwnGuaranteedPodsArePlacedAndOpportunisticOnesDoNotBlock) {
+  Start();
+  BindAndObserve(AddPod("g-0", PodSpecArgs{"prod", 10, "V100", 8}));
+  // Opportunistic pods on the rest of the rack's free GPUs.
+  for (int i = 0; i < 3; ++i)
+    EXPECT_FALSE(BindAndObserve(AddPod("o-" + std::to_string(i), PodSpecArgs{"research", -1, "V100", 8})).empty());
+  ExpectGuaranteeSamplesIn(Do("GET", "/metrics").body, {GuaranteeCells("placeable_cells", "prod", "V100-RACK", 1, "V100") + "24",
+                 GuaranteeCells("placeable_cells", "research", "V100-RACK", 1, "V100") + "8",
+                 GuaranteeFlag("broken", "prod", "V100-RACK") + "0",
+                 GuaranteeFlag("broken", "research", "V100-RACK") + "0",
+                 GuaranteeFlag("at_risk", "research", "V100-RACK") + "0"});
+}
+
+TEST_F(ExtenderTest, GuaranteeFailedNodesPutAtRiskThenBreakAPromise) {
+  Start();
+  // The K80 pool is fully assigned (research 2 nodes, default 1): losing a
+  // node leaves each VC able to get its cells alone, but not both.
+  ext_->OnNodeEvent(WatchEventType::kModified, Node("k80-01", false));
+  ExpectGuaranteeSamplesIn(Do("GET", "/metrics").body, {GuaranteeCells("placeable_cells", "research", "K80-POOL", 2, "K80-NODE") + "2",
+                 GuaranteeFlag("broken", "research", "K80-POOL") + "0",
+                 GuaranteeFlag("at_risk", "research", "K80-POOL") + "1",
+                 GuaranteeFlag("at_risk", "default", "K80-POOL") + "1",
+                 GuaranteeFlag("at_risk", "prod", "V100-RACK") + "0"});
+  // A second one: research has 2 nodes to place and 1 healthy node is
+  // left, so one of its cells is doomed (hived.md 8.2) -- broken.
+  ext_->OnNodeEvent(WatchEventType::kModified, Node("k80-02", false));
+  ExpectGuaranteeSamplesIn(Do("GET", "/metrics").body, {GuaranteeCells("placeable_cells", "research", "K80-POOL", 2, "K80-NODE") + "1",
+                 GuaranteeCells("doomed_cells", "research", "K80-POOL", 2, "K80-NODE") + "1",
+                 GuaranteeCells("placeable_cells", "research", "K80-POOL", 1, "K80") + "4",
+                 GuaranteeFlag("broken", "research", "K80-POOL") + "1",
+                 GuaranteeFlag("at_risk", "research", "K80-POOL") + "0",
+                 GuaranteeFlag("broken", "default", "K80-POOL") + "0",
+                 GuaranteeFlag("at_risk", "default", "K80-POOL") + "1"});
+  // Healing gives the doomed cell back.
+  ext_->OnNodeEvent(WatchEventType::kModified, Node("k80-01", true));
+  ext_->OnNodeEvent(WatchEventType::kModified, Node("k80-02", true));
+  ExpectGuaranteeSamplesIn(Do("GET", "/metrics").body, {GuaranteeCells("placeable_cells", "research", "K80-POOL", 1, "K80") + "8",
+                 GuaranteeFlag("broken", "research", "K80-POOL") + "0",
+                 GuaranteeFlag("at_risk", "default", "K80-POOL") + "0"});
+}
+
 }  // namespace
 }  // namespace apiary::extender
 

@@ -854,6 +854,35 @@ TEST(ConfigValidate, V27PinnedCellsCountAtTheirLevel) {
                "at chain NODE level 2 (cell type NODE): 2 needed, 1 available");
 }
 
+// Tools match a rule by its id, not its wording (apiary diff tells an
+// infeasible assignment from other errors this way).
+TEST(ConfigValidate, FindingsCarryTheirCheckId) {
+  Config c = Worked();
+  c.physical_cells[0].pinned_cell_id = "pin-a";
+  c.virtual_clusters[0].pinned_cell_ids = {"pin-a"};
+  c.force_pod_bind_threshold = 0;
+  Diagnostics d = Check(c);
+  EXPECT_TRUE(d.Has("V27")) << Dump(d);
+  EXPECT_TRUE(d.Has("V28")) << Dump(d);
+  for (const Diagnostic& item : d.items) {
+    if (item.message.find("Insufficient physical cells") != std::string::npos) {
+      EXPECT_EQ(item.check, "V27");
+    }
+    if (item.path == "forcePodBindThreshold") {
+      EXPECT_EQ(item.check, "V28");
+    }
+  }
+  EXPECT_FALSE(Check(Worked()).Has("V27"));
+  // The virtual-cluster checks, one finding each.
+  c = Worked();
+  c.virtual_clusters[0].pinned_cell_ids = {"nope"};
+  c.virtual_clusters[1].virtual_cells[0].cell_type = "NOPE";
+  d = Check(c);
+  EXPECT_TRUE(d.Has("V25")) << Dump(d);
+  EXPECT_TRUE(d.Has("V21")) << Dump(d);
+  EXPECT_FALSE(d.Has("V26")) << Dump(d);
+}
+
 TEST(ConfigValidate, V28SchedulerSettings) {
   Config c = Worked();
   c.force_pod_bind_threshold = 0;

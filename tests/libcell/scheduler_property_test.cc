@@ -538,6 +538,7 @@ class Driver {
     }
     if (std::string p = testing::FreeListProblem(trees); !p.empty())
       RC_FAIL("free lists: " + p + "\ntranscript:\n" + *out_ + Context());
+    CheckHeadroom();
     // Forget preemptors that a higher-priority preemptor cancelled.
     for (auto it = groups_.begin(); it != groups_.end();) {
       if (!it->second.allocated && !s_->AffinityGroup(it->first).ok()) {
@@ -575,6 +576,29 @@ class Driver {
         RC_FAIL("VC " + vc + " holds " + std::to_string(n) + " leaves, quota " +
                 std::to_string(quota) + Context());
     }
+  }
+
+  // Guarantee headroom (headroom.h) never exceeds the guarantee, equals it
+  // whenever no node is bad (HiveD's promise, whatever is allocated), and
+  // computing it changes nothing.
+  void CheckHeadroom() {
+    bool bad_now = false;
+    for (const auto& [n, h] : healthy_) bad_now = bad_now || !h;
+    const std::string before = DumpCluster(*s_);
+    for (const VcGuarantee& vg : s_->GuaranteeHeadroom()) {
+      for (const GuaranteeLevel& l : vg.levels) {
+        const std::string at = "VC " + vg.vc + " chain " + vg.chain + " level " +
+                               std::to_string(l.level) + ": " + std::to_string(l.placeable) +
+                               " placeable of " + std::to_string(l.guaranteed);
+        if (l.placeable > l.guaranteed || l.placeable < 0) RC_FAIL(at + Context());
+        if (!bad_now && l.placeable != l.guaranteed)
+          RC_FAIL(at + " with every node healthy\ntranscript:\n" + *out_ + Context());
+      }
+      if (!bad_now && (vg.broken || vg.at_risk))
+        RC_FAIL("VC " + vg.vc + " broken or at risk with every node healthy" + Context());
+      if (vg.broken && vg.at_risk) RC_FAIL("VC " + vg.vc + " both broken and at risk" + Context());
+    }
+    if (DumpCluster(*s_) != before) RC_FAIL("GuaranteeHeadroom changed the state" + Context());
   }
 
   const GenConfig& g_;
@@ -663,6 +687,29 @@ RC_GTEST_PROP(SchedulerPropertyTest, RestartWithoutFailuresReproducesInspectOutp
   const GenConfig g = MakeConfig(seed);
   const auto ops = *rc::gen::resize(40, rc::gen::container<std::vector<Op>>(GenQuietOp()));
   RunSequence(g, ops);
+}
+
+// A fresh cluster keeps every promise: per VC, the guaranteed leaves over
+// all chains are its configured quota, and every cell at every level is
+// placeable.
+RC_GTEST_PROP(SchedulerPropertyTest, HeadroomEqualsTheGuaranteeOnAFreshCluster, ()) {
+  const uint64_t seed = *rc::gen::inRange<uint64_t>(0, 1000000);
+  const GenConfig g = MakeConfig(seed);
+  ManualClock clock(1000);
+  auto s = Scheduler::Create(g.config, &clock);
+  RC_ASSERT(s.ok());
+  std::map<std::string, int64_t> leaves;
+  for (const VcGuarantee& vg : (*s)->GuaranteeHeadroom()) {
+    RC_ASSERT(!vg.levels.empty());
+    RC_ASSERT(vg.levels.back().level == 1);
+    RC_ASSERT(!vg.broken);
+    RC_ASSERT(!vg.at_risk);
+    for (const GuaranteeLevel& l : vg.levels) RC_ASSERT(l.placeable == l.guaranteed);
+    leaves[vg.vc] += vg.levels.back().guaranteed;
+  }
+  for (const auto& [vc, n] : g.quota_leaves)
+    if (n > 0) RC_ASSERT(leaves[vc] == n);
+  for (const auto& [vc, n] : leaves) RC_ASSERT(g.quota_leaves.count(vc) == 1);
 }
 
 }  // namespace

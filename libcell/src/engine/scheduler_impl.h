@@ -303,6 +303,9 @@ class SchedulerImpl {
   // (scheduler.cc) calls the functions above.
  private:
   friend class TreeView;
+  // Guarantee headroom (headroom.cc): read-only, like TreeView.
+  friend class HeadroomPass;
+  friend std::vector<VcGuarantee> ComputeGuaranteeHeadroom(const SchedulerImpl& s);
   const Clock* clock_;
   IdVector<ChainIdTag, Chain> chains_;
   std::unordered_map<std::string, ChainId> chain_index_;

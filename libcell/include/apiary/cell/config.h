@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace apiary::cell {
@@ -66,12 +67,16 @@ struct Config {
 };
 
 // One finding about a configuration: where (a YAML path such as
-// "virtualClusters.vc1.virtualCells[0].cellType") and why.
+// "virtualClusters.vc1.virtualCells[0].cellType") and why. `check` is the
+// stable id of the rule, hived.md section 3's number ("V27") -- what tools
+// match on, since the message wording may improve; "" for findings not yet
+// tagged (today: the virtual-cluster checks V19..V27, V28 and V32 are).
 struct Diagnostic {
   enum class Severity { kError, kWarning };
   Severity severity = Severity::kError;
   std::string path;
   std::string message;
+  std::string check;
 };
 
 // Findings in document order, with the file they are about. Format() gives
@@ -80,13 +85,19 @@ struct Diagnostics {
   std::string file;
   std::vector<Diagnostic> items;
 
-  void Error(std::string path, std::string message) {
+  void Error(std::string path, std::string message, std::string check = "") {
     items.push_back({Diagnostic::Severity::kError, std::move(path),
-                     std::move(message)});
+                     std::move(message), std::move(check)});
   }
-  void Warning(std::string path, std::string message) {
+  void Warning(std::string path, std::string message, std::string check = "") {
     items.push_back({Diagnostic::Severity::kWarning, std::move(path),
-                     std::move(message)});
+                     std::move(message), std::move(check)});
+  }
+  // Whether a finding of rule `check` ("V27") is among the items.
+  bool Has(std::string_view check) const {
+    for (const auto& d : items)
+      if (d.check == check) return true;
+    return false;
   }
   bool HasErrors() const {
     for (const auto& d : items)

@@ -19,6 +19,7 @@
 #include "apiary/cell/cell_tree.h"
 #include "apiary/cell/config.h"
 #include "apiary/cell/explain.h"
+#include "apiary/cell/headroom.h"
 #include "apiary/cell/pod_spec.h"
 #include "apiary/cell/status.h"
 
@@ -228,6 +229,12 @@ class Scheduler {
     int64_t opportunistic_leaves = 0;
   };
   Usage GetUsage() const;
+
+  // Guarantee headroom (headroom.h): for every VC (ascending name) and chain
+  // it has cells in (configuration order), its guaranteed and placeable
+  // cells per level and whether its promise is broken. Read-only: changes
+  // no state. O(VCs x free cells + virtual cells).
+  std::vector<VcGuarantee> GuaranteeHeadroom() const;
 
  private:
   explicit Scheduler(std::unique_ptr<SchedulerImpl> impl);

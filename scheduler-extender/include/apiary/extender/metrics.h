@@ -13,6 +13,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "apiary/cell/headroom.h"
 
 namespace apiary::extender {
 
@@ -121,5 +124,12 @@ class Metrics {
 
 // Escapes a Prometheus label value.
 std::string PromLabel(std::string_view v);
+
+// The guarantee headroom gauges (apiary/cell/headroom.h; extender.md
+// "Guarantee headroom"): apiary_vc_guarantee_cells,
+// apiary_vc_guarantee_placeable_cells and apiary_vc_guarantee_doomed_cells
+// by vc, chain, level and cell_type, and apiary_vc_guarantee_broken and
+// apiary_vc_guarantee_at_risk by vc and chain, with HELP and TYPE lines.
+std::string RenderGuaranteeGauges(const std::vector<cell::VcGuarantee>& headroom);
 
 }  // namespace apiary::extender
