@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "allocator_impls.h"
 #include "apiary/cell/scheduler.h"
@@ -142,7 +144,7 @@ class HivedAllocator : public Allocator {
         ctx_.replay_log->Schedule(run.pods[0], spec_json_);
       }
       ScheduleResult r = sched_->Schedule(run.pods[0], spec, nullptr,
-                                          cell::SchedulingPhase::kPreempting);
+                                          cell::SchedulingPhase::kPreempting, ctx_.explain);
       switch (r.kind) {
         case ScheduleResult::Kind::kBind:
           return Commit(job, r);
@@ -166,6 +168,7 @@ class HivedAllocator : public Allocator {
         case ScheduleResult::Kind::kWait:
           out.message = r.message;
           waited = true;
+          if (r.explanation) NoteWait(job, *r.explanation);
           break;
       }
     }
@@ -260,7 +263,25 @@ class HivedAllocator : public Allocator {
     return "";
   }
 
+ public:
+  std::vector<std::pair<std::string, int64_t>> WaitReasons() const override {
+    return {wait_reasons_.begin(), wait_reasons_.end()};
+  }
+  int64_t ExplainedJobs() const override { return static_cast<int64_t>(explained_.size()); }
+
  private:
+  // SimOptions::explain: a job counts once per rule, at its first wait (a
+  // job tried on several GPU models counts the rules of the first one).
+  void NoteWait(int32_t job, const cell::Explanation& e) {
+    if (!explained_.insert(job).second) return;
+    std::set<std::string> rules;
+    for (const cell::ExplainChain& c : e.chains) rules.insert(c.rule);
+    if (!e.never_fits.empty()) rules.insert("never-fits");
+    for (const std::string& r : rules) ++wait_reasons_[r];
+  }
+  std::unordered_set<int32_t> explained_;
+  std::map<std::string, int64_t> wait_reasons_;
+
   struct Running {
     std::vector<cell::PodRef> pods;
     cell::PodSchedulingSpec spec;

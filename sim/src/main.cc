@@ -172,7 +172,7 @@ std::string LoadPlacement(const PlacementFlags& pf, std::optional<PlacementModel
   return "";
 }
 
-int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d, bool borrow,
+int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d, bool borrow, bool explain,
                const std::string& policies_text,
                const std::string& queue, const std::string& unknown_vc, const std::string& level,
                const std::string& out_dir, bool no_plots, bool check, int threads, bool quiet,
@@ -198,6 +198,7 @@ int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d,
   else return Fail("--unknown-vc: expected opportunistic or reject, got " + unknown_vc);
   sim.check_invariants = check;
   sim.borrow = borrow;
+  sim.explain = explain;
   std::optional<PlacementModel> model;
   if (std::string err = LoadPlacement(pf, model, sim); !err.empty()) return Fail(err);
 
@@ -302,6 +303,8 @@ int RunCommand(const PlacementFlags& pf, ScenarioOptions so, const Durations& d,
   if (!quiet) {
     std::cout << "\n" << FormatComparisonTable(summaries);
     std::cout << FormatExclusions(summaries);
+    if (const std::string waits = FormatWaitReasons(summaries); !waits.empty())
+      std::cout << "\nwhy jobs waited (--explain):\n" << waits;
     std::cout << "\np95 / mean wait per VC:\n" << FormatVcTable(summaries);
     if (model)
       std::cout << "\nplacement model (" << pf.calibration << "):\n"
@@ -494,7 +497,7 @@ int main(int argc, char** argv) {
   std::string policies = "hived,static,quota", queue = "fifo", unknown_vc = "opportunistic",
               quota_level = "node", out_dir = "sim-out";
   std::string export_replay;
-  bool no_plots = false, check = false, quiet = false, run_borrow = false;
+  bool no_plots = false, check = false, quiet = false, run_borrow = false, run_explain = false;
   int threads = 0;
   auto* run = app.add_subcommand(
       "run",
@@ -541,6 +544,9 @@ int main(int argc, char** argv) {
                "Guaranteed jobs that do not fit their VC's quota run opportunistically on "
                "idle GPUs (priority -1, preempted when the owners need them) under hived and "
                "quota; static never lends");
+  run->add_flag("--explain", run_explain,
+                "hived: have the engine explain every wait and report, per rule "
+                "(docs/explain.md), the jobs whose first wait it named; decisions are unchanged");
   run->add_option("--bin", run_d.bin, "Time-series bin width (e.g. 1h, 30m)")
       ->capture_default_str();
   run->add_option("--out", out_dir, "Output directory")->capture_default_str();
@@ -685,7 +691,7 @@ int main(int argc, char** argv) {
   }
   const std::string command = JoinArgs(argc, argv);
   if (*run)
-    return RunCommand(placement, run_so, run_d, run_borrow, policies, queue, unknown_vc, quota_level, out_dir, no_plots,
+    return RunCommand(placement, run_so, run_d, run_borrow, run_explain, policies, queue, unknown_vc, quota_level, out_dir, no_plots,
                       check, threads, quiet, export_replay, snapshot_at, command);
   if (*size)
     return SizeCommand(size_placement, size_so, size_d, sizing, size_level, size_policy, percentile, size_queue,

@@ -300,6 +300,20 @@ std::string FormatComparisonTable(const std::vector<PolicySummary>& ss) {
   return o.str();
 }
 
+std::string FormatWaitReasons(const std::vector<PolicySummary>& ss) {
+  std::ostringstream o;
+  for (const PolicySummary& s : ss) {
+    if (s.wait_reasons.empty()) continue;
+    o << s.policy << ": " << s.explained_jobs
+      << " jobs waited with an explanation (a job held back by the simulator's GPU-count "
+         "quota check before it reaches the engine has none), by the rules of their first wait:";
+    for (size_t i = 0; i < s.wait_reasons.size(); ++i)
+      o << (i ? ";" : "") << " " << s.wait_reasons[i].first << " " << s.wait_reasons[i].second;
+    o << "\n";
+  }
+  return o.str();
+}
+
 std::string FormatExclusions(const std::vector<PolicySummary>& ss) {
   std::ostringstream o;
   for (const PolicySummary& s : ss) {
@@ -398,6 +412,12 @@ std::string SummaryJson(const Scenario& sc, const RunMeta& meta,
     Json rej = Json::object();
     for (const auto& [why, n] : s.reject_reasons) rej[why] = n;
     p["reject_reasons"] = rej;
+    if (!s.wait_reasons.empty()) {
+      Json waits = Json::object();
+      for (const auto& [rule, n] : s.wait_reasons) waits[rule] = n;
+      p["wait_reasons"] = waits;  // run --explain
+      p["explained_jobs"] = s.explained_jobs;
+    }
     Json vcs = Json::array();
     for (const VcSummary& v : s.vcs) {
       Json j;
@@ -638,6 +658,12 @@ Result<std::vector<std::string>> WriteOutputs(const std::string& dir, const Scen
        << Fixed(100 * s.utilization, 1) << "% | " << Fixed(s.mean_idle_while_waiting, 1) << " | "
        << Fixed(s.mean_fragmented, 1) << " | " << s.preemptions << " | "
        << FormatDuration(static_cast<double>(s.makespan_s)) << " |\n";
+  if (const std::string waits = FormatWaitReasons(ss); !waits.empty()) {
+    md << "\n**Why jobs waited** (`--explain`; a job counts once per rule named at its first "
+          "wait, over the chains tried; rules in docs/explain.md):\n\n";
+    std::istringstream lines(waits);
+    for (std::string line; std::getline(lines, line);) md << "* " << line << "\n";
+  }
   const std::string exclusions = FormatExclusions(ss);
   if (!exclusions.empty()) {
     md << "\n**Not in the waits:**\n\n";

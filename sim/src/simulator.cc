@@ -469,6 +469,8 @@ class Engine {
       }
     }
     for (auto& [why, count] : rejects_) r_.reject_reasons.emplace_back(why, count);
+    r_.wait_reasons = alloc_.WaitReasons();
+    r_.explained_jobs = alloc_.ExplainedJobs();
     // Every series covers the same bins.
     size_t bins = static_cast<size_t>((now_ + opt_.bin_s - 1) / opt_.bin_s);
     for (auto& s : r_.vc_alloc) bins = std::max(bins, s.size());
@@ -526,6 +528,7 @@ Result<SimResult> Simulate(const ClusterModel& cluster, const Workload& workload
   AllocatorContext ctx = MakeAllocatorContext(cluster, workload, options.unknown_vc);
   if (policy == PolicyKind::kHived) ctx.replay_log = options.replay_log;
   ctx.keep_bind_info = options.snapshot != nullptr;
+  ctx.explain = options.explain && policy == PolicyKind::kHived;
   std::optional<BoundPlacement> bound;
   if (options.placement) {
     auto b = BindPlacementModel(*options.placement, cluster, workload, options.class_seed);

@@ -43,6 +43,8 @@ PolicySummary Summarize(const SimResult& r, const Workload& w, const ClusterMode
   s.place_calls = r.place_calls;
   s.wall_s = r.wall_s;
   s.reject_reasons = r.reject_reasons;
+  s.wait_reasons = r.wait_reasons;
+  s.explained_jobs = r.explained_jobs;
 
   const size_t nv = w.vcs.size();
   std::vector<std::vector<int64_t>> waits(nv), jcts(nv);

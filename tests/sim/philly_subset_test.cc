@@ -157,6 +157,43 @@ TEST(SimPhillySubset, PlacementModelLeavesHivedDecisionsUnchanged) {
   EXPECT_EQ(testing::SumBins(*quota), testing::SumJobGpuSeconds(*quota));
 }
 
+// run --explain (issue #15): the engine explains every wait it decides, the
+// simulation counts the rules, and not one decision changes.
+TEST(SimPhillySubset, ExplainingWaitsChangesNoDecision) {
+  Scenario sc = Loaded();
+  SimOptions on;
+  on.explain = true;
+  on.borrow = true;
+  SimOptions off;
+  off.borrow = true;
+  auto a = Simulate(sc.cluster, sc.workload, PolicyKind::kHived, off);
+  auto b = Simulate(sc.cluster, sc.workload, PolicyKind::kHived, on);
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (size_t i = 0; i < sc.workload.jobs.size(); ++i) {
+    ASSERT_EQ(a->jobs[i].first_start_s, b->jobs[i].first_start_s) << i;
+    ASSERT_EQ(a->jobs[i].finish_s, b->jobs[i].finish_s) << i;
+    ASSERT_EQ(a->jobs[i].preemptions, b->jobs[i].preemptions) << i;
+    ASSERT_EQ(a->NodesOf(i), b->NodesOf(i)) << i;
+  }
+  EXPECT_TRUE(a->wait_reasons.empty());
+  EXPECT_EQ(a->explained_jobs, 0);
+  ASSERT_FALSE(b->wait_reasons.empty());
+  ASSERT_GT(b->explained_jobs, 0);
+  // Every explained job counts under at least one rule, and no rule counts
+  // more jobs than were explained.
+  int64_t most = 0;
+  for (const auto& [rule, jobs] : b->wait_reasons) {
+    EXPECT_GT(jobs, 0) << rule;
+    EXPECT_LE(jobs, b->explained_jobs) << rule;
+    most = std::max(most, jobs);
+  }
+  EXPECT_GT(most, 0);
+  // Other policies have no engine to ask.
+  auto q = Simulate(sc.cluster, sc.workload, PolicyKind::kQuota, on);
+  ASSERT_TRUE(q.ok());
+  EXPECT_TRUE(q->wait_reasons.empty());
+}
+
 TEST(SimPhillySubset, PlacementModelRunsAreDeterministic) {
   Scenario sc = Loaded();
   SimOptions o;

@@ -109,6 +109,9 @@ class Allocator {
                            " cannot start from a live state (only hived can)");
   }
   virtual void FinishAdoption() {}
+  // SimOptions::explain (hived): (rule, jobs) whose first wait named it.
+  virtual std::vector<std::pair<std::string, int64_t>> WaitReasons() const { return {}; }
+  virtual int64_t ExplainedJobs() const { return 0; }
   // The pods of a running job as the scheduler holds them (empty when the
   // policy keeps no pods: static, quota).
   virtual std::vector<AdoptedPod> PodsOf(int32_t job) const { return {}; }
@@ -143,6 +146,8 @@ struct AllocatorContext {
   // hived: keep every running pod's bind info (Allocator::PodsOf; set for a
   // snapshot, SimOptions::snapshot).
   bool keep_bind_info = false;
+  // hived: explain waits (SimOptions::explain).
+  bool explain = false;
   // The priority a job effectively runs at: -1 for jobs of VCs without a
   // quota (kOpportunistic), else the job's own.
   int32_t EffectivePriority(const SimJob& j) const {

@@ -29,6 +29,9 @@ std::string FormatComparisonTable(const std::vector<PolicySummary>& summaries);
 // What the headline waits leave out, per policy: rejected jobs with their
 // reasons and unfinished jobs ("" when every job finished everywhere).
 std::string FormatExclusions(const std::vector<PolicySummary>& summaries);
+// `run --explain`: per policy with explained waits, the jobs whose first wait
+// the engine explained with each rule (docs/explain.md); "" when none.
+std::string FormatWaitReasons(const std::vector<PolicySummary>& summaries);
 
 // p95 wait per VC (rows) and policy (columns).
 std::string FormatVcTable(const std::vector<PolicySummary>& summaries);

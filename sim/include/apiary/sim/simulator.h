@@ -128,6 +128,11 @@ struct SimOptions {
   // Print a progress line to stderr (when it is a terminal and the run
   // lasts over a second), prefixed by this label; empty = never.
   std::string progress_label;
+  // hived only: ask the engine to explain every wait (libcell explain.h)
+  // and count, per rule, the jobs whose first wait it named
+  // (SimResult::wait_reasons). Decisions are the same with or without it
+  // (tested on the full-Philly golden hashes).
+  bool explain = false;
 };
 
 enum class JobOutcome : int8_t { kDone, kRejected, kUnfinished };
@@ -175,6 +180,10 @@ struct SimResult {
             node_pool.begin() + j.nodes_offset + j.nodes_count};
   }
   std::vector<std::pair<std::string, int64_t>> reject_reasons;  // sorted
+  // SimOptions::explain: (rule, jobs) in rule order: jobs whose first wait
+  // had this rule on a chain tried (ExplainChain::rule), or "never-fits".
+  std::vector<std::pair<std::string, int64_t>> wait_reasons;
+  int64_t explained_jobs = 0;  // jobs with an explained wait (a rule may count several)
   std::vector<std::pair<int32_t, std::string>> rejected_jobs;    // (job, why), in order
   int64_t makespan_s = 0;       // last completion
   int64_t preemptions = 0;

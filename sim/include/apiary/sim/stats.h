@@ -57,6 +57,8 @@ struct PolicySummary {
   int64_t place_calls = 0;
   double wall_s = 0;
   std::vector<std::pair<std::string, int64_t>> reject_reasons;
+  std::vector<std::pair<std::string, int64_t>> wait_reasons;  // SimResult::wait_reasons
+  int64_t explained_jobs = 0;
 };
 
 PolicySummary Summarize(const SimResult& result, const Workload& workload,
