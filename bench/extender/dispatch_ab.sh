@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# A/B of where a decided filter is handled (bench/README.md, "Deciding on the
+# I/O thread"): the same apiary-extender binary with --decide-on-io-thread
+# false and true, alternated ROUNDS times, wrk -t2 -c8 on the decided-filter
+# body; prints req/s, latency percentiles and the extender's own CPU per
+# call (utime+stime from /proc/PID/stat over the run).
+#   BUILD=build ROUNDS=3 DUR=10s bash bench/extender/dispatch_ab.sh
+set -euo pipefail
+BUILD=$(cd "${BUILD:-$(dirname "$0")/../../build}" && pwd)
+cd "$(dirname "$0")"
+EXT_BIN=${EXT_BIN:-$BUILD/scheduler-extender/apiary-extender}
+OUT=$(mktemp -d /tmp/apiary-ab-XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$OUT"; }
+trap cleanup EXIT
+python3 setup.py config "$OUT" >/dev/null
+"$BUILD/tests/fake-kube-apiserver" --port 0 > "$OUT/api.log" 2>&1 & pids+=($!)
+for _ in $(seq 100); do grep -q 'listening on' "$OUT/api.log" && break; sleep 0.05; done
+API=$(sed -n 's/listening on //p' "$OUT/api.log")
+start_ext() {
+  "$EXT_BIN" --config "$OUT/config.yaml" --master "http://127.0.0.1:$API" --listen 127.0.0.1:0 \
+    --log-level info --decide-on-io-thread "$1" > "$OUT/ext.log" 2>&1 &
+  EPID=$!
+  for _ in $(seq 100); do grep -q 'event=serving' "$OUT/ext.log" && break; sleep 0.05; done
+  EXT=$(sed -n 's/.*event=serving address=127.0.0.1:\([0-9]*\).*/\1/p' "$OUT/ext.log")
+  for _ in $(seq 200); do curl -sf "http://127.0.0.1:$EXT/readyz" >/dev/null && break; sleep 0.05; done
+}
+start_ext true
+python3 setup.py populate "http://127.0.0.1:$API" "http://127.0.0.1:$EXT" "$OUT" --bind-pods 100 >/dev/null
+kill $EPID; wait $EPID 2>/dev/null || true
+hz=$(getconf CLK_TCK)
+for _ in $(seq "${ROUNDS:-3}"); do for io in false true; do
+  start_ext $io
+  c0=$(awk '{print $14+$15}' /proc/$EPID/stat)
+  res=$(BODY=$OUT/filter_decided.json wrk -t2 -c8 -d"${DUR:-10s}" --latency -s post.lua "http://127.0.0.1:$EXT/v1/extender/filter")
+  c1=$(awk '{print $14+$15}' /proc/$EPID/stat)
+  n=$(echo "$res" | awk '/requests in/{print $1}')
+  echo "io_thread=$io load=$(cut -d' ' -f1 /proc/loadavg) rps=$(echo "$res" | awk '/Requests\/sec/{print $2}')" \
+    "p50=$(echo "$res" | awk '/ 50%/{print $2}') p90=$(echo "$res" | awk '/ 90%/{print $2}')" \
+    "p99=$(echo "$res" | awk '/ 99%/{print $2}') ext_cpu_us_per_call=$(python3 -c "print(round(($c1-$c0)*1e6/$hz/$n,1))")"
+  kill $EPID; wait $EPID 2>/dev/null || true
+done; done
