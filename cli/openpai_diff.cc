@@ -700,11 +700,6 @@ bool ReadFile(const std::string& path, std::string* text, std::string* error) {
 
 }  // namespace
 
-std::optional<int64_t> ParseRfc3339Nanos(std::string_view t) {
-  auto parsed = wire::ParseRfc3339(t);
-  return parsed ? parsed->UnixNanos() : std::nullopt;
-}
-
 cell::Result<DiffReport> DiffConfigs(std::string_view old_text, const std::string& old_name,
                                      std::string_view new_text, const std::string& new_name,
                                      const std::optional<std::string>& pods_json,

@@ -163,8 +163,4 @@ struct DiffOptions {
 // least one finding), 2 on bad input.
 int RunDiff(const DiffOptions& options, std::ostream& out, std::ostream& err);
 
-// RFC 3339 time ("2024-05-01T10:00:00Z", fractions and offsets allowed) as
-// nanoseconds since the epoch; nullopt when malformed.
-std::optional<int64_t> ParseRfc3339Nanos(std::string_view text);
-
 }  // namespace apiary::cli::openpai

@@ -13,6 +13,7 @@
 
 #include "apiary/cell/config_derived.h"
 #include "apiary/cell/config_loader.h"
+#include "apiary/wire/inspect_json.h"
 #include "openpai_check.h"
 #include "openpai_diff.h"
 #include "openpai_generate.h"
@@ -963,6 +964,13 @@ TEST(OpenPaiDiffTest, ExitCodes) {
   std::ostringstream out4, err4;
   EXPECT_EQ(RunDiff(o, out4, err4), 2);
   EXPECT_TRUE(Contains(err4.str(), "missing.yaml: cannot read the file")) << err4.str();
+}
+
+// The PodScheduled times of `apiary diff --pods` (wire/pod_list.cc) as
+// nanoseconds since the epoch.
+std::optional<int64_t> ParseRfc3339Nanos(std::string_view t) {
+  auto parsed = wire::ParseRfc3339(t);
+  return parsed ? parsed->UnixNanos() : std::nullopt;
 }
 
 TEST(OpenPaiDiffTest, Rfc3339) {
