@@ -5,6 +5,11 @@
 # body; prints req/s, latency percentiles and the extender's own CPU per
 # call (utime+stime from /proc/PID/stat over the run).
 #   BUILD=build ROUNDS=3 DUR=10s bash bench/extender/dispatch_ab.sh
+# WRK_THREADS=N sets wrk's threads (default 2); PIN=1 pins wrk to CPU 0 and
+# the extender to CPU 1 (taskset), so that the load generator does not take
+# the server's core: on a two-vCPU machine this separates the server's tail
+# from the scheduler's time slices shared with wrk. MODES="true" runs only
+# one dispatch.
 set -euo pipefail
 BUILD=$(cd "${BUILD:-$(dirname "$0")/../../build}" && pwd)
 cd "$(dirname "$0")"
@@ -17,8 +22,10 @@ python3 setup.py config "$OUT" >/dev/null
 "$BUILD/tests/fake-kube-apiserver" --port 0 > "$OUT/api.log" 2>&1 & pids+=($!)
 for _ in $(seq 100); do grep -q 'listening on' "$OUT/api.log" && break; sleep 0.05; done
 API=$(sed -n 's/listening on //p' "$OUT/api.log")
+EXT_PIN=() WRK_PIN=()
+if [[ "${PIN:-0}" == 1 ]]; then EXT_PIN=(taskset -c 1); WRK_PIN=(taskset -c 0); fi
 start_ext() {
-  "$EXT_BIN" --config "$OUT/config.yaml" --master "http://127.0.0.1:$API" --listen 127.0.0.1:0 \
+  "${EXT_PIN[@]}" "$EXT_BIN" --config "$OUT/config.yaml" --master "http://127.0.0.1:$API" --listen 127.0.0.1:0 \
     --log-level info --decide-on-io-thread "$1" > "$OUT/ext.log" 2>&1 &
   EPID=$!
   for _ in $(seq 100); do grep -q 'event=serving' "$OUT/ext.log" && break; sleep 0.05; done
@@ -29,13 +36,13 @@ start_ext true
 python3 setup.py populate "http://127.0.0.1:$API" "http://127.0.0.1:$EXT" "$OUT" --bind-pods 100 >/dev/null
 kill $EPID; wait $EPID 2>/dev/null || true
 hz=$(getconf CLK_TCK)
-for _ in $(seq "${ROUNDS:-3}"); do for io in false true; do
+for _ in $(seq "${ROUNDS:-3}"); do for io in ${MODES:-false true}; do
   start_ext $io
   c0=$(awk '{print $14+$15}' /proc/$EPID/stat)
-  res=$(BODY=$OUT/filter_decided.json wrk -t2 -c8 -d"${DUR:-10s}" --latency -s post.lua "http://127.0.0.1:$EXT/v1/extender/filter")
+  res=$(BODY=$OUT/filter_decided.json "${WRK_PIN[@]}" wrk -t"${WRK_THREADS:-2}" -c8 -d"${DUR:-10s}" --latency -s post.lua "http://127.0.0.1:$EXT/v1/extender/filter")
   c1=$(awk '{print $14+$15}' /proc/$EPID/stat)
   n=$(echo "$res" | awk '/requests in/{print $1}')
-  echo "io_thread=$io load=$(cut -d' ' -f1 /proc/loadavg) rps=$(echo "$res" | awk '/Requests\/sec/{print $2}')" \
+  echo "io_thread=$io wrk_threads=${WRK_THREADS:-2} pin=${PIN:-0} load=$(cut -d' ' -f1 /proc/loadavg) rps=$(echo "$res" | awk '/Requests\/sec/{print $2}')" \
     "p50=$(echo "$res" | awk '/ 50%/{print $2}') p90=$(echo "$res" | awk '/ 90%/{print $2}')" \
     "p99=$(echo "$res" | awk '/ 99%/{print $2}') ext_cpu_us_per_call=$(python3 -c "print(round(($c1-$c0)*1e6/$hz/$n,1))")"
   kill $EPID; wait $EPID 2>/dev/null || true
