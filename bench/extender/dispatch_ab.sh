@@ -13,25 +13,15 @@
 set -euo pipefail
 BUILD=$(cd "${BUILD:-$(dirname "$0")/../../build}" && pwd)
 cd "$(dirname "$0")"
-EXT_BIN=${EXT_BIN:-$BUILD/scheduler-extender/apiary-extender}
+EXTENDER=${EXTENDER:-${EXT_BIN:-$BUILD/scheduler-extender/apiary-extender}}
 OUT=$(mktemp -d /tmp/apiary-ab-XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$OUT"; }
-trap cleanup EXIT
+source ./lib.sh
+trap 'cleanup_pids; rm -rf "$OUT"' EXIT
 python3 setup.py config "$OUT" >/dev/null
-"$BUILD/tests/fake-kube-apiserver" --port 0 > "$OUT/api.log" 2>&1 & pids+=($!)
-for _ in $(seq 100); do grep -q 'listening on' "$OUT/api.log" && break; sleep 0.05; done
-API=$(sed -n 's/listening on //p' "$OUT/api.log")
-EXT_PIN=() WRK_PIN=()
-if [[ "${PIN:-0}" == 1 ]]; then EXT_PIN=(taskset -c 1); WRK_PIN=(taskset -c 0); fi
-start_ext() {
-  "${EXT_PIN[@]}" "$EXT_BIN" --config "$OUT/config.yaml" --master "http://127.0.0.1:$API" --listen 127.0.0.1:0 \
-    --log-level info --decide-on-io-thread "$1" > "$OUT/ext.log" 2>&1 &
-  EPID=$!
-  for _ in $(seq 100); do grep -q 'event=serving' "$OUT/ext.log" && break; sleep 0.05; done
-  EXT=$(sed -n 's/.*event=serving address=127.0.0.1:\([0-9]*\).*/\1/p' "$OUT/ext.log")
-  for _ in $(seq 200); do curl -sf "http://127.0.0.1:$EXT/readyz" >/dev/null && break; sleep 0.05; done
-}
+start_fake_api
+WRK_PIN=()
+if [[ "${PIN:-0}" == 1 ]]; then EXT_PREFIX=(taskset -c 1); WRK_PIN=(taskset -c 0); fi
+start_ext() { start_extender ext.log --log-level info --decide-on-io-thread "$1"; }
 start_ext true
 python3 setup.py populate "http://127.0.0.1:$API" "http://127.0.0.1:$EXT" "$OUT" --bind-pods 100 >/dev/null
 kill $EPID; wait $EPID 2>/dev/null || true

@@ -13,21 +13,12 @@ CONNS=${CONNS:-16}
 THREADS=${THREADS:-2}
 LOG_LEVEL=${LOG_LEVEL:-info}
 OUT=$(mktemp -d /tmp/apiary-bench-XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
+source ./lib.sh
+trap cleanup_pids EXIT
 
 python3 setup.py config "$OUT"
-"$BUILD/tests/fake-kube-apiserver" --port 0 > "$OUT/api.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -q 'listening on' "$OUT/api.log" && break; sleep 0.05; done
-API=$(sed -n 's/listening on //p' "$OUT/api.log")
-"${EXTENDER:-$BUILD/scheduler-extender/apiary-extender}" --config "$OUT/config.yaml" --master "http://127.0.0.1:$API" \
-  --listen 127.0.0.1:0 --log-level "$LOG_LEVEL" > "$OUT/extender.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -q 'event=serving' "$OUT/extender.log" && break; sleep 0.05; done
-EXT=$(sed -n 's/.*event=serving address=127.0.0.1:\([0-9]*\).*/\1/p' "$OUT/extender.log")
-for _ in $(seq 200); do curl -sf "http://127.0.0.1:$EXT/readyz" >/dev/null && break; sleep 0.05; done
+start_fake_api
+start_extender extender.log --log-level "$LOG_LEVEL"
 python3 setup.py populate "http://127.0.0.1:$API" "http://127.0.0.1:$EXT" "$OUT" --bind-pods "${BIND_PODS:-10000}"
 
 URL=http://127.0.0.1:$EXT/v1/extender
